@@ -1,0 +1,189 @@
+"""The ``digestbot`` command line.
+
+Built on click: it is what most Python command lines people already use are made
+with, gives ``--help`` for every command and subcommand (``db upgrade``), exits 2
+on usage errors by convention, and ships no dependencies beyond itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, NoReturn, TextIO, TypeVar
+
+import click
+
+from digestbot import db, store
+from digestbot.config import Settings, load_settings
+from digestbot.errors import ConfigError, StoreError
+from digestbot.ingest import Ingester
+from digestbot.logs import setup_logging
+
+T = TypeVar("T")
+
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"digestbot: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    """Settings from the environment and the env file, built once per run."""
+    obj: dict[str, Any] = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        try:
+            settings = load_settings(obj.get("env_file"))
+        except ConfigError as exc:
+            _fail(str(exc))
+        token = settings.telegram_bot_token
+        setup_logging(settings.log_level, secrets=[token.get_secret_value()] if token else [])
+        obj["settings"] = settings
+    settings_: Settings = obj["settings"]
+    return settings_
+
+
+def _run(coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run one async step, turning store problems into one line and exit 1."""
+    try:
+        return asyncio.run(coro())
+    except StoreError as exc:
+        _fail(str(exc), 1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".env"),
+    show_default=True,
+    help="Read settings from this file as well as the environment.",
+)
+@click.version_option(package_name="digestbot")
+@click.pass_context
+def cli(ctx: click.Context, env_file: Path) -> None:
+    """digestbot: short digests of news briefs, in Telegram, on the tags you follow."""
+    ctx.ensure_object(dict)["env_file"] = env_file
+
+
+@cli.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the bot (long polling). Needs TELEGRAM_BOT_TOKEN."""
+    from digestbot.app import build_application
+
+    settings = _settings(ctx)
+    try:
+        app = build_application(settings)
+    except ConfigError as exc:
+        _fail(str(exc))
+    try:
+        app.run_polling(allowed_updates=None)
+    except StoreError as exc:
+        _fail(str(exc), 1)
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.pass_context
+def ingest(ctx: click.Context, targets: tuple[str, ...]) -> None:
+    """Store briefs from card files, JSON / JSON Lines files, folders (recursively) and URLs.
+
+    Prints one line per rejected input and a summary; exits 1 when anything was
+    rejected (the good inputs are still stored).
+    """
+    settings = _settings(ctx)
+
+    async def go() -> Any:
+        engine = db.create_engine(settings.database_url)
+        try:
+            await db.ensure_schema(engine, auto_upgrade=settings.is_sqlite)
+            return await Ingester(db.session_factory(engine)).ingest(targets)
+        finally:
+            await engine.dispose()
+
+    report = _run(go)
+    for rejected in report.rejected:
+        click.echo(f"rejected {rejected.source}: {rejected.reason}", err=True)
+    click.echo(report.summary())
+    sys.exit(EXIT_REJECTED if report.rejected else 0)
+
+
+@cli.command()
+@click.argument("file", type=click.File("w", encoding="utf-8", lazy=True))
+@click.pass_context
+def export(ctx: click.Context, file: TextIO) -> None:
+    """Write every brief as JSON Lines to FILE (or - for standard output); ingest reads it back."""
+    settings = _settings(ctx)
+
+    async def go() -> int:
+        engine = db.create_engine(settings.database_url)
+        count = 0
+        try:
+            await db.ensure_schema(engine, auto_upgrade=settings.is_sqlite)
+            async with db.session_factory(engine)() as session:
+                async for brief in store.iter_briefs(session=session):
+                    file.write(json.dumps(brief.to_dict(), ensure_ascii=False) + "\n")
+                    count += 1
+        finally:
+            await engine.dispose()
+        return count
+
+    count = _run(go)
+    file.flush()
+    click.echo(f"exported {count} briefs", err=True)
+
+
+@cli.group(name="db")
+def db_group() -> None:
+    """Database schema commands."""
+
+
+@db_group.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Apply pending schema migrations (needed once per release on PostgreSQL)."""
+    settings = _settings(ctx)
+
+    async def go() -> tuple[str | None, str | None]:
+        engine = db.create_engine(settings.database_url)
+        try:
+            before = await db.current_revision(engine)
+            await db.upgrade(engine)
+            return before, await db.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    before, after = _run(go)
+    if before == after:
+        click.echo(f"schema already up to date ({after})")
+    else:
+        click.echo(f"schema upgraded from {before or 'empty'} to {after}")
+
+
+@db_group.command()
+@click.pass_context
+def current(ctx: click.Context) -> None:
+    """Show the database's schema revision and the one this version needs."""
+    settings = _settings(ctx)
+
+    async def go() -> str | None:
+        engine = db.create_engine(settings.database_url)
+        try:
+            return await db.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    now, head = _run(go), db.head_revision()
+    state = "up to date" if now == head else "run `digestbot db upgrade`"
+    click.echo(f"database at {now or 'empty'}, this version needs {head}: {state}")
+
+
+def main() -> None:
+    """Entry point of the ``digestbot`` command."""
+    cli(prog_name="digestbot")

@@ -1,0 +1,195 @@
+"""Settings, read from the environment and a ``.env`` file.
+
+Build them with :func:`load_settings` in ``main()``, never at import time. Every
+problem comes out as a :class:`~digestbot.errors.ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from digestbot.errors import ConfigError
+
+TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def async_database_url(url: str) -> str:
+    """``sqlite:///x.db`` / ``postgresql://...`` mapped to the async drivers digestbot uses."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("expected a URL like sqlite:///digestbot.db or postgresql://user@host/db")
+    driver = _ASYNC_DRIVERS.get(scheme.lower())
+    if driver is None:
+        raise ValueError(f"unsupported scheme {scheme!r}; use sqlite:/// or postgresql://")
+    if driver.startswith("sqlite") and not rest.startswith("/"):
+        raise ValueError("a SQLite URL needs three slashes, like sqlite:///digestbot.db")
+    return f"{driver}://{rest}"
+
+
+def parse_hhmm(value: str) -> time:
+    """``08:00`` -> ``time(8, 0)``; ValueError with a human message otherwise."""
+    m = _HHMM.match(value.strip())
+    if not m:
+        raise ValueError(f"{value!r} is not a time like 08:00 (24-hour HH:MM)")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything digestbot reads from its environment; ``.env.example`` documents each."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = TELEGRAM_API_BASE_URL
+    database_url: str = "sqlite:///digestbot.db"
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    feed_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    default_timezone: str = "UTC"
+    default_digest_time: str = "08:00"
+    send_rate: float = 25.0
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        token = value.get_secret_value().strip()
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token):
+            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return SecretStr(token)
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        async_database_url(value)  # validation only; keep what the user wrote
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: Any) -> Any:
+        parts = _split_csv(value)
+        if isinstance(parts, list):
+            for part in parts:
+                if isinstance(part, str) and not re.fullmatch(r"-?\d+", part):
+                    raise ValueError(f"{part!r} is not a Telegram user id (a number)")
+        return parts
+
+    @field_validator("feed_urls", mode="before")
+    @classmethod
+    def _feed_urls(cls, value: Any) -> Any:
+        parts = _split_csv(value)
+        if isinstance(parts, list):
+            for part in parts:
+                if not str(part).startswith(("http://", "https://")):
+                    raise ValueError(f"{part!r} is not an http(s) URL")
+        return parts
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown timezone {value!r}; use an IANA name like Europe/Berlin"
+            ) from exc
+        return value
+
+    @field_validator("default_digest_time")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value.strip().zfill(5)
+
+    @field_validator("send_rate")
+    @classmethod
+    def _send_rate(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError(
+                "must be a number of messages per second above 0 (Telegram allows ~30)"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
+    @property
+    def async_database_url(self) -> str:
+        """The database URL with its async driver (aiosqlite or asyncpg)."""
+        return async_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.async_database_url.startswith("sqlite")
+
+    @property
+    def default_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.default_timezone)
+
+    @property
+    def default_time(self) -> time:
+        return parse_hhmm(self.default_digest_time)
+
+    def token(self) -> str:
+        """The bot token, or ConfigError when it is not set."""
+        if self.telegram_bot_token is None:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN",
+                "not set; get one from @BotFather, or try `digestbot console` without one",
+            )
+        return self.telegram_bot_token.get_secret_value()
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
+    """Settings from the environment (and ``env_file``), or one ConfigError naming the variable."""
+    try:
+        return Settings(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] in {"float_parsing", "int_parsing"}:
+            message = f"{error.get('input')!r} is not a number"
+        raise ConfigError(variable, message) from None
+
+
+def known_timezones() -> frozenset[str]:
+    """Every IANA zone name this machine knows."""
+    return frozenset(available_timezones())

@@ -1,0 +1,229 @@
+"""SQLModel tables. Every timestamp is stored as naive UTC and read back as aware UTC.
+
+Tables: briefs and their tags (many-to-many, order kept), chats and their
+subscriptions, the outbox every pushed message goes through, broadcasts, feeds,
+the admin audit log, and a small key/value table for values the bot keeps itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes on both SQLite and PostgreSQL, stored as naive UTC."""
+
+    impl = sa.DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _ts(*, nullable: bool = False, index: bool = False, default_now: bool = False) -> Any:
+    kwargs: dict[str, Any] = {"sa_type": UTCDateTime, "nullable": nullable, "index": index}
+    if default_now:
+        kwargs["default_factory"] = utcnow
+    return Field(**kwargs)
+
+
+class ChatType(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+    CHANNEL = "channel"
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"
+    WEEKDAYS = "weekdays"
+    WEEKLY = "weekly"
+    OFF = "off"
+
+
+class OutboxKind(StrEnum):
+    DIGEST = "digest"
+    BROADCAST = "broadcast"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class BroadcastStatus(StrEnum):
+    DRAFT = "draft"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Brief(SQLModel, table=True):
+    """One stored brief. ``id`` is ours (``/brief_ID``); ``source_id`` is the source's."""
+
+    __tablename__ = "briefs"
+    # AUTOINCREMENT on SQLite: ids are never reused, so "briefs after id N" stays true
+    __table_args__ = (
+        sa.Index("ix_briefs_title_published", "title", "published_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str | None = Field(default=None, max_length=512, unique=True)
+    title: str = Field(max_length=500)
+    score: int = Field(index=True)
+    category: str = Field(max_length=200)
+    published_at: datetime = _ts(index=True)
+    summary: str | None = Field(default=None, sa_type=sa.Text)
+    what_happened: str | None = Field(default=None, sa_type=sa.Text)
+    technical_details: str | None = Field(default=None, sa_type=sa.Text)
+    why_it_matters: str | None = Field(default=None, sa_type=sa.Text)
+    what_to_watch: str | None = Field(default=None, sa_type=sa.Text)
+    url: str | None = Field(default=None, max_length=2048)
+    # sha256 of the brief's canonical JSON, so re-ingesting an unchanged brief costs one read
+    content_hash: str = Field(max_length=64)
+    ingested_at: datetime = _ts(default_now=True, index=True)
+    updated_at: datetime = _ts(default_now=True)
+
+
+class Tag(SQLModel, table=True):
+    __tablename__ = "tags"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+
+
+class BriefTag(SQLModel, table=True):
+    __tablename__ = "brief_tags"
+
+    brief_id: int = Field(foreign_key="briefs.id", primary_key=True, ondelete="CASCADE")
+    tag_id: int = Field(foreign_key="tags.id", primary_key=True, index=True, ondelete="CASCADE")
+    position: int = 0  # the order the source gave the tags in
+
+
+class Chat(SQLModel, table=True):
+    """A private chat, group or channel the bot talks to, with its digest settings."""
+
+    __tablename__ = "chats"
+
+    id: int = Field(
+        sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    type: str = Field(default=ChatType.PRIVATE, max_length=16)
+    title: str | None = Field(default=None, max_length=256)
+    language: str | None = Field(default=None, max_length=16)
+    timezone: str = Field(default="UTC", max_length=64)
+    digest_time: str = Field(default="08:00", max_length=5)  # local HH:MM
+    frequency: str = Field(default=Frequency.DAILY, max_length=16)
+    weekly_day: int = 0  # Monday = 0, used when frequency is weekly
+    min_score: int = 0
+    digest_size: int = 10
+    active: bool = Field(default=True, index=True)  # False once Telegram says we cannot reach it
+    paused: bool = False  # the user's /stop
+    # the newest brief id the chat has had in a digest: the next digest starts after it
+    last_brief_id: int = 0
+    last_digest_at: datetime | None = _ts(nullable=True)
+    next_digest_at: datetime | None = _ts(nullable=True, index=True)
+    created_at: datetime = _ts(default_now=True)
+
+
+class Subscription(SQLModel, table=True):
+    __tablename__ = "subscriptions"
+
+    chat_id: int = Field(
+        sa_type=sa.BigInteger, foreign_key="chats.id", primary_key=True, ondelete="CASCADE"
+    )
+    tag_id: int = Field(foreign_key="tags.id", primary_key=True, index=True, ondelete="CASCADE")
+    created_at: datetime = _ts(default_now=True)
+
+
+class Broadcast(SQLModel, table=True):
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    admin_id: int = Field(sa_type=sa.BigInteger)
+    text: str | None = Field(default=None, sa_type=sa.Text)
+    # set when the admin broadcasts an existing message (sent with copyMessage)
+    from_chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    from_message_id: int | None = None
+    tag: str | None = Field(default=None, max_length=64)
+    status: str = Field(default=BroadcastStatus.DRAFT, max_length=16)
+    audience: int = 0
+    created_at: datetime = _ts(default_now=True)
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class Outbox(SQLModel, table=True):
+    """One message to push; ``key`` makes each (chat, digest period / broadcast) unique."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    chat_id: int = Field(sa_type=sa.BigInteger, index=True)
+    kind: str = Field(max_length=16)
+    part: int = 0  # a digest split into several messages has one row per part
+    payload: str = Field(sa_type=sa.Text)  # JSON: what to send
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcasts.id", index=True)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(default_now=True)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _ts(default_now=True)
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class Feed(SQLModel, table=True):
+    __tablename__ = "feeds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048, unique=True)
+    etag: str | None = Field(default=None, max_length=512)
+    last_modified: str | None = Field(default=None, max_length=128)
+    last_success_at: datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    last_error_at: datetime | None = _ts(nullable=True)
+    failures: int = 0
+    next_poll_at: datetime | None = _ts(nullable=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    admin_id: int = Field(sa_type=sa.BigInteger, index=True)
+    action: str = Field(max_length=64)
+    detail: str | None = Field(default=None, sa_type=sa.Text)
+    audience: str | None = Field(default=None, max_length=128)
+    counts: str | None = Field(default=None, sa_type=sa.Text)  # JSON
+    created_at: datetime = _ts(default_now=True)
+
+
+class KeyValue(SQLModel, table=True):
+    """Small values the bot generates and keeps (e.g. a webhook secret)."""
+
+    __tablename__ = "kv"
+
+    key: str = Field(max_length=64, primary_key=True)
+    value: str = Field(sa_type=sa.Text)

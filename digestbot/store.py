@@ -1,0 +1,263 @@
+"""Every database query digestbot makes, as keyword-only async functions taking a session.
+
+Callers own the transaction (see :func:`digestbot.db.session_scope`); nothing here commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from digestbot.briefs import SECTIONS, BriefData
+from digestbot.models import Brief, BriefTag, Chat, Subscription, Tag, utcnow
+
+_CHUNK = 500  # stays below SQLite's bound-parameter limit in IN (...) lists
+
+
+class Outcome(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class TagCount:
+    slug: str
+    briefs: int
+
+
+def content_hash(brief: BriefData) -> str:
+    """A fingerprint of everything a brief says, to tell a changed brief from a re-sent one."""
+    canonical = json.dumps(brief.to_dict(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """INSERT with ON CONFLICT support on either database."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+# --- tags -------------------------------------------------------------------------------
+
+
+async def ensure_tags(*, session: AsyncSession, slugs: Iterable[str]) -> dict[str, int]:
+    """Ids of these tag slugs, creating the missing ones (safe against concurrent writers)."""
+    wanted = sorted(set(slugs))
+    if not wanted:
+        return {}
+    for chunk in _chunks(wanted):
+        stmt = _insert(session, Tag).values([{"slug": s} for s in chunk])
+        await session.exec(stmt.on_conflict_do_nothing(index_elements=["slug"]))
+    ids: dict[str, int] = {}
+    for chunk in _chunks(wanted):
+        rows = await session.exec(select(Tag.slug, Tag.id).where(col(Tag.slug).in_(chunk)))
+        ids.update({slug: tag_id for slug, tag_id in rows if tag_id is not None})
+    return ids
+
+
+async def tag_counts(*, session: AsyncSession) -> list[TagCount]:
+    """Every tag that has briefs, with how many, most used first."""
+    stmt = (
+        select(Tag.slug, sa.func.count(col(BriefTag.brief_id)))
+        .join(BriefTag, col(BriefTag.tag_id) == col(Tag.id))
+        .group_by(col(Tag.slug))
+        .order_by(sa.func.count(col(BriefTag.brief_id)).desc(), col(Tag.slug))
+    )
+    return [TagCount(slug, count) for slug, count in await session.exec(stmt)]
+
+
+# --- briefs -----------------------------------------------------------------------------
+
+
+def _brief_values(data: BriefData, digest: str) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "source_id": data.id,
+        "title": data.title,
+        "score": data.score,
+        "category": data.category,
+        "published_at": data.published_at,
+        "summary": data.summary,
+        "url": data.url,
+        "content_hash": digest,
+    }
+    for name, _heading in SECTIONS:
+        values[name] = getattr(data, name)
+    return values
+
+
+async def _find_existing(
+    session: AsyncSession, briefs: Sequence[BriefData]
+) -> tuple[dict[str, Brief], dict[tuple[str, datetime], Brief]]:
+    by_source: dict[str, Brief] = {}
+    by_title: dict[tuple[str, datetime], Brief] = {}
+    source_ids = sorted({b.id for b in briefs if b.id is not None})
+    for chunk in _chunks(source_ids):
+        for row in await session.exec(select(Brief).where(col(Brief.source_id).in_(chunk))):
+            by_source[row.source_id or ""] = row
+    titles = sorted({b.title for b in briefs})
+    for chunk in _chunks(titles):
+        for row in await session.exec(select(Brief).where(col(Brief.title).in_(chunk))):
+            by_title[(row.title, row.published_at)] = row
+    return by_source, by_title
+
+
+async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -> list[Outcome]:
+    """Store briefs, one outcome each: a known brief is updated only when it changed.
+
+    A brief is known by its source id, or else by the same title and publish time.
+    """
+    by_source, by_title = await _find_existing(session, briefs)
+    tag_ids = await ensure_tags(session=session, slugs=(t for b in briefs for t in b.tags))
+    outcomes: list[Outcome] = []
+    now = utcnow()
+    for data in briefs:
+        digest = content_hash(data)
+        row = (by_source.get(data.id) if data.id is not None else None) or by_title.get(
+            (data.title, data.published_at)
+        )
+        if row is not None and row.content_hash == digest:
+            outcomes.append(Outcome.UNCHANGED)
+            continue
+        values = _brief_values(data, digest)
+        if row is None:
+            row = Brief(**values, ingested_at=now, updated_at=now)
+            session.add(row)
+            await session.flush()
+            outcomes.append(Outcome.ADDED)
+        else:
+            if row.source_id is not None and data.id is None:
+                values["source_id"] = row.source_id  # a card re-ingested without its id
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = now
+            await session.exec(sa.delete(BriefTag).where(col(BriefTag.brief_id) == row.id))
+            outcomes.append(Outcome.UPDATED)
+        assert row.id is not None
+        session.add_all(
+            BriefTag(brief_id=row.id, tag_id=tag_ids[slug], position=i)
+            for i, slug in enumerate(data.tags)
+        )
+        if row.source_id:
+            by_source[row.source_id] = row
+        by_title[(row.title, row.published_at)] = row
+    await session.flush()
+    return outcomes
+
+
+async def count_briefs(*, session: AsyncSession) -> int:
+    return (await session.exec(select(sa.func.count()).select_from(Brief))).one()
+
+
+async def tags_of(*, session: AsyncSession, brief_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Tag slugs of each brief, in the order the source gave them."""
+    out: dict[int, list[str]] = {brief_id: [] for brief_id in brief_ids}
+    for chunk in _chunks(list(brief_ids)):
+        stmt = (
+            select(BriefTag.brief_id, Tag.slug)
+            .join(Tag, col(Tag.id) == col(BriefTag.tag_id))
+            .where(col(BriefTag.brief_id).in_(chunk))
+            .order_by(col(BriefTag.brief_id), col(BriefTag.position))
+        )
+        for brief_id, slug in await session.exec(stmt):
+            out[brief_id].append(slug)
+    return out
+
+
+def to_brief_data(row: Brief, tags: Sequence[str]) -> BriefData:
+    """The stored brief in its parsed form (what export writes)."""
+    return BriefData(
+        title=row.title,
+        score=row.score,
+        category=row.category,
+        published_at=row.published_at,
+        tags=tuple(tags),
+        summary=row.summary,
+        what_happened=row.what_happened,
+        technical_details=row.technical_details,
+        why_it_matters=row.why_it_matters,
+        what_to_watch=row.what_to_watch,
+        url=row.url,
+        id=row.source_id,
+    )
+
+
+async def iter_briefs(*, session: AsyncSession, batch: int = _CHUNK) -> AsyncIterator[BriefData]:
+    """Every stored brief, oldest first, in batches so memory stays flat."""
+    after = 0
+    while True:
+        stmt = select(Brief).where(col(Brief.id) > after).order_by(col(Brief.id)).limit(batch)
+        rows = list(await session.exec(stmt))
+        if not rows:
+            return
+        ids = [r.id for r in rows if r.id is not None]
+        tags = await tags_of(session=session, brief_ids=ids)
+        for row in rows:
+            assert row.id is not None
+            yield to_brief_data(row, tags[row.id])
+        after = ids[-1]
+
+
+async def get_brief(*, session: AsyncSession, brief_id: int) -> Brief | None:
+    return await session.get(Brief, brief_id)
+
+
+# --- chats and subscriptions ------------------------------------------------------------
+
+
+async def get_or_create_chat(
+    *, session: AsyncSession, chat_id: int, defaults: dict[str, Any] | None = None
+) -> tuple[Chat, bool]:
+    """The chat, creating it with ``defaults`` when new; returns (chat, created)."""
+    chat = await session.get(Chat, chat_id)
+    if chat is not None:
+        return chat, False
+    chat = Chat(id=chat_id, **(defaults or {}))
+    session.add(chat)
+    await session.flush()
+    return chat, True
+
+
+async def add_subscription(*, session: AsyncSession, chat_id: int, tag: str) -> bool:
+    """Subscribe a chat to a tag; False when it already was."""
+    tag_id = (await ensure_tags(session=session, slugs=[tag]))[tag]
+    stmt = _insert(session, Subscription).values(
+        chat_id=chat_id, tag_id=tag_id, created_at=utcnow()
+    )
+    result = await session.exec(stmt.on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+async def remove_subscription(*, session: AsyncSession, chat_id: int, tag: str) -> bool:
+    """Unsubscribe a chat from a tag; False when it was not subscribed."""
+    tag_id = select(Tag.id).where(Tag.slug == tag).scalar_subquery()
+    stmt = sa.delete(Subscription).where(
+        col(Subscription.chat_id) == chat_id, col(Subscription.tag_id) == tag_id
+    )
+    return bool((await session.exec(stmt)).rowcount)
+
+
+async def chat_tags(*, session: AsyncSession, chat_id: int) -> list[str]:
+    """The tags a chat follows, alphabetically."""
+    stmt = (
+        select(Tag.slug)
+        .join(Subscription, col(Subscription.tag_id) == col(Tag.id))
+        .where(col(Subscription.chat_id) == chat_id)
+        .order_by(col(Tag.slug))
+    )
+    return list(await session.exec(stmt))

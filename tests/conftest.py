@@ -1,0 +1,58 @@
+"""Shared fixtures: real databases (SQLite file and PostgreSQL), settings, factories."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from digestbot import db
+from tests.dbs import database_url as make_database_url
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never read the developer's .env or DIGESTBOT settings from the shell."""
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_API_BASE_URL",
+        "DATABASE_URL",
+        "ADMIN_IDS",
+        "FEED_URLS",
+        "DEFAULT_TIMEZONE",
+        "DEFAULT_DIGEST_TIME",
+        "SEND_RATE",
+        "LOG_LEVEL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database on each backend, as a DATABASE_URL."""
+    async with make_database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh database migrated to head."""
+    engine = db.create_engine(database_url)
+    await db.upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> db.SessionFactory:
+    return db.session_factory(engine)

@@ -1,0 +1,132 @@
+"""The store on a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from digestbot import store
+from digestbot.db import SessionFactory, session_scope
+from digestbot.store import Outcome
+from tests.factories import make_brief
+
+
+async def upsert(sessions: SessionFactory, *briefs):
+    async with session_scope(sessions) as session:
+        return await store.upsert_briefs(session=session, briefs=list(briefs))
+
+
+async def all_briefs(sessions: SessionFactory):
+    async with sessions() as session:
+        return [b async for b in store.iter_briefs(session=session)]
+
+
+async def test_new_briefs_are_added_and_read_back_losslessly(sessions):
+    first = make_brief(tags=("zeta", "alpha", "mid"), url="https://example.org/a", id="src-1")
+    second = make_brief(summary=None, what_happened=None, technical_details="Δ < 5 ms & more")
+
+    assert await upsert(sessions, first, second) == [Outcome.ADDED, Outcome.ADDED]
+
+    assert await all_briefs(sessions) == [first, second]  # tag order kept, None kept None
+
+
+async def test_ingesting_the_same_brief_again_changes_nothing(sessions):
+    brief = make_brief()
+    await upsert(sessions, brief)
+
+    assert await upsert(sessions, brief) == [Outcome.UNCHANGED]
+    assert await all_briefs(sessions) == [brief]
+
+
+async def test_changed_brief_with_same_title_and_time_is_updated_not_duplicated(sessions):
+    brief = make_brief(score=4, tags=("a", "b"))
+    await upsert(sessions, brief)
+    changed = dataclasses.replace(brief, score=9, summary="Rewritten.", tags=("b", "c"))
+
+    assert await upsert(sessions, changed) == [Outcome.UPDATED]
+    assert await all_briefs(sessions) == [changed]
+
+
+async def test_changed_brief_with_same_source_id_is_updated_even_if_retitled(sessions):
+    brief = make_brief(id="feed-42")
+    await upsert(sessions, brief)
+    retitled = dataclasses.replace(brief, title="A better title", published_at=brief.published_at)
+
+    assert await upsert(sessions, retitled) == [Outcome.UPDATED]
+    assert await all_briefs(sessions) == [retitled]
+
+
+async def test_duplicates_within_one_batch_are_stored_once(sessions):
+    brief = make_brief()
+    newer = dataclasses.replace(brief, score=8)
+
+    assert await upsert(sessions, brief, brief, newer) == [
+        Outcome.ADDED,
+        Outcome.UNCHANGED,
+        Outcome.UPDATED,
+    ]
+    assert await all_briefs(sessions) == [newer]
+
+
+async def test_same_title_at_another_time_is_another_brief(sessions):
+    brief = make_brief()
+    later = dataclasses.replace(
+        brief, published_at=brief.published_at.replace(year=brief.published_at.year + 1)
+    )
+
+    assert await upsert(sessions, brief, later) == [Outcome.ADDED, Outcome.ADDED]
+
+
+async def test_brief_ids_are_never_reused_after_a_delete(sessions):
+    # digests remember "the newest brief id a chat has seen"; a reused id would hide briefs
+    from sqlalchemy import delete
+
+    from digestbot.models import Brief
+
+    await upsert(sessions, make_brief(), make_brief())
+    async with session_scope(sessions) as session:
+        await session.exec(delete(Brief).where(Brief.id == 2))
+    await upsert(sessions, make_brief())
+    async with sessions() as session:
+        ids = sorted((await session.exec(store.select(Brief.id))).all())
+    assert ids == [1, 3]
+
+
+async def test_tag_counts_and_subscriptions(sessions):
+    await upsert(sessions, make_brief(tags=("llm", "chips")), make_brief(tags=("llm",)))
+    async with session_scope(sessions) as session:
+        await store.get_or_create_chat(session=session, chat_id=-100123456789)
+        assert await store.add_subscription(session=session, chat_id=-100123456789, tag="llm")
+        assert not await store.add_subscription(session=session, chat_id=-100123456789, tag="llm")
+        assert await store.add_subscription(session=session, chat_id=-100123456789, tag="new-tag")
+
+    async with session_scope(sessions) as session:
+        assert await store.chat_tags(session=session, chat_id=-100123456789) == ["llm", "new-tag"]
+        assert await store.tag_counts(session=session) == [
+            store.TagCount("llm", 2),
+            store.TagCount("chips", 1),
+        ]
+        assert await store.remove_subscription(session=session, chat_id=-100123456789, tag="llm")
+        assert not await store.remove_subscription(
+            session=session, chat_id=-100123456789, tag="llm"
+        )
+        assert await store.chat_tags(session=session, chat_id=-100123456789) == ["new-tag"]
+
+
+async def test_timestamps_come_back_as_aware_utc(sessions):
+    brief = make_brief()
+    await upsert(sessions, brief)
+    async with sessions() as session:
+        row = await store.get_brief(session=session, brief_id=1)
+    assert row is not None
+    assert row.published_at == brief.published_at
+    assert row.published_at.utcoffset() is not None
+    assert row.ingested_at.utcoffset() is not None
+
+
+@pytest.mark.parametrize("count", [1200])
+async def test_large_batches_cross_the_parameter_limit(sessions, count):
+    briefs = [make_brief(tags=(f"t{i % 50}",)) for i in range(count)]
+    assert (await upsert(sessions, *briefs)).count(Outcome.ADDED) == count
+    assert (await upsert(sessions, *briefs)).count(Outcome.UNCHANGED) == count
