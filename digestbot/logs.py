@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Anything shaped like a bot token, even one we were not told about (e.g. in a traceback).
@@ -39,10 +40,12 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> RedactingFilter:
-    """Configure the root logger once; returns the filter so callers can add secrets."""
+def setup_logging(
+    level: str = "INFO", *, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> RedactingFilter:
+    """Configure the root logger (to stderr, or ``stream``); returns the redacting filter."""
     redactor = RedactingFilter(secrets)
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(redactor)
     root = logging.getLogger()

@@ -1,0 +1,91 @@
+"""Settings: defaults, the .env file, and one clear error per bad value."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from digestbot.config import async_database_url, load_settings
+from digestbot.errors import ConfigError
+
+TOKEN = "123456:ABCdefGhIJKlmNoPQRstuVWXyz0123456789"
+
+
+def test_defaults_need_nothing_set():
+    settings = load_settings(None)
+    assert settings.async_database_url == "sqlite+aiosqlite:///digestbot.db"
+    assert settings.default_timezone == "UTC"
+    assert settings.default_time == time(8, 0)
+    assert settings.send_rate == 25
+    assert settings.admin_ids == []
+    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+
+
+def test_values_come_from_the_environment_and_the_env_file(monkeypatch, tmp_path):
+    env = tmp_path / "custom.env"
+    env.write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nADMIN_IDS=11, 22\nFEED_URLS=https://a.example/feed\n"
+        "DEFAULT_TIMEZONE=Asia/Kolkata\n"
+    )
+    monkeypatch.setenv("DEFAULT_DIGEST_TIME", "7:30")
+    monkeypatch.setenv("ADMIN_IDS", "33")  # the environment wins over the file
+
+    settings = load_settings(env)
+
+    assert settings.token() == TOKEN
+    assert settings.admin_ids == [33]
+    assert settings.feed_urls == ["https://a.example/feed"]
+    assert settings.default_zone.key == "Asia/Kolkata"
+    assert settings.default_digest_time == "07:30"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///digestbot.db", "sqlite+aiosqlite:///digestbot.db"),
+        ("sqlite:////var/lib/d.db", "sqlite+aiosqlite:////var/lib/d.db"),
+        ("postgresql://bot@db:5432/digest", "postgresql+asyncpg://bot@db:5432/digest"),
+        ("postgres://bot@db/digest", "postgresql+asyncpg://bot@db/digest"),
+        ("postgresql+asyncpg://bot@db/x", "postgresql+asyncpg://bot@db/x"),
+    ],
+)
+def test_database_urls_map_to_async_drivers(url, expected):
+    assert async_database_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("DATABASE_URL", "nosuch://x", "unsupported scheme 'nosuch'"),
+        ("DATABASE_URL", "digestbot.db", "expected a URL"),
+        ("SEND_RATE", "-1", "above 0"),
+        ("SEND_RATE", "fast", "'fast' is not a number"),
+        ("DEFAULT_TIMEZONE", "Mars/Olympus", "unknown timezone 'Mars/Olympus'"),
+        ("DEFAULT_DIGEST_TIME", "25:00", "not a time like 08:00"),
+        ("ADMIN_IDS", "12,bob", "'bob' is not a Telegram user id"),
+        ("FEED_URLS", "ftp://x", "not an http(s) URL"),
+        ("LOG_LEVEL", "LOUD", "must be one of"),
+        ("TELEGRAM_BOT_TOKEN", "not-a-token", "does not look like a bot token"),
+        ("TELEGRAM_API_BASE_URL", "api.telegram.org", "must start with http"),
+    ],
+)
+def test_a_bad_value_names_the_variable_and_the_problem(monkeypatch, variable, value, problem):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings(None)
+    assert info.value.variable == variable
+    assert problem in str(info.value)
+    assert str(info.value).startswith(f"{variable}: ")
+
+
+def test_missing_token_points_to_the_console():
+    with pytest.raises(ConfigError, match="digestbot console"):
+        load_settings(None).token()
+
+
+def test_a_bad_token_is_never_echoed(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:short-secret-value")
+    with pytest.raises(ConfigError) as info:
+        load_settings(None)
+    assert "short-secret-value" not in str(info.value)
