@@ -8,52 +8,78 @@ resources (engine, HTTP client) are opened in ``post_init`` and closed in
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeAllPrivateChats
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
 )
 
 from digestbot import db, sources
+from digestbot.chats import ChatDefaults, ChatService
 from digestbot.config import Settings
 from digestbot.context import BotContext, BotData, Services
+from digestbot.digests import DigestService
+from digestbot.handlers import basics, buttons, membership, reading, settings, tags
+from digestbot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.ingest import Ingester, seed_if_empty
+from digestbot.models import utcnow
 
 log = logging.getLogger(__name__)
 
 BotApp = Application[Any, BotContext, Any, Any, BotData, Any]
 
-COMMANDS: list[tuple[str, str]] = [
-    ("start", "register and pick tags"),
-    ("help", "what I can do"),
+# The command menu Telegram shows; /help lists every command.
+MENU: list[tuple[str, str]] = [
+    ("digest", "What's new on your tags"),
+    ("summary", "One line per recent brief"),
+    ("watch", "What to watch next"),
+    ("tags", "Pick tags to follow"),
+    ("mytags", "Tags you follow"),
+    ("search", "Find briefs by words"),
+    ("settings", "Time, timezone, frequency, score"),
+    ("help", "Everything I can do"),
 ]
 
 
-async def open_services(settings: Settings) -> Services:
+async def open_services(
+    settings_: Settings, *, clock: Callable[[], datetime] = utcnow, seed: bool = True
+) -> Services:
     """Open the database (migrating SQLite, checking PostgreSQL) and the HTTP client."""
-    engine = db.create_engine(settings.database_url)
+    engine = db.create_engine(settings_.database_url)
     try:
-        await db.ensure_schema(engine, auto_upgrade=settings.is_sqlite)
+        await db.ensure_schema(engine, auto_upgrade=settings_.is_sqlite)
         sessions = db.session_factory(engine)
-        await seed_if_empty(sessions)
+        if seed:
+            await seed_if_empty(sessions)
     except BaseException:
         await engine.dispose()
         raise
     http = sources.make_client()
+    defaults = ChatDefaults(settings_.default_timezone, settings_.default_digest_time)
     return Services(
-        settings=settings,
+        settings=settings_,
         engine=engine,
         sessions=sessions,
         http=http,
         ingester=Ingester(sessions, http),
+        chats=ChatService(sessions, defaults, clock),
+        digests=DigestService(sessions, clock),
+        clock=clock,
     )
 
 
@@ -62,56 +88,89 @@ async def close_services(services: Services) -> None:
     await services.engine.dispose()
 
 
-async def start(update: Update, context: BotContext) -> None:
-    """Greet the user."""
-    if update.effective_message is None:
-        return
-    await update.effective_message.reply_text(
-        "Hi! I send short digests of news briefs on the tags you follow.\nSend /help to begin."
+def register_handlers(app: BotApp, *, flood: FloodGuard | None = None) -> None:
+    """Every handler of the bot, in one readable block."""
+    app.add_handler(TypeHandler(object, flood or FloodGuard()), group=-1)
+
+    command = CommandHandler
+    app.add_handlers(
+        [
+            command("start", basics.start),
+            command("help", basics.help_command),
+            command("tags", tags.tags),
+            command("subscribe", tags.subscribe),
+            command("unsubscribe", tags.unsubscribe),
+            command("mytags", tags.mytags),
+            command("digest", reading.digest),
+            command("summary", reading.summary),
+            command("watch", reading.watch),
+            command("brief", reading.brief),
+            command("search", reading.search),
+            command("settings", settings.settings),
+            command("time", settings.time_command),
+            command("timezone", settings.timezone),
+            command("frequency", settings.frequency),
+            command("minscore", settings.minscore),
+            command("size", settings.size),
+            command("stop", settings.stop),
+            command("forget", settings.forget),
+            MessageHandler(filters.Regex(reading.BRIEF_LINK), reading.brief_link),
+            CallbackQueryHandler(buttons.button),
+            ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+            MessageHandler(filters.COMMAND, basics.unknown_command),
+            MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, basics.plain_text),
+        ]
     )
+    app.add_error_handler(ErrorReporter())
 
 
-async def help_command(update: Update, context: BotContext) -> None:
-    """List the commands."""
-    if update.effective_message is None:
-        return
-    lines = [f"/{name} — {about}" for name, about in COMMANDS]
-    await update.effective_message.reply_text("\n".join(lines))
+async def set_menu(app: BotApp) -> None:
+    """Publish the command menu; a failure is logged and the bot runs on."""
+    try:
+        await app.bot.set_my_commands(
+            [BotCommand(name, about) for name, about in MENU],
+            scope=BotCommandScopeAllPrivateChats(),
+        )
+        await app.bot.set_my_commands([BotCommand(name, about) for name, about in MENU])
+    except TelegramError as exc:
+        log.warning("could not set the command menu (%s); running on", exc)
 
 
-def register_handlers(app: BotApp) -> None:
-    """Every handler and job of the bot, in one readable block."""
-    app.add_handler(CommandHandler("start", start))
-    app.add_handler(CommandHandler("help", help_command))
-
-
-def build_application(settings: Settings, *, token: str | None = None) -> BotApp:
+def build_application(
+    settings_: Settings,
+    *,
+    token: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    flood: FloodGuard | None = None,
+    rate_limit: bool = True,
+) -> BotApp:
     """The bot, wired: handlers registered, resources opened on start and closed on stop."""
 
     async def post_init(app: BotApp) -> None:
-        app.bot_data.services = await open_services(settings)
-        try:
-            await app.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
-        except TelegramError as exc:
-            log.warning("could not set the command menu (%s); running on", exc)
+        app.bot_data.services = await open_services(settings_, clock=clock)
+        await set_menu(app)
 
     async def post_shutdown(app: BotApp) -> None:
         if app.bot_data.services is not None:
             await close_services(app.bot_data.services)
             app.bot_data.services = None
 
-    context_types = ContextTypes(context=BotContext, bot_data=BotData)
-    app: BotApp = (
+    base_url = settings_.telegram_api_base_url
+    builder = (
         ApplicationBuilder()
-        .token(token or settings.token())
-        .base_url(settings.telegram_api_base_url)
-        .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot", 1))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.default_zone))
-        .context_types(context_types)
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
+        .token(token or settings_.token())
+        .base_url(base_url)
+        .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings_.default_zone))
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .concurrent_updates(True)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .build()
     )
-    register_handlers(app)
+    if rate_limit:
+        limiter = AIORateLimiter(overall_max_rate=settings_.send_rate, max_retries=3)
+        # PTB's builder types its rate limiter generic as None before one is set.
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
+    app: BotApp = builder.build()
+    register_handlers(app, flood=flood)
     return app

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from digestbot.chats import ChatService
 from digestbot.config import Settings
 from digestbot.db import SessionFactory
+from digestbot.digests import DigestService
 from digestbot.ingest import Ingester
 
 
@@ -23,6 +27,9 @@ class Services:
     sessions: SessionFactory
     http: httpx.AsyncClient
     ingester: Ingester
+    chats: ChatService
+    digests: DigestService
+    clock: Callable[[], datetime]
 
 
 class BotData:

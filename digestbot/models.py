@@ -140,8 +140,11 @@ class Chat(SQLModel, table=True):
     digest_size: int = 10
     active: bool = Field(default=True, index=True)  # False once Telegram says we cannot reach it
     paused: bool = False  # the user's /stop
-    # the newest brief id the chat has had in a digest: the next digest starts after it
+    # Digest window: briefs with last_brief_id < id <= window_end_id, best first;
+    # window_shown of them have been sent, so "+N more: /digest" pages through the rest.
     last_brief_id: int = 0
+    window_end_id: int = 0
+    window_shown: int = 0
     last_digest_at: datetime | None = _ts(nullable=True)
     next_digest_at: datetime | None = _ts(nullable=True, index=True)
     created_at: datetime = _ts(default_now=True)

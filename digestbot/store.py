@@ -31,6 +31,14 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Item:
+    """A stored brief: our id (what ``/brief_ID`` uses) and its parsed fields."""
+
+    id: int
+    brief: BriefData
+
+
+@dataclass(frozen=True, slots=True)
 class TagCount:
     slug: str
     briefs: int
@@ -215,6 +223,124 @@ async def iter_briefs(*, session: AsyncSession, batch: int = _CHUNK) -> AsyncIte
 
 async def get_brief(*, session: AsyncSession, brief_id: int) -> Brief | None:
     return await session.get(Brief, brief_id)
+
+
+async def get_item(*, session: AsyncSession, brief_id: int) -> Item | None:
+    """One brief with its tags, or None."""
+    row = await session.get(Brief, brief_id)
+    if row is None or row.id is None:
+        return None
+    tags = await tags_of(session=session, brief_ids=[row.id])
+    return Item(row.id, to_brief_data(row, tags[row.id]))
+
+
+async def _items(session: AsyncSession, rows: Sequence[Brief]) -> list[Item]:
+    ids = [r.id for r in rows if r.id is not None]
+    tags = await tags_of(session=session, brief_ids=ids)
+    return [Item(r.id, to_brief_data(r, tags[r.id])) for r in rows if r.id is not None]
+
+
+async def max_brief_id(*, session: AsyncSession) -> int:
+    newest: int | None = (await session.exec(select(sa.func.max(Brief.id)))).one()
+    return newest or 0
+
+
+def _filtered(
+    stmt: Any,
+    *,
+    tags: Sequence[str] | None,
+    min_score: int,
+    after_id: int | None,
+    upto_id: int | None,
+    published_after: datetime | None = None,
+) -> Any:
+    if published_after is not None:
+        stmt = stmt.where(col(Brief.published_at) >= published_after)
+    if tags is not None:
+        on_tags = (
+            select(BriefTag.brief_id)
+            .join(Tag, col(Tag.id) == col(BriefTag.tag_id))
+            .where(col(Tag.slug).in_(list(tags)))
+        )
+        stmt = stmt.where(col(Brief.id).in_(on_tags))
+    if min_score:
+        stmt = stmt.where(col(Brief.score) >= min_score)
+    if after_id is not None:
+        stmt = stmt.where(col(Brief.id) > after_id)
+    if upto_id is not None:
+        stmt = stmt.where(col(Brief.id) <= upto_id)
+    return stmt
+
+
+async def find_items(
+    *,
+    session: AsyncSession,
+    tags: Sequence[str] | None = None,
+    min_score: int = 0,
+    after_id: int | None = None,
+    upto_id: int | None = None,
+    published_after: datetime | None = None,
+    order: str = "best",
+    limit: int = 10,
+    offset: int = 0,
+) -> list[Item]:
+    """Briefs on any of ``tags`` (None: all), at or above ``min_score``, in an id window.
+
+    ``order`` is ``best`` (score, then newest) or ``latest`` (newest published first).
+    """
+    ordering = (
+        (col(Brief.score).desc(), col(Brief.published_at).desc(), col(Brief.id).desc())
+        if order == "best"
+        else (col(Brief.published_at).desc(), col(Brief.id).desc())
+    )
+    stmt = _filtered(
+        select(Brief),
+        tags=tags,
+        min_score=min_score,
+        after_id=after_id,
+        upto_id=upto_id,
+        published_after=published_after,
+    )
+    rows = list(await session.exec(stmt.order_by(*ordering).offset(offset).limit(limit)))
+    return await _items(session, rows)
+
+
+async def count_items(
+    *,
+    session: AsyncSession,
+    tags: Sequence[str] | None = None,
+    min_score: int = 0,
+    after_id: int | None = None,
+    upto_id: int | None = None,
+) -> int:
+    stmt = _filtered(
+        select(sa.func.count()).select_from(Brief),
+        tags=tags,
+        min_score=min_score,
+        after_id=after_id,
+        upto_id=upto_id,
+    )
+    count: int = (await session.exec(stmt)).one()
+    return count
+
+
+async def search_items(
+    *, session: AsyncSession, words: Sequence[str], limit: int = 10
+) -> list[Item]:
+    """Briefs whose title or summary holds every word (case-insensitive), newest first."""
+    stmt = select(Brief)
+    for raw in words:
+        word = raw.lower()
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(col(Brief.title)).contains(word, autoescape=True),
+                sa.func.lower(sa.func.coalesce(col(Brief.summary), "")).contains(
+                    word, autoescape=True
+                ),
+            )
+        )
+    stmt = stmt.order_by(col(Brief.published_at).desc(), col(Brief.id).desc()).limit(limit)
+    return await _items(session, list(await session.exec(stmt)))
 
 
 # --- chats and subscriptions ------------------------------------------------------------
