@@ -149,6 +149,14 @@ def _text(
     return value
 
 
+def _url(obj: Mapping[str, Any]) -> str | None:
+    url = _text(obj, "url", limit=2048)
+    # Rendered as a link in Telegram: only web links, never javascript: or tg: ones.
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        raise BriefParseError("url must start with http:// or https://")
+    return url
+
+
 def brief_from_mapping(obj: object, *, default_score: int | None = None) -> BriefData:
     """A brief from one JSON object shaped as in the format README."""
     if not isinstance(obj, Mapping):
@@ -187,7 +195,7 @@ def brief_from_mapping(obj: object, *, default_score: int | None = None) -> Brie
         technical_details=_text(obj, "technical_details"),
         why_it_matters=_text(obj, "why_it_matters"),
         what_to_watch=_text(obj, "what_to_watch"),
-        url=_text(obj, "url", limit=2048),
+        url=_url(obj),
         id=None if source_id is None else str(source_id).strip() or None,
     )
 
@@ -200,7 +208,9 @@ class Rejected:
     reason: str
 
 
-def parse_json_text(text: str, *, source: str = "<json>") -> list[BriefData | Rejected]:
+def parse_json_text(
+    text: str, *, source: str = "<json>", default_score: int | None = None
+) -> list[BriefData | Rejected]:
     """Briefs from one JSON object, a JSON array of them, or JSON Lines.
 
     One bad item is reported as :class:`Rejected` (naming ``source`` and the item)
@@ -213,14 +223,16 @@ def parse_json_text(text: str, *, source: str = "<json>") -> list[BriefData | Re
     try:
         document: Any = _json_loads(stripped)
     except json.JSONDecodeError:
-        return _parse_json_lines(text, source=source)  # unstripped: line numbers stay true
+        return _parse_json_lines(
+            text, source=source, default_score=default_score
+        )  # unstripped: line numbers stay true
     items = document if isinstance(document, list) else [document]
     label = "item" if isinstance(document, list) else None
     out: list[BriefData | Rejected] = []
     for index, item in enumerate(items, start=1):
         where = f"{source} {label} {index}" if label else source
         try:
-            out.append(brief_from_mapping(item))
+            out.append(brief_from_mapping(item, default_score=default_score))
         except BriefParseError as exc:
             out.append(Rejected(where, exc.reason))
     return out
@@ -238,7 +250,9 @@ def _json_loads(text: str) -> Any:
         raise json.JSONDecodeError("number too long", text, 0) from None
 
 
-def _parse_json_lines(text: str, *, source: str) -> list[BriefData | Rejected]:
+def _parse_json_lines(
+    text: str, *, source: str, default_score: int | None = None
+) -> list[BriefData | Rejected]:
     out: list[BriefData | Rejected] = []
     lines = _LINE_BREAK.split(text)  # not splitlines(): U+2028 and kin may sit inside strings
     parsed_any = False
@@ -253,7 +267,7 @@ def _parse_json_lines(text: str, *, source: str) -> list[BriefData | Rejected]:
             continue
         parsed_any = True
         try:
-            out.append(brief_from_mapping(obj))
+            out.append(brief_from_mapping(obj, default_score=default_score))
         except BriefParseError as exc:
             out.append(Rejected(where, exc.reason))
     if not parsed_any:

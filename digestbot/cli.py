@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
+from telegram import Update
 
 from digestbot import db, store
 from digestbot.config import Settings, load_settings
 from digestbot.errors import ConfigError, StoreError
-from digestbot.ingest import Ingester
+from digestbot.ingest import Ingester, seed_if_empty
 from digestbot.logs import setup_logging
 
 T = TypeVar("T")
@@ -71,21 +72,30 @@ def cli(ctx: click.Context, env_file: Path) -> None:
     ctx.ensure_object(dict)["env_file"] = env_file
 
 
+async def _prepare_store(settings: Settings) -> None:
+    """Migrate SQLite (or check PostgreSQL's schema) and load the seeds into an empty store."""
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.ensure_schema(engine, auto_upgrade=settings.is_sqlite)
+        await seed_if_empty(db.session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
 @cli.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """Run the bot (long polling). Needs TELEGRAM_BOT_TOKEN."""
+    """Run the bot against Telegram (long polling). Needs TELEGRAM_BOT_TOKEN."""
     from digestbot.app import build_application
 
     settings = _settings(ctx)
     try:
-        app = build_application(settings)
+        settings.token()
     except ConfigError as exc:
         _fail(str(exc))
-    try:
-        app.run_polling(allowed_updates=None)
-    except StoreError as exc:
-        _fail(str(exc), 1)
+    _run(lambda: _prepare_store(settings))
+    app = build_application(settings)
+    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
 
 
 @cli.command()

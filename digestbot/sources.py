@@ -403,7 +403,7 @@ def _parse_json(text: str, *, source: str) -> list[BriefData | Rejected]:
         # parse_json_text sorts these out and words the error.
         document = None
     if not _is_json_feed(document):
-        return parse_json_text(text, source=source)
+        return parse_json_text(text, source=source, default_score=DEFAULT_FEED_SCORE)
     items = document.get("items")
     if not isinstance(items, list):
         raise BriefParseError("JSON Feed has no items list", source=source)

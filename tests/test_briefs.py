@@ -732,3 +732,20 @@ def test_brief_like_json_parses_or_is_rejected(items: list[dict[str, Any]], shap
             assert_valid_brief(result)
         else:
             assert isinstance(result, Rejected)
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "tg://resolve?domain=x", "ftp://a/b"])
+def test_json_brief_with_a_non_web_url_is_rejected(url: str) -> None:
+    obj = {**GOLDEN_DICT, "url": url}
+    (result,) = parse_json_text(json.dumps(obj))
+    assert isinstance(result, Rejected)
+    assert result.reason == "url must start with http:// or https://"
+
+
+def test_json_items_without_a_score_take_the_default_when_one_is_given() -> None:
+    obj = dict(GOLDEN_DICT)
+    del obj["score"]
+    (strict,) = parse_json_text(json.dumps(obj))
+    (lenient,) = parse_json_text(json.dumps(obj), default_score=5)
+    assert isinstance(strict, Rejected) and strict.reason == "score is missing"
+    assert isinstance(lenient, BriefData) and lenient.score == 5
