@@ -1,0 +1,90 @@
+"""`pip install .` (not editable) gives a working digestbot: seeds and migrations included."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("digestbot-*.whl")
+    return built
+
+
+def test_wheel_carries_seeds_migrations_and_the_command(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    seeds = [n for n in names if n.startswith("digestbot/_seeds/") and n.endswith(".txt")]
+    assert len(seeds) == len(list((REPO / "seeds").glob("*.txt"))) >= 20
+    assert "digestbot/migrations/env.py" in names
+    assert "digestbot/migrations/script.py.mako" in names
+    assert any(n.startswith("digestbot/migrations/versions/0001_") for n in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "digestbot = digestbot.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_installed_wheel_runs_from_anywhere(wheel, tmp_path):
+    site = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    env = {**os.environ, "PYTHONPATH": str(site), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import digestbot.ingest as i; print(i.__file__); print(i.seeds_dir())",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    ).stdout.split()
+    assert where[0].startswith(str(site)) and where[1].startswith(str(site))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "digestbot", "ingest", where[1]],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{len(list((REPO / 'seeds').glob('*.txt')))} added")
