@@ -103,9 +103,7 @@ _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
-_QUERY_INVALID = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
-)
+_QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 _ADMIN_RIGHTS: JSONDict = {
     "can_be_edited": False,
     "is_anonymous": False,
@@ -395,19 +393,18 @@ class StoredMessage:
 class Fault:
     """An error answer to inject with :meth:`FakeBotAPI.fail`.
 
-    A fault with ``status == 200`` and ``stall > 0`` waits, then answers normally.
+    ``delay`` seconds are waited before answering; a fault with ``status == 200`` (see
+    :meth:`stall`) then answers normally.
     """
 
     status: int
     description: str = ""
     parameters: JSONDict | None = None
-    stall: float = 0.0
+    delay: float = 0.0
 
     @classmethod
     def retry_after(cls, seconds: int) -> Fault:
-        return cls(
-            429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
-        )
+        return cls(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
 
     @classmethod
     def blocked(cls) -> Fault:
@@ -437,16 +434,16 @@ class Fault:
     def cant_parse(cls) -> Fault:
         return cls(
             400,
-            "Bad Request: can't parse entities: Unsupported start tag \"br\" at byte offset 0",
+            'Bad Request: can\'t parse entities: Unsupported start tag "br" at byte offset 0',
         )
 
     @classmethod
     def server_error(cls, status: int = 502) -> Fault:
-        return cls(status, HTTPStatus(status).phrase if status in HTTPStatus else "Server Error")
+        return cls(status, _phrase(status))
 
     @classmethod
-    def stall(cls, seconds: float) -> Fault:  # type: ignore[misc]  # shadows the field name
-        return cls(200, stall=seconds)
+    def stall(cls, seconds: float) -> Fault:
+        return cls(200, delay=seconds)
 
     @classmethod
     def bad_request(cls, description: str) -> Fault:
@@ -721,9 +718,7 @@ class FakeBotAPI:
         existing = self._chats.get(user_id)
         if existing is not None:
             return existing
-        user = self.user(
-            user_id, first_name, username=username, language_code=language_code
-        )
+        user = self.user(user_id, first_name, username=username, language_code=language_code)
         return self._add_chat(
             ChatHandle(id=user_id, type="private", username=user.username, user=user)
         )
@@ -732,7 +727,7 @@ class FakeBotAPI:
         self,
         chat_id: int,
         title: str,
-        type: Literal["group", "supergroup", "channel"] = "group",  # noqa: A002
+        type: Literal["group", "supergroup", "channel"] = "group",
         admins: Iterable[int] = (),
         *,
         owner: int | None = None,
@@ -768,10 +763,12 @@ class FakeBotAPI:
 
     # ---- messages and files ------------------------------------------------------------------
 
-    def messages(self, chat: ChatHandle | int, *, include_user: bool = False) -> list[StoredMessage]:
+    def messages(
+        self, chat: ChatHandle | int, *, include_user: bool = False
+    ) -> list[StoredMessage]:
         """The bot's messages in ``chat`` (and the users', if asked), current state, in order;
         deleted ones are left out."""
-        history = self._history.get(_id_of(chat), {})
+        history = self._history.get(chat.id if isinstance(chat, ChatHandle) else chat, {})
         return [
             message
             for message in history.values()
@@ -780,7 +777,7 @@ class FakeBotAPI:
 
     def message(self, chat: ChatHandle | int, message_id: int) -> StoredMessage:
         """One message (even deleted); :class:`KeyError` if there is none."""
-        return self._history[_id_of(chat)][message_id]
+        return self._history[self._chat_handle(chat).id][message_id]
 
     def sent_texts(self, chat: ChatHandle | int) -> list[str]:
         """Texts of successful ``sendMessage`` / ``editMessageText`` calls to ``chat``, in
@@ -1005,7 +1002,7 @@ class FakeBotAPI:
         *,
         chat_id: ChatHandle | int | str | None = None,
         count: int = 1,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109  # one number reads better in tests
         since: int = 0,
     ) -> list[RecordedRequest]:
         """Wait until at least ``count`` requests match and return all matching ones.
@@ -1076,7 +1073,12 @@ class FakeBotAPI:
                     return
                 if request is None:
                     return
-                response = await self._route(request)
+                try:
+                    response = await self._route(request)
+                except Exception as exc:  # malformed input this module did not foresee
+                    log.exception("fake Bot API failed on %s", request.target)
+                    self.errors.append(exc)
+                    response = _json_response(Fault(500, f"Internal Server Error: {exc!r}"))
                 writer.write(_encode(response, request.keep_alive))
                 await writer.drain()
                 if not request.keep_alive:
@@ -1121,10 +1123,11 @@ class FakeBotAPI:
         self.requests.append(record)
         await self._notify()
         fault = self._take_fault(record)
-        if fault is not None and fault.stall > 0:
-            await asyncio.sleep(fault.stall)
+        if fault is not None and fault.delay > 0:
+            await asyncio.sleep(fault.delay)
         if fault is not None and fault.status != HTTPStatus.OK:
             return await self._finish(record, fault.payload(), fault.status, append=False)
+        result: Any
         try:
             self._check_limits(record)
             if record.method == "getUpdates":
@@ -1178,7 +1181,8 @@ class FakeBotAPI:
             return  # the handler answers "chat not found"
         retry_after = limits.check(chat.id, group=chat.type != "private")
         if retry_after is not None:
-            raise _ApiError(*_fault_args(Fault.retry_after(retry_after)))
+            fault = Fault.retry_after(retry_after)
+            raise _ApiError(fault.status, fault.description, fault.parameters)
 
     # ---- Bot API methods ---------------------------------------------------------------------
 
@@ -1379,8 +1383,7 @@ class FakeBotAPI:
                 raise _ApiError(400, "Bad Request: command description is empty or too long")
         key = _commands_key(request.params)
         self._commands[key] = [
-            {"command": str(c["command"]), "description": str(c["description"])}
-            for c in commands
+            {"command": str(c["command"]), "description": str(c["description"])} for c in commands
         ]
         return True
 
@@ -1580,7 +1583,7 @@ class FakeBotAPI:
         if rows is None:
             return markup
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise _ApiError(400, "Bad Request: field \"inline_keyboard\" must be an Array")
+            raise _ApiError(400, 'Bad Request: field "inline_keyboard" must be an Array')
         for button in itertools.chain.from_iterable(rows):
             if not isinstance(button, dict) or not button.get("text"):
                 raise _ApiError(400, "Bad Request: can't parse inline keyboard button")
@@ -1653,10 +1656,6 @@ def _truthy(value: Any) -> bool:
 
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _fault_args(fault: Fault) -> tuple[int, str, JSONDict | None]:
-    return fault.status, fault.description, fault.parameters
 
 
 def _scope_key(scope: Any) -> str:
@@ -1857,13 +1856,16 @@ def _json_response(fault: Fault) -> _HttpResponse:
     return _HttpResponse(fault.status, json.dumps(fault.payload()).encode())
 
 
-def _encode(response: _HttpResponse, keep_alive: bool) -> bytes:
+def _phrase(status: int) -> str:
     try:
-        phrase = HTTPStatus(response.status).phrase
+        return HTTPStatus(status).phrase
     except ValueError:
-        phrase = "Unknown"
+        return "Unknown"
+
+
+def _encode(response: _HttpResponse, keep_alive: bool) -> bytes:
     head = (
-        f"HTTP/1.1 {response.status} {phrase}\r\n"
+        f"HTTP/1.1 {response.status} {_phrase(response.status)}\r\n"
         f"Server: digestbot-fakeapi\r\n"
         f"Content-Type: {response.content_type}\r\n"
         f"Content-Length: {len(response.body)}\r\n"

@@ -226,10 +226,9 @@ def full_brief(item: Item, *, zone: tzinfo) -> list[str]:
     if b.summary:
         blocks += [esc(p) for p in _split_plain(b.summary, 3000)]
     for name, heading in SECTIONS:
-        text = getattr(b, name)
-        if not text:
+        parts = _split_plain(getattr(b, name) or "", 3000)
+        if not parts:
             continue
-        parts = _split_plain(text, 3000)
         blocks.append(f"<b>{esc(heading)}</b>\n{esc(parts[0])}")
         blocks += [esc(p) for p in parts[1:]]
     footer = tag_line(b.tags)
