@@ -99,6 +99,24 @@ def run(ctx: click.Context) -> None:
 
 
 @cli.command()
+@click.pass_context
+def console(ctx: click.Context) -> None:
+    """Chat with the bot in this terminal: a local fake Telegram, no token, no network."""
+    from digestbot.console import run_console
+
+    settings = _settings(ctx)
+    if "log_level" not in settings.model_fields_set:  # keep the conversation readable
+        setup_logging("WARNING")
+    _run(lambda: _prepare_store(settings))
+    try:
+        asyncio.run(run_console(settings))
+    except KeyboardInterrupt:
+        click.echo("\nbye")
+    except StoreError as exc:
+        _fail(str(exc), 1)
+
+
+@cli.command()
 @click.argument("targets", nargs=-1, required=True, metavar="PATH_OR_URL...")
 @click.pass_context
 def ingest(ctx: click.Context, targets: tuple[str, ...]) -> None:

@@ -54,6 +54,6 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level)
     # Request lines are noise at INFO and the riskiest place for the token.
-    for noisy in ("httpx", "httpcore", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return redactor

@@ -50,7 +50,7 @@ async def require_admin(update: Update, context: BotContext) -> bool:
     return False
 
 
-@dataclass
+@dataclass(eq=False)  # handlers are registered by identity
 class FloodGuard:
     """Per-user token bucket: ``burst`` commands at once, then one per ``refill`` seconds."""
 
@@ -91,7 +91,7 @@ class FloodGuard:
         raise ApplicationHandlerStop
 
 
-@dataclass
+@dataclass(eq=False)  # handlers are registered by identity
 class ErrorReporter:
     """The one error handler: apologise to the user, log the traceback, tell admins."""
 

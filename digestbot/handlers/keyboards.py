@@ -45,7 +45,10 @@ def tag_picker(page: TagPage) -> InlineKeyboardMarkup:
         nav = []
         if page.page > 0:
             nav.append(InlineKeyboardButton("‹ Prev", callback_data=f"{TAG_PAGE}:{page.page - 1}"))
-        nav.append(InlineKeyboardButton(f"{page.page + 1}/{page.pages}", callback_data=TAGS_DONE))
+        here = InlineKeyboardButton(
+            f"{page.page + 1}/{page.pages}", callback_data=f"{TAG_PAGE}:{page.page}"
+        )
+        nav.append(here)
         if page.page < page.pages - 1:
             nav.append(InlineKeyboardButton("Next ›", callback_data=f"{TAG_PAGE}:{page.page + 1}"))
         rows.append(nav)
