@@ -19,6 +19,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -38,6 +39,7 @@ from digestbot.handlers import basics, buttons, membership, reading, settings, t
 from digestbot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.ingest import Ingester, seed_if_empty
 from digestbot.models import utcnow
+from digestbot.processing import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +145,13 @@ def build_application(
     clock: Callable[[], datetime] = utcnow,
     flood: FloodGuard | None = None,
     rate_limit: bool = True,
+    seed: bool = True,
+    update_processor: BaseUpdateProcessor | None = None,
 ) -> BotApp:
     """The bot, wired: handlers registered, resources opened on start and closed on stop."""
 
     async def post_init(app: BotApp) -> None:
-        app.bot_data.services = await open_services(settings_, clock=clock)
+        app.bot_data.services = await open_services(settings_, clock=clock, seed=seed)
         await set_menu(app)
 
     async def post_shutdown(app: BotApp) -> None:
@@ -163,7 +167,7 @@ def build_application(
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings_.default_zone))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .concurrent_updates(True)
+        .concurrent_updates(update_processor or PerChatUpdateProcessor())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

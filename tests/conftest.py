@@ -56,3 +56,12 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> db.SessionFactory:
     return db.session_factory(engine)
+
+
+@pytest.fixture
+async def bot(database_url: str):
+    """The real bot polling the fake Bot API server, on a fresh database of each backend."""
+    from tests.bot import running_bot
+
+    async with running_bot(database_url) as running:
+        yield running
