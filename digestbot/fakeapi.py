@@ -691,34 +691,46 @@ class FakeBotAPI:
         *,
         username: str | None = None,
         last_name: str | None = None,
-        language_code: str | None = "en",
+        language_code: str | None = None,
     ) -> SimUser:
-        """The simulated user ``user_id``, created on first use (name ``User<id>``)."""
-        existing = self._users.get(user_id)
-        if existing is not None:
-            return existing
-        user = SimUser(
-            id=user_id,
-            first_name=first_name or f"User{user_id}",
-            username=username,
-            last_name=last_name,
-            language_code=language_code,
-        )
-        self._users[user_id] = user
+        """The simulated user ``user_id``, created on first use (as ``User<id>``, language
+        ``en``); details given for an existing user update it."""
+        user = self._users.get(user_id)
+        if user is None:
+            user = SimUser(id=user_id, first_name=first_name or f"User{user_id}")
+            self._users[user_id] = user
+        elif first_name is not None:
+            user.first_name = first_name
+        if username is not None:
+            user.username = username
+        if last_name is not None:
+            user.last_name = last_name
+        if language_code is not None:
+            user.language_code = language_code
         return user
 
     def private_chat(
         self,
         user_id: int,
-        first_name: str = "Ada",
+        first_name: str | None = None,
         username: str | None = None,
-        language_code: str | None = "en",
+        language_code: str | None = None,
     ) -> ChatHandle:
-        """The private chat with user ``user_id`` (chat id == user id); idempotent."""
+        """The private chat with user ``user_id`` (chat id == user id).
+
+        A new user is named ``Ada`` unless ``first_name`` says otherwise; calling again returns
+        the same chat (updating the user with any details given).
+        """
+        user = self.user(
+            user_id,
+            first_name if first_name is not None or user_id in self._users else "Ada",
+            username=username,
+            language_code=language_code,
+        )
         existing = self._chats.get(user_id)
         if existing is not None:
+            existing.username = user.username
             return existing
-        user = self.user(user_id, first_name, username=username, language_code=language_code)
         return self._add_chat(
             ChatHandle(id=user_id, type="private", username=user.username, user=user)
         )
@@ -1084,6 +1096,10 @@ class FakeBotAPI:
                 if not request.keep_alive:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        except asyncio.CancelledError:
+            # Only stop() cancels connections; ending quietly keeps asyncio's stream callback
+            # from logging the cancellation as an error.
             return
         finally:
             self._connections.discard(task)
