@@ -7,16 +7,17 @@ resources (engine, HTTP client) are opened in ``post_init`` and closed in
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -29,16 +30,19 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
-from digestbot import db, sources
+from digestbot import db, jobs, sources
 from digestbot.chats import ChatDefaults, ChatService
 from digestbot.config import Settings
 from digestbot.context import BotContext, BotData, Services
+from digestbot.delivery import SendBudget, Sender, SharedRateLimiter
 from digestbot.digests import DigestService
 from digestbot.handlers import basics, buttons, membership, reading, settings, tags
 from digestbot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.ingest import Ingester, seed_if_empty
 from digestbot.models import utcnow
+from digestbot.planner import DigestPlanner
 from digestbot.processing import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -59,9 +63,15 @@ MENU: list[tuple[str, str]] = [
 
 
 async def open_services(
-    settings_: Settings, *, clock: Callable[[], datetime] = utcnow, seed: bool = True
+    settings_: Settings,
+    *,
+    sender_bot: Bot,
+    budget: SendBudget,
+    clock: Callable[[], datetime] = utcnow,
+    monotonic: Callable[[], float] = time.monotonic,
+    seed: bool = True,
 ) -> Services:
-    """Open the database (migrating SQLite, checking PostgreSQL) and the HTTP client."""
+    """Open the database (migrating SQLite, checking PostgreSQL), the HTTP client, the services."""
     engine = db.create_engine(settings_.database_url)
     try:
         await db.ensure_schema(engine, auto_upgrade=settings_.is_sqlite)
@@ -73,6 +83,7 @@ async def open_services(
         raise
     http = sources.make_client()
     defaults = ChatDefaults(settings_.default_timezone, settings_.default_digest_time)
+    sender = Sender(sessions, sender_bot, budget=budget, clock=clock, monotonic=monotonic)
     return Services(
         settings=settings_,
         engine=engine,
@@ -81,6 +92,9 @@ async def open_services(
         ingester=Ingester(sessions, http),
         chats=ChatService(sessions, defaults, clock),
         digests=DigestService(sessions, clock),
+        planner=DigestPlanner(sessions, clock, on_queued=sender.wake),
+        sender=sender,
+        budget=budget,
         clock=clock,
     )
 
@@ -126,6 +140,12 @@ def register_handlers(app: BotApp, *, flood: FloodGuard | None = None) -> None:
     app.add_error_handler(ErrorReporter())
 
 
+def register_jobs(app: BotApp) -> None:
+    """Every scheduled job, in one block."""
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(jobs.plan_digests, interval=jobs.PLAN_EVERY, first=1.0)
+
+
 async def set_menu(app: BotApp) -> None:
     """Publish the command menu; a failure is logged and the bot runs on."""
     try:
@@ -147,22 +167,56 @@ def build_application(
     rate_limit: bool = True,
     seed: bool = True,
     update_processor: BaseUpdateProcessor | None = None,
+    background: bool = True,
+    monotonic: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> BotApp:
-    """The bot, wired: handlers registered, resources opened on start and closed on stop."""
+    """The bot, wired: handlers registered, resources opened on start and closed on stop.
+
+    ``background`` runs the scheduled jobs and the outbox sender; tests that drive
+    them by hand turn it off. ``clock``, ``monotonic`` and ``sleep`` are time, for
+    tests to replace.
+    """
+    token = token or settings_.token()
+    base_url = settings_.telegram_api_base_url
+    budget = SendBudget(settings_.send_rate, monotonic=monotonic, sleep=sleep)
+    # The sender has a Bot of its own, without PTB's rate limiter: it paces itself
+    # and must see Telegram's 429s rather than have them retried behind its back.
+    sender_bot = Bot(
+        token,
+        base_url=base_url,
+        request=HTTPXRequest(connection_pool_size=16, read_timeout=15.0),
+    )
+    stop_sender = asyncio.Event()
+    sender_task: list[asyncio.Task[None]] = []
 
     async def post_init(app: BotApp) -> None:
-        app.bot_data.services = await open_services(settings_, clock=clock, seed=seed)
+        services = await open_services(
+            settings_,
+            sender_bot=sender_bot,
+            budget=budget,
+            clock=clock,
+            monotonic=monotonic,
+            seed=seed,
+        )
+        app.bot_data.services = services
+        await sender_bot.initialize()
         await set_menu(app)
+        if background:
+            sender_task.append(asyncio.create_task(services.sender.run(stop_sender)))
 
     async def post_shutdown(app: BotApp) -> None:
+        stop_sender.set()
+        for task in sender_task:
+            await task
+        await sender_bot.shutdown()
         if app.bot_data.services is not None:
             await close_services(app.bot_data.services)
             app.bot_data.services = None
 
-    base_url = settings_.telegram_api_base_url
     builder = (
         ApplicationBuilder()
-        .token(token or settings_.token())
+        .token(token)
         .base_url(base_url)
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings_.default_zone))
@@ -172,9 +226,11 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if rate_limit:
-        limiter = AIORateLimiter(overall_max_rate=settings_.send_rate, max_retries=3)
+        limiter = SharedRateLimiter(budget, overall_max_rate=settings_.send_rate, max_retries=3)
         # PTB's builder types its rate limiter generic as None before one is set.
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: BotApp = builder.build()
     register_handlers(app, flood=flood)
+    if background:
+        register_jobs(app)
     return app

@@ -17,6 +17,7 @@ from digestbot.config import parse_hhmm
 from digestbot.db import SessionFactory, session_scope
 from digestbot.errors import InputError
 from digestbot.models import Chat, ChatType, Frequency, Subscription, Tag, utcnow
+from digestbot.render import clip
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_DIGEST_SIZE = 30
@@ -56,6 +57,11 @@ class TagPage:
     entries: list[TagEntry]
     page: int
     pages: int
+
+
+def _quoted(typed: str) -> str:
+    """What the user typed, quoted in an error message; cut short so the reply fits."""
+    return repr(clip(typed, 40))
 
 
 def suggest_tags(typed: str, known: Sequence[str], limit: int = 3) -> list[str]:
@@ -102,6 +108,8 @@ class ChatService:
                     "created_at": self._clock(),
                 },
             )
+            if chat.paused or not chat.active:
+                chat.next_digest_at = None  # resumed: the planner schedules it afresh
             chat.active, chat.paused, chat.type = True, False, type
             if title:
                 chat.title = title
@@ -207,36 +215,40 @@ class ChatService:
         try:
             moment = parse_hhmm(typed)
         except ValueError as exc:
-            raise InputError(f"{typed!r} is not a time; use 24-hour HH:MM, like 07:30") from exc
-        return await self._update(chat_id, digest_time=f"{moment:%H:%M}")
+            reason = f"{_quoted(typed)} is not a time; use 24-hour HH:MM, like 07:30"
+            raise InputError(reason) from exc
+        return await self._update(chat_id, digest_time=f"{moment:%H:%M}", next_digest_at=None)
 
     async def set_timezone(self, chat_id: int, typed: str) -> Chat:
         zone = zones.resolve(typed)
         if zone is None:
             hints = zones.suggest(typed)
             hint = f" Did you mean {' or '.join(hints)}?" if hints else ""
-            raise InputError(f"I don't know the timezone {typed!r}.{hint}")
-        return await self._update(chat_id, timezone=zone)
+            raise InputError(f"I don't know the timezone {_quoted(typed)}.{hint}")
+        return await self._update(chat_id, timezone=zone, next_digest_at=None)
 
     async def set_frequency(self, chat_id: int, typed: str, day: str | None = None) -> Chat:
         value = typed.strip().lower()
         if value not in {f.value for f in Frequency}:
             raise InputError("frequency is one of: daily, weekdays, weekly, off")
-        values: dict[str, object] = {"frequency": value}
+        # None: the planner recomputes the schedule at its next tick
+        values: dict[str, object] = {"frequency": value, "next_digest_at": None}
         if value == Frequency.WEEKLY and day is not None:
-            matches = [i for i, d in enumerate(WEEKDAYS) if d.startswith(day.strip().lower()[:3])]
-            if len(day.strip()) < 3 or not matches:
-                raise InputError(f"{day!r} is not a day of the week, like monday")
+            # a day's name or its start ("tue", "thurs"), or a plural ("fridays", "weds")
+            typed_day = day.strip().lower().removesuffix("s")
+            matches = [i for i, d in enumerate(WEEKDAYS) if d.startswith(typed_day)]
+            if len(typed_day) < 3 or not matches:
+                raise InputError(f"{_quoted(day)} is not a day of the week, like monday")
             values["weekly_day"] = matches[0]
         return await self._update(chat_id, **values)
 
     async def set_min_score(self, chat_id: int, typed: str) -> Chat:
-        if not typed.strip().isdigit() or not 0 <= int(typed) <= 10:
+        if not typed.strip().isdecimal() or not 0 <= int(typed) <= 10:
             raise InputError("the minimum score is a whole number from 0 to 10")
         return await self._update(chat_id, min_score=int(typed))
 
     async def set_size(self, chat_id: int, typed: str) -> Chat:
-        if not typed.strip().isdigit() or not 1 <= int(typed) <= MAX_DIGEST_SIZE:
+        if not typed.strip().isdecimal() or not 1 <= int(typed) <= MAX_DIGEST_SIZE:
             raise InputError(f"the digest size is a whole number from 1 to {MAX_DIGEST_SIZE}")
         return await self._update(chat_id, digest_size=int(typed))
 

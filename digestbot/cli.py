@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -214,4 +215,7 @@ def current(ctx: click.Context) -> None:
 
 def main() -> None:
     """Entry point of the ``digestbot`` command."""
+    # Opt in to PTB's coming timedelta durations (RetryAfter.retry_after) now, which
+    # also silences its deprecation warning; delivery.py reads either form.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     cli(prog_name="digestbot")

@@ -14,8 +14,10 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from digestbot.chats import ChatService
 from digestbot.config import Settings
 from digestbot.db import SessionFactory
+from digestbot.delivery import SendBudget, Sender
 from digestbot.digests import DigestService
 from digestbot.ingest import Ingester
+from digestbot.planner import DigestPlanner
 
 
 @dataclass
@@ -29,6 +31,9 @@ class Services:
     ingester: Ingester
     chats: ChatService
     digests: DigestService
+    planner: DigestPlanner
+    sender: Sender
+    budget: SendBudget
     clock: Callable[[], datetime]
 
 

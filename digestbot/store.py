@@ -14,12 +14,22 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot.briefs import SECTIONS, BriefData
-from digestbot.models import Brief, BriefTag, Chat, Subscription, Tag, utcnow
+from digestbot.models import (
+    Brief,
+    BriefTag,
+    Chat,
+    Outbox,
+    OutboxStatus,
+    Subscription,
+    Tag,
+    utcnow,
+)
 
 _CHUNK = 500  # stays below SQLite's bound-parameter limit in IN (...) lists
 
@@ -387,3 +397,116 @@ async def chat_tags(*, session: AsyncSession, chat_id: int) -> list[str]:
         .order_by(col(Tag.slug))
     )
     return list(await session.exec(stmt))
+
+
+# --- outbox -----------------------------------------------------------------------------
+
+
+async def enqueue(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Add outbox rows; a row whose key exists already is skipped. Returns how many were new."""
+    added = 0
+    for chunk in _chunks(list(rows), 200):
+        stmt = _insert(session, Outbox).values(list(chunk))
+        result = await session.exec(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        added += max(result.rowcount, 0)
+    return added
+
+
+async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list[Outbox]:
+    """Up to ``limit`` due rows, at most one per chat and only each chat's oldest unsent
+    one (so a digest's parts go in order), marked ``sending``."""
+    earlier = sa.orm.aliased(Outbox)
+    blocked = (
+        select(earlier.id)
+        .where(
+            col(earlier.chat_id) == col(Outbox.chat_id),
+            col(earlier.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+            col(earlier.id) < col(Outbox.id),
+        )
+        .exists()
+    )
+    stmt = (
+        select(Outbox)
+        .where(
+            col(Outbox.status) == OutboxStatus.PENDING,
+            col(Outbox.next_attempt_at) <= now,
+            ~blocked,
+        )
+        .order_by(col(Outbox.id))
+        .limit(limit)
+    )
+    rows = list(await session.exec(stmt))
+    if rows:
+        ids = [r.id for r in rows]
+        await session.exec(
+            sa.update(Outbox).where(col(Outbox.id).in_(ids)).values(status=OutboxStatus.SENDING)
+        )
+    return rows
+
+
+async def mark_sent(*, session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
+    if ids:
+        await session.exec(
+            sa.update(Outbox)
+            .where(col(Outbox.id).in_(list(ids)))
+            .values(status=OutboxStatus.SENT, sent_at=now, last_error=None)
+        )
+
+
+async def reschedule(
+    *,
+    session: AsyncSession,
+    outbox_id: int,
+    at: datetime,
+    error: str | None,
+    attempts: int,
+    status: str = OutboxStatus.PENDING,
+) -> None:
+    """Put a row back to wait (or fail it), recording why."""
+    await session.exec(
+        sa.update(Outbox)
+        .where(col(Outbox.id) == outbox_id)
+        .values(status=status, next_attempt_at=at, last_error=error, attempts=attempts)
+    )
+
+
+async def cancel_chat_rows(*, session: AsyncSession, chat_id: int, reason: str) -> int:
+    """Cancel every unsent row of a chat the bot can no longer reach."""
+    result = await session.exec(
+        sa.update(Outbox)
+        .where(
+            col(Outbox.chat_id) == chat_id,
+            col(Outbox.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+        )
+        .values(status=OutboxStatus.CANCELLED, last_error=reason)
+    )
+    return int(result.rowcount)
+
+
+async def release_in_flight(*, session: AsyncSession) -> int:
+    """After a restart: rows left ``sending`` by a killed process go back to pending."""
+    result = await session.exec(
+        sa.update(Outbox)
+        .where(col(Outbox.status) == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.PENDING)
+    )
+    return int(result.rowcount)
+
+
+async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> None:
+    """A group became a supergroup: carry its settings, subscriptions and queue to the new id."""
+    old = await session.get(Chat, old_id)
+    if old is None:
+        return
+    if await session.get(Chat, new_id) is None:
+        data = old.model_dump()
+        data.update(id=new_id, type="supergroup")
+        session.add(Chat(**data))
+        await session.flush()
+    await session.exec(
+        sa.update(Subscription).where(col(Subscription.chat_id) == old_id).values(chat_id=new_id)
+    )
+    await session.exec(
+        sa.update(Outbox).where(col(Outbox.chat_id) == old_id).values(chat_id=new_id)
+    )
+    await session.exec(sa.delete(Chat).where(col(Chat.id) == old_id))

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from sqlmodel import select
 from telegram import Update
 
 from digestbot import db, store
@@ -18,6 +20,7 @@ from digestbot.config import load_settings
 from digestbot.context import Services
 from digestbot.fakeapi import ChatHandle, FakeBotAPI, RecordedRequest, SimUser
 from digestbot.handlers.guards import FloodGuard
+from digestbot.models import Outbox, OutboxStatus
 from digestbot.processing import PerChatUpdateProcessor
 from tests.telegram_html import assert_valid
 
@@ -28,7 +31,7 @@ SENDS = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "copyMessag
 class Clock:
     """Wall time and monotonic time that only move when a test says so."""
 
-    now: datetime = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    now: datetime = datetime(2026, 10, 29, 0, 0, tzinfo=UTC)
     ticks: float = 1000.0
 
     def __call__(self) -> datetime:
@@ -41,6 +44,15 @@ class Clock:
         step = timedelta(**delta)
         self.now += step
         self.ticks += step.total_seconds()
+
+    def set(self, moment: datetime) -> None:
+        """Jump to ``moment`` (never backwards)."""
+        assert moment >= self.now, (moment, self.now)
+        self.advance(seconds=(moment - self.now).total_seconds())
+
+    async def sleep(self, seconds: float) -> None:
+        """What the bot's "sleep" does in tests: time passes at once."""
+        self.advance(seconds=max(seconds, 0.0))
 
 
 class TrackingProcessor(PerChatUpdateProcessor):
@@ -109,6 +121,33 @@ class Bot:
         """Just the texts of the bot's answers to ``text``."""
         return [str(r.params.get("text", "")) for r in await self.say(chat, text, from_user)]
 
+    async def deliver(self, *, max_rounds: int = 500) -> int:
+        """Run the outbox sender until nothing is left to send, moving the clock to each
+        retry or pacing time as it comes; returns rows handled."""
+        handled = 0
+        for _ in range(max_rounds):
+            done = await self.services.sender.drain_once()
+            handled += done
+            if done:
+                continue
+            async with self.services.sessions() as session:
+                waiting = (
+                    await session.exec(
+                        select(sa.func.min(Outbox.next_attempt_at)).where(
+                            Outbox.status == OutboxStatus.PENDING,
+                            Outbox.next_attempt_at > self.clock.now,
+                        )
+                    )
+                ).one()
+            if waiting is None:
+                return handled
+            self.clock.set(waiting)
+        raise AssertionError("the outbox did not drain")
+
+    async def outbox(self) -> list[Outbox]:
+        async with self.services.sessions() as session:
+            return list(await session.exec(select(Outbox).order_by(Outbox.id)))
+
     async def add_briefs(self, briefs: Sequence[BriefData]) -> list[int]:
         """Store briefs as ingestion would; returns their ids in order."""
         async with db.session_scope(self.services.sessions) as session:
@@ -154,6 +193,9 @@ async def running_bot(
             rate_limit=False,
             seed=seed,
             update_processor=processor,
+            background=False,
+            monotonic=clock.monotonic,
+            sleep=clock.sleep,
         )
         await app.initialize()
         assert app.post_init is not None

@@ -34,6 +34,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "LOG_LEVEL",
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # as the digestbot command sets it
     monkeypatch.chdir(tmp_path)
 
 

@@ -1,0 +1,375 @@
+"""The outbox sender: every pushed message, sent once, at Telegram's pace, surviving crashes.
+
+Rows are claimed a few at a time (marked ``sending``), sent, then marked ``sent`` only
+after Telegram accepted them. A process killed in between leaves at most
+``in_flight`` rows ``sending``; the next start puts them back to pending, so only
+those may arrive twice.
+
+Telegram's answers, and what the sender does with them:
+
+- 429 ``retry_after``: all sending pauses that long; the row waits, no attempt counted.
+- network errors, timeouts, 5xx: exponential backoff with jitter, up to ``max_attempts``,
+  then ``failed`` with the reason.
+- 403 (blocked, kicked, deactivated) and 400 chat not found: the chat goes inactive and
+  its unsent rows are cancelled.
+- 400 group migrated: the chat moves to its new id and the row is sent there.
+- 400 can't parse entities: sent again once as plain text; the failing text is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import random
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import AIORateLimiter
+
+from digestbot import store
+from digestbot.db import SessionFactory, session_scope
+from digestbot.models import Chat, Outbox, OutboxStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = 8
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 2.0  # seconds before the first retry
+BACKOFF_CAP = 600.0
+PRIVATE_INTERVAL = 1.0  # seconds between messages to one private chat
+GROUP_PER_MINUTE = 20
+_TAGS = re.compile(r"<[^>]+>")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def plain_text(message: str) -> str:
+    """Telegram HTML as the plain text it shows, for the resend after a parse error."""
+    return html.unescape(_TAGS.sub("", message))
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+@dataclass
+class SendBudget:
+    """The global messages-per-second budget, shared by the sender and command replies.
+
+    Command replies :meth:`spend` without waiting (they go first); the sender
+    :meth:`take` s and so waits whenever replies used the budget up.
+    """
+
+    rate: float
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Sleep = asyncio.sleep
+    _tokens: float = field(init=False)
+    _at: float = field(init=False)
+    paused_until: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._tokens, self._at = 1.0, self.monotonic()
+
+    def _refill(self) -> None:
+        now = self.monotonic()
+        self._tokens = min(max(1.0, self.rate), self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def spend(self) -> None:
+        self._refill()
+        self._tokens -= 1
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 429: nothing is sent until ``seconds`` from now."""
+        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
+
+    async def take(self) -> None:
+        while True:
+            now = self.monotonic()
+            if now < self.paused_until:
+                await self.sleep(self.paused_until - now)
+                continue
+            self._refill()
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return
+            await self.sleep((1 - self._tokens) / self.rate)
+
+
+class SharedRateLimiter(AIORateLimiter):
+    """PTB's rate limiter for command replies, counting each call against the shared budget."""
+
+    def __init__(self, budget: SendBudget, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._budget = budget
+
+    async def process_request(self, *args: Any, **kwargs: Any) -> Any:
+        self._budget.spend()
+        return await super().process_request(*args, **kwargs)
+
+
+@dataclass
+class ChatPacer:
+    """Telegram's per-chat limits: one message a second to a user, 20 a minute to a group."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    _last: dict[int, float] = field(default_factory=dict)
+    _groups: dict[int, deque[float]] = field(default_factory=dict)
+
+    def ready_in(self, chat_id: int) -> float:
+        """Seconds until this chat may get another message (0 when it may now)."""
+        now = self.monotonic()
+        if chat_id < 0:  # groups, supergroups and channels have negative ids
+            recent = self._groups.get(chat_id)
+            while recent and now - recent[0] >= 60:
+                recent.popleft()
+            if recent and len(recent) >= GROUP_PER_MINUTE:
+                return 60 - (now - recent[0])
+            return 0.0
+        last = self._last.get(chat_id)
+        return 0.0 if last is None else max(0.0, PRIVATE_INTERVAL - (now - last))
+
+    def record(self, chat_id: int) -> None:
+        now = self.monotonic()
+        if chat_id < 0:
+            self._groups.setdefault(chat_id, deque()).append(now)
+        else:
+            self._last[chat_id] = now
+        if len(self._last) > 100_000:  # only recent senders matter
+            self._last = {k: v for k, v in self._last.items() if now - v < PRIVATE_INTERVAL}
+
+
+@dataclass
+class Outcome:
+    """What happened to one row."""
+
+    row: Outbox
+    sent: bool = False
+    error: str | None = None
+    retry_in: float | None = None  # seconds; None with an error means give up
+    chat_gone: bool = False
+    migrated_to: int | None = None
+
+
+class Sender:
+    """Drains the outbox; see the module docstring. Owns nothing but its pacing state."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        bot: Bot,
+        *,
+        budget: SendBudget,
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        in_flight: int = IN_FLIGHT,
+        max_attempts: int = MAX_ATTEMPTS,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._sessions = sessions
+        self._bot = bot
+        self.budget = budget
+        self._clock = clock
+        self._pacer = ChatPacer(monotonic)
+        self._in_flight = in_flight
+        self._max_attempts = max_attempts
+        self._jitter = jitter
+        self._wake = asyncio.Event()
+        self.sent_total = 0
+        self.failed_total = 0
+
+    def wake(self) -> None:
+        """New rows were queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def release_in_flight(self) -> int:
+        """Call once at start: rows a killed process left ``sending`` are sent again."""
+        async with session_scope(self._sessions) as session:
+            released = await store.release_in_flight(session=session)
+        if released:
+            log.warning(
+                "%s outbox rows were in flight at the last stop; sending them again", released
+            )
+        return released
+
+    async def drain_once(self) -> int:
+        """Claim one batch of due rows, send them, record the outcomes; returns rows handled."""
+        async with session_scope(self._sessions) as session:
+            candidates = await store.claim_due(
+                session=session, now=self._clock(), limit=self._in_flight
+            )
+            later = [r for r in candidates if self._pacer.ready_in(r.chat_id) > 0]
+            for row in later:  # not this chat's turn yet: back to pending, untouched
+                assert row.id is not None
+                await store.reschedule(
+                    session=session,
+                    outbox_id=row.id,
+                    at=self._clock() + timedelta(seconds=self._pacer.ready_in(row.chat_id)),
+                    error=row.last_error,
+                    attempts=row.attempts,
+                )
+        rows = [r for r in candidates if r not in later]
+        if not rows:
+            return len(candidates)
+        outcomes = await asyncio.gather(*(self._send(row) for row in rows))
+        await self._record(outcomes)
+        return len(candidates)
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
+        """Drain until ``stop`` is set, looking again every ``idle`` seconds or when woken."""
+        await self.release_in_flight()
+        while not stop.is_set():
+            try:
+                handled = await self.drain_once()
+            except Exception:
+                log.exception("outbox sender failed; retrying shortly")
+                handled = 0
+            if handled:
+                continue
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _deliver(self, chat_id: int, payload: dict[str, Any], *, plain: bool) -> None:
+        await self.budget.take()
+        self._pacer.record(chat_id)
+        if "copy" in payload:
+            source = payload["copy"]
+            await self._bot.copy_message(chat_id, source["from_chat_id"], source["message_id"])
+            return
+        text = str(payload["text"])
+        await self._bot.send_message(
+            chat_id,
+            plain_text(text) if plain else text,
+            parse_mode=None if plain else ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+
+    async def _send(self, row: Outbox) -> Outcome:
+        payload = json.loads(row.payload)
+        chat_id = row.chat_id
+        plain = False
+        for _ in range(3):  # the first try, plus one resend after a migration or a parse error
+            try:
+                await self._deliver(chat_id, payload, plain=plain)
+                return Outcome(
+                    row, sent=True, migrated_to=chat_id if chat_id != row.chat_id else None
+                )
+            except RetryAfter as exc:
+                wait = _seconds(exc.retry_after)
+                self.budget.pause(wait)
+                log.warning("Telegram asked to slow down: pausing all sending for %.0f s", wait)
+                return Outcome(row, error=f"rate limited for {wait:.0f} s", retry_in=wait)
+            except ChatMigrated as exc:
+                log.info("chat %s: moved to supergroup %s", chat_id, exc.new_chat_id)
+                await self._move_chat(chat_id, exc.new_chat_id)
+                chat_id = exc.new_chat_id
+            except Forbidden as exc:
+                return Outcome(row, error=f"forbidden: {exc.message}", chat_gone=True)
+            except BadRequest as exc:
+                reason = exc.message.lower()
+                if "chat not found" in reason:
+                    return Outcome(row, error="chat not found", chat_gone=True)
+                if "can't parse entities" in reason and not plain:
+                    log.error(
+                        "chat %s: Telegram rejected this HTML (%s); resending as plain text: %r",
+                        chat_id,
+                        exc.message,
+                        payload.get("text"),
+                    )
+                    plain = True
+                    continue
+                return Outcome(row, error=f"bad request: {exc.message}")
+            except (TimedOut, NetworkError) as exc:
+                return self._backoff(row, f"{type(exc).__name__}: {exc.message}")
+            except TelegramError as exc:
+                return self._backoff(row, f"{type(exc).__name__}: {exc.message}")
+        return Outcome(row, error="gave up after moving chats")
+
+    def _backoff(self, row: Outbox, error: str) -> Outcome:
+        attempts = row.attempts + 1
+        if attempts >= self._max_attempts:
+            return Outcome(row, error=f"{error} (after {attempts} attempts)")
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1))
+        return Outcome(row, error=error, retry_in=delay * (0.5 + self._jitter()))
+
+    async def _move_chat(self, old_id: int, new_id: int) -> None:
+        async with session_scope(self._sessions) as session:
+            await store.move_chat(session=session, old_id=old_id, new_id=new_id)
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        now = self._clock()
+        async with session_scope(self._sessions) as session:
+            sent = [o.row.id for o in outcomes if o.sent and o.row.id is not None]
+            await store.mark_sent(session=session, ids=sent, now=now)
+            self.sent_total += len(sent)
+            for o in outcomes:
+                if o.sent or o.row.id is None:
+                    continue
+                if o.chat_gone:
+                    await self._chat_gone(session, o)
+                    continue
+                if o.retry_in is not None:
+                    counted = (
+                        o.row.attempts
+                        if o.error and o.error.startswith("rate limited")
+                        else o.row.attempts + 1
+                    )
+                    await store.reschedule(
+                        session=session,
+                        outbox_id=o.row.id,
+                        at=now + timedelta(seconds=o.retry_in),
+                        error=o.error,
+                        attempts=counted,
+                    )
+                    continue
+                self.failed_total += 1
+                log.warning("chat %s: message %s failed: %s", o.row.chat_id, o.row.key, o.error)
+                await store.reschedule(
+                    session=session,
+                    outbox_id=o.row.id,
+                    at=now,
+                    error=o.error,
+                    attempts=o.row.attempts + 1,
+                    status=OutboxStatus.FAILED,
+                )
+
+    async def _chat_gone(self, session: Any, outcome: Outcome) -> None:
+        row = outcome.row
+        assert row.id is not None
+        self.failed_total += 1
+        log.info("chat %s: unreachable (%s); marked inactive", row.chat_id, outcome.error)
+        await store.reschedule(
+            session=session,
+            outbox_id=row.id,
+            at=self._clock(),
+            error=outcome.error,
+            attempts=row.attempts + 1,
+            status=OutboxStatus.FAILED,
+        )
+        await store.cancel_chat_rows(
+            session=session, chat_id=row.chat_id, reason=outcome.error or ""
+        )
+        chat = await session.get(Chat, row.chat_id)
+        if chat is not None:
+            chat.active = False

@@ -1,0 +1,16 @@
+"""Scheduler ticks, wired to python-telegram-bot's JobQueue (APScheduler)."""
+
+from __future__ import annotations
+
+import logging
+
+from digestbot.context import BotContext
+
+log = logging.getLogger(__name__)
+
+PLAN_EVERY = 60.0  # seconds
+
+
+async def plan_digests(context: BotContext) -> None:
+    """Every minute: queue the digests that are due; the sender delivers them."""
+    await context.services.planner.plan()

@@ -1,0 +1,248 @@
+"""Scheduled digests end to end: planner, outbox and sender, against the fake Bot API server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from digestbot.fakeapi import Fault
+from digestbot.models import Chat, OutboxStatus
+from tests.factories import make_brief
+
+
+async def user(bot, chat_id: int, *, zone: str = "UTC", at: str = "08:00", tags=("llm",)):
+    """A private chat registered with these settings and tags, as the commands would do."""
+    chats = bot.services.chats
+    await chats.register(chat_id=chat_id)
+    result = await chats.subscribe(chat_id, list(tags))
+    assert not result.unknown, "store a brief with these tags first"
+    await chats.set_timezone(chat_id, zone)
+    await chats.set_time(chat_id, at)
+    return bot.server.private_chat(chat_id)
+
+
+async def tick_until(bot, until: datetime, *, step=timedelta(minutes=15)) -> None:
+    """Run the minute job's work every ``step`` up to ``until``, delivering as we go."""
+    while bot.clock.now < until:
+        bot.clock.set(min(bot.clock.now + step, until))
+        await bot.services.planner.plan()
+        await bot.deliver()
+
+
+def digests_in(bot, chat) -> list[str]:
+    return [t for t in bot.server.sent_texts(chat) if "Your digest" in t]
+
+
+async def test_three_timezones_each_get_one_digest_at_their_local_time(bot):
+    await bot.add_briefs([make_brief(title="Model news", tags=("llm",), score=7)])
+    bot.clock.set(datetime(2026, 11, 27, 0, 0, tzinfo=UTC))
+    kolkata = await user(bot, 1, zone="Asia/Kolkata")  # 08:00 IST = 02:30 UTC
+    berlin = await user(bot, 2, zone="Europe/Berlin")  # 08:00 CET = 07:00 UTC
+    new_york = await user(bot, 3, zone="America/New_York")  # 08:00 EST = 13:00 UTC
+
+    seen: dict[int, datetime] = {}
+    while bot.clock.now < datetime(2026, 11, 27, 23, 59, tzinfo=UTC):
+        bot.clock.advance(minutes=30)  # every due time here is on the hour or half hour
+        await bot.services.planner.plan()
+        await bot.deliver()
+        for chat in (kolkata, berlin, new_york):
+            if digests_in(bot, chat) and chat.id not in seen:
+                seen[chat.id] = bot.clock.now
+
+    assert seen == {
+        1: datetime(2026, 11, 27, 2, 30, tzinfo=UTC),
+        2: datetime(2026, 11, 27, 7, 0, tzinfo=UTC),
+        3: datetime(2026, 11, 27, 13, 0, tzinfo=UTC),
+    }
+    for chat in (kolkata, berlin, new_york):
+        (digest,) = digests_in(bot, chat)
+        assert "Model news" in digest
+
+
+async def test_daylight_saving_change_neither_skips_nor_doubles_a_day(bot):
+    bot.clock.set(datetime(2026, 10, 30, 0, 0, tzinfo=UTC))
+    await bot.add_briefs([make_brief(title="Before", tags=("llm",))])
+    chat = await user(bot, 7, zone="America/New_York", at="08:00")
+    for day in range(30, 35):  # 30 Oct .. 3 Nov; clocks go back on 1 Nov
+        when = datetime(2026, 10, 1, tzinfo=UTC) + timedelta(days=day - 1)
+        bot.clock.set(when)
+        await bot.add_briefs([make_brief(title=f"News of day {day}", tags=("llm",))])
+        await tick_until(bot, when + timedelta(days=1), step=timedelta(minutes=30))
+
+    digests = digests_in(bot, chat)
+    assert len(digests) == 5
+    for day, digest in zip(range(30, 35), digests, strict=True):
+        assert f"News of day {day}" in digest
+    sends = [
+        r for r in bot.server.calls("sendMessage", chat_id=7) if "Your digest" in r.params["text"]
+    ]
+    assert len(sends) == 5
+
+
+async def test_no_new_briefs_means_no_push_and_planning_twice_sends_once(bot):
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    await bot.add_briefs([make_brief(tags=("llm",))])
+    chat = await user(bot, 5)
+    await bot.services.digests.digest_now(5)  # an on-demand digest counts as the latest
+    await bot.services.planner.plan()  # schedules 08:00
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    report = await bot.services.planner.plan()
+    assert report.due == 1 and report.queued == 0 and report.empty == 1
+    assert await bot.deliver() == 0
+
+    await bot.add_briefs([make_brief(tags=("llm",))])
+    await tick_until(bot, datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
+    assert len(digests_in(bot, chat)) == 1
+    # the same day planned again (as after a crash between planning and the next tick)
+    async with bot.services.sessions() as session:
+        row = await session.get(Chat, 5)
+        row.next_digest_at = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+        row.last_brief_id = 0
+        session.add(row)
+        await session.commit()
+    await bot.services.planner.plan()
+    await bot.deliver()
+    assert len(digests_in(bot, chat)) == 1
+
+
+async def test_catch_up_the_same_day_but_not_a_day_later(bot):
+    bot.clock.set(datetime(2026, 11, 27, 6, 0, tzinfo=UTC))
+    await bot.add_briefs([make_brief(title="Morning news", tags=("llm",))])
+    chat = await user(bot, 9)
+    await bot.services.planner.plan()
+    # down from 06:00 until 11:00: the 08:00 digest still comes the same day
+    bot.clock.set(datetime(2026, 11, 27, 11, 0, tzinfo=UTC))
+    await bot.services.planner.plan()
+    await bot.deliver()
+    assert len(digests_in(bot, chat)) == 1
+
+    # down for all of the 28th: no stale digest on the 29th before 08:00, then one at 08:00
+    await bot.add_briefs([make_brief(title="While down", tags=("llm",))])
+    bot.clock.set(datetime(2026, 11, 29, 7, 0, tzinfo=UTC))
+    report = await bot.services.planner.plan()
+    assert report.stale == 1
+    await bot.deliver()
+    assert len(digests_in(bot, chat)) == 1
+    await tick_until(bot, datetime(2026, 11, 29, 8, 30, tzinfo=UTC))
+    assert len(digests_in(bot, chat)) == 2
+    assert "While down" in digests_in(bot, chat)[-1]
+
+
+async def test_chats_with_the_same_digest_share_one_assembly(bot):
+    await bot.add_briefs([make_brief(tags=("llm",)) for _ in range(3)])
+    await bot.add_briefs([make_brief(tags=("chips",))])
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    for chat_id in range(100, 130):
+        await user(bot, chat_id)
+    await user(bot, 200, tags=("llm", "chips"))
+    await bot.services.planner.plan()
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+
+    report = await bot.services.planner.plan()
+
+    assert (report.due, report.queued, report.distinct) == (31, 31, 2)
+    await bot.deliver()
+    texts = {bot.server.sent_texts(chat_id)[0] for chat_id in range(100, 130)}
+    assert len(texts) == 1
+
+
+async def test_a_long_digest_goes_in_parts_a_second_apart_in_order(bot):
+    long_title = "A long headline " * 12
+    await bot.add_briefs([make_brief(title=f"{long_title}{n}", tags=("llm",)) for n in range(30)])
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    chat = await user(bot, 11)
+    await bot.services.chats.set_size(11, "30")
+    await tick_until(bot, datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+
+    sends = bot.server.calls("sendMessage", chat_id=11)
+    assert len(sends) >= 2
+    rows = [r for r in await bot.outbox() if r.chat_id == 11]
+    assert [r.part for r in rows] == list(range(len(sends)))
+    assert all(r.status == OutboxStatus.SENT for r in rows)
+    gaps = [(b.sent_at - a.sent_at).total_seconds() for a, b in zip(rows, rows[1:], strict=False)]
+    assert all(gap >= 1.0 for gap in gaps)
+    assert digests_in(bot, chat)  # the first part carries the heading
+
+
+async def queue_digests(bot, chat_ids, tags=("llm",)):
+    await bot.add_briefs([make_brief(tags=tags)])
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    for chat_id in chat_ids:
+        await user(bot, chat_id, tags=tags)
+    await bot.services.planner.plan()
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    await bot.services.planner.plan()
+
+
+async def test_429_pauses_all_sending_then_everything_arrives_once(bot):
+    await queue_digests(bot, range(1, 21))
+    bot.server.fail("sendMessage", Fault.retry_after(7), chat_id=5)
+    start = bot.clock.monotonic()
+
+    await bot.deliver()
+
+    assert bot.clock.monotonic() - start >= 7
+    for chat_id in range(1, 21):
+        assert len(bot.server.calls("sendMessage", chat_id=chat_id)) == (2 if chat_id == 5 else 1)
+        assert len([r for r in bot.server.calls("sendMessage", chat_id=chat_id) if r.ok]) == 1
+    assert all(r.status == OutboxStatus.SENT for r in await bot.outbox())
+
+
+async def test_5xx_and_timeouts_retry_with_backoff_then_fail_visibly(bot):
+    await queue_digests(bot, [1, 2])
+    bot.server.fail("sendMessage", Fault.server_error(502), chat_id=1, times=2)
+    bot.server.fail("sendMessage", Fault.server_error(500), chat_id=2, times=50)
+
+    await bot.deliver()
+
+    rows = {r.chat_id: r for r in await bot.outbox()}
+    assert rows[1].status == OutboxStatus.SENT and rows[1].attempts == 2
+    assert rows[2].status == OutboxStatus.FAILED
+    assert "after 8 attempts" in rows[2].last_error
+    assert len(bot.server.calls("sendMessage", chat_id=2)) == 8
+
+
+async def test_blocked_chat_goes_inactive_and_its_rows_are_cancelled(bot):
+    await queue_digests(bot, [1, 2])
+    bot.server.fail("sendMessage", Fault.blocked(), chat_id=1)
+
+    await bot.deliver()
+
+    rows = {r.chat_id: r for r in await bot.outbox()}
+    assert rows[1].status == OutboxStatus.FAILED and "blocked" in rows[1].last_error
+    assert rows[2].status == OutboxStatus.SENT
+    assert not (await bot.services.chats.get(1)).active
+    bot.clock.set(datetime(2026, 11, 28, 8, 0, tzinfo=UTC))
+    await bot.add_briefs([make_brief(tags=("llm",))])
+    report = await bot.services.planner.plan()
+    assert report.due == 1  # only chat 2: inactive chats are not planned
+
+
+async def test_migrated_group_moves_and_gets_its_digest(bot):
+    await bot.add_briefs([make_brief(tags=("llm",))])
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    bot.server.group_chat(-100, "Old group", admins=[1])
+    bot.server.group_chat(-1001234, "New supergroup", type="supergroup", admins=[1])
+    await bot.services.chats.register(chat_id=-100, type="group")
+    await bot.services.chats.subscribe(-100, ["llm"])
+    await bot.services.planner.plan()
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    await bot.services.planner.plan()
+    bot.server.fail("sendMessage", Fault.migrated(-1001234), chat_id=-100)
+
+    await bot.deliver()
+
+    assert digests_in(bot, -1001234)
+    assert await bot.services.chats.get(-100) is None
+    assert await bot.services.chats.tags(-1001234) == ["llm"]
+
+
+async def test_unparseable_html_is_resent_once_as_plain_text(bot, caplog):
+    await queue_digests(bot, [1])
+    bot.server.fail("sendMessage", Fault.cant_parse(), chat_id=1)
+
+    await bot.deliver()
+
+    first, second = bot.server.calls("sendMessage", chat_id=1)
+    assert first.params.get("parse_mode") == "HTML" and "parse_mode" not in second.params
+    assert "<b>" not in second.params["text"] and "Your digest" in second.params["text"]
+    assert "resending as plain text" in caplog.text
