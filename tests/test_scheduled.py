@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from digestbot.fakeapi import Fault
@@ -158,7 +159,7 @@ async def test_a_long_digest_goes_in_parts_a_second_apart_in_order(bot):
     rows = [r for r in await bot.outbox() if r.chat_id == 11]
     assert [r.part for r in rows] == list(range(len(sends)))
     assert all(r.status == OutboxStatus.SENT for r in rows)
-    gaps = [(b.sent_at - a.sent_at).total_seconds() for a, b in zip(rows, rows[1:], strict=False)]
+    gaps = [(b.sent_at - a.sent_at).total_seconds() for a, b in itertools.pairwise(rows)]
     assert all(gap >= 1.0 for gap in gaps)
     assert digests_in(bot, chat)  # the first part carries the heading
 
