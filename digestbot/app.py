@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats
@@ -38,6 +38,7 @@ from digestbot.config import Settings
 from digestbot.context import BotContext, BotData, Services
 from digestbot.delivery import SendBudget, Sender, SharedRateLimiter
 from digestbot.digests import DigestService
+from digestbot.feeds import FeedPoller
 from digestbot.handlers import basics, buttons, membership, reading, settings, tags
 from digestbot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.ingest import Ingester, seed_if_empty
@@ -93,6 +94,13 @@ async def open_services(
         chats=ChatService(sessions, defaults, clock),
         digests=DigestService(sessions, clock),
         planner=DigestPlanner(sessions, clock, on_queued=sender.wake),
+        feeds=FeedPoller(
+            sessions,
+            http,
+            settings_.feed_urls,
+            interval=timedelta(minutes=settings_.feed_poll_minutes),
+            clock=clock,
+        ),
         sender=sender,
         budget=budget,
         clock=clock,
@@ -144,6 +152,7 @@ def register_jobs(app: BotApp) -> None:
     """Every scheduled job, in one block."""
     assert app.job_queue is not None
     app.job_queue.run_repeating(jobs.plan_digests, interval=jobs.PLAN_EVERY, first=1.0)
+    app.job_queue.run_repeating(jobs.poll_feeds, interval=jobs.PLAN_EVERY, first=5.0)
 
 
 async def set_menu(app: BotApp) -> None:

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     default_digest_time: str = "08:00"
     send_rate: float = 25.0
+    feed_poll_minutes: int = 10
     log_level: str = "INFO"
 
     @field_validator("telegram_bot_token")
@@ -141,6 +142,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be a number of messages per second above 0 (Telegram allows ~30)"
             )
+        return value
+
+    @field_validator("feed_poll_minutes")
+    @classmethod
+    def _feed_poll(cls, value: int) -> int:
+        if not 1 <= value <= 24 * 60:
+            raise ValueError("must be minutes between 1 and 1440")
         return value
 
     @field_validator("log_level")

@@ -16,6 +16,7 @@ from digestbot.config import Settings
 from digestbot.db import SessionFactory
 from digestbot.delivery import SendBudget, Sender
 from digestbot.digests import DigestService
+from digestbot.feeds import FeedPoller
 from digestbot.ingest import Ingester
 from digestbot.planner import DigestPlanner
 
@@ -32,6 +33,7 @@ class Services:
     chats: ChatService
     digests: DigestService
     planner: DigestPlanner
+    feeds: FeedPoller
     sender: Sender
     budget: SendBudget
     clock: Callable[[], datetime]

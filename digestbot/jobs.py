@@ -14,3 +14,8 @@ PLAN_EVERY = 60.0  # seconds
 async def plan_digests(context: BotContext) -> None:
     """Every minute: queue the digests that are due; the sender delivers them."""
     await context.services.planner.plan()
+
+
+async def poll_feeds(context: BotContext) -> None:
+    """Every minute: fetch the feeds that are due (each keeps its own schedule)."""
+    await context.services.feeds.poll()
