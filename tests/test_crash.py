@@ -1,0 +1,108 @@
+"""A bot killed with SIGKILL while sending, then restarted: everyone has their digest once
+(but for the few messages in flight at the kill). Real processes, real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from digestbot import db, store
+from digestbot.delivery import IN_FLIGHT
+from digestbot.fakeapi import FakeBotAPI
+from digestbot.models import Chat, Subscription, utcnow
+from tests.factories import make_brief
+
+DIGESTBOT = str(Path(sys.executable).with_name("digestbot"))
+CHATS = 60
+
+
+async def prepare(database_url: str) -> None:
+    """Briefs, and CHATS private chats whose digest fell due a moment ago."""
+    engine = db.create_engine(database_url)
+    await db.upgrade(engine)
+    now = utcnow()
+    async with db.session_scope(db.session_factory(engine)) as session:
+        await store.upsert_briefs(session=session, briefs=[make_brief(tags=("llm",))])
+        tag_ids = await store.ensure_tags(session=session, slugs=["llm"])
+        for chat_id in range(1, CHATS + 1):
+            session.add(Chat(id=chat_id, next_digest_at=now - timedelta(seconds=1)))
+        await session.flush()
+        for chat_id in range(1, CHATS + 1):
+            session.add(Subscription(chat_id=chat_id, tag_id=tag_ids["llm"]))
+    await engine.dispose()
+
+
+async def start_bot(server: FakeBotAPI, database_url: str, cwd: Path) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": server.token,
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "DATABASE_URL": database_url,
+        "SEND_RATE": "30",
+        "LOG_LEVEL": "WARNING",
+    }
+    return await asyncio.create_subprocess_exec(
+        DIGESTBOT, "run", env=env, cwd=cwd,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+def delivered(server: FakeBotAPI) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for request in server.calls("sendMessage"):
+        if request.ok and "Your digest" in str(request.params.get("text")):
+            chat_id = int(request.chat_id)  # type: ignore[arg-type]
+            counts[chat_id] = counts.get(chat_id, 0) + 1
+    return counts
+
+
+async def test_sigkill_while_sending_then_restart_delivers_everyone(database_url, tmp_path):
+    await prepare(database_url)
+    async with FakeBotAPI() as server:
+        for chat_id in range(1, CHATS + 1):
+            server.private_chat(chat_id)
+        first = await start_bot(server, database_url, tmp_path)
+        # let a third of the digests out, then kill the process without warning
+        await server.wait_for(
+            lambda r: r.method == "sendMessage" and r.ok, count=CHATS // 3, timeout=60
+        )
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        before_restart = delivered(server)
+        assert 0 < len(before_restart) < CHATS
+
+        second = await start_bot(server, database_url, tmp_path)
+        try:
+            await server.wait_for(
+                lambda r: (
+                    r.method == "sendMessage"
+                    and r.ok
+                    and int(r.chat_id or 0) > 0
+                    and len(delivered(server)) == CHATS
+                ),
+                timeout=60,
+            )
+        finally:
+            second.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(second.communicate(), timeout=30)
+
+    counts = delivered(server)
+    assert sorted(counts) == list(range(1, CHATS + 1))  # everyone got their digest
+    duplicates = sum(n - 1 for n in counts.values())
+    assert duplicates <= IN_FLIGHT
+    assert second.returncode == 0, stderr.decode()[-2000:]
+    engine = db.create_engine(database_url)
+    async with engine.connect() as conn:
+        statuses = dict(
+            (
+                await conn.execute(sa.text("select status, count(*) from outbox group by status"))
+            ).all()
+        )
+    await engine.dispose()
+    assert statuses == {"sent": CHATS}
