@@ -1,0 +1,53 @@
+"""The sender's pacing parts, on an injected clock."""
+
+from __future__ import annotations
+
+from digestbot.delivery import ChatPacer, SendBudget, plain_text
+from tests.bot import Clock
+
+
+async def test_budget_holds_the_rate_and_command_replies_go_first():
+    clock = Clock()
+    budget = SendBudget(rate=10, monotonic=clock.monotonic, sleep=clock.sleep)
+    start = clock.monotonic()
+    for _ in range(20):
+        await budget.take()
+    assert 1.8 <= clock.monotonic() - start <= 2.0  # 20 messages at 10 a second
+
+    for _ in range(10):  # a burst of command replies spends the budget without waiting
+        budget.spend()
+    before = clock.monotonic()
+    await budget.take()  # so the sender is the one that waits
+    assert clock.monotonic() - before >= 1.0
+
+
+async def test_a_429_pauses_everything_for_retry_after():
+    clock = Clock()
+    budget = SendBudget(rate=100, monotonic=clock.monotonic, sleep=clock.sleep)
+    budget.pause(12)
+    before = clock.monotonic()
+    await budget.take()
+    assert clock.monotonic() - before >= 12
+
+
+def test_pacer_one_a_second_per_user_and_twenty_a_minute_per_group():
+    clock = Clock()
+    pacer = ChatPacer(clock.monotonic)
+    pacer.record(42)
+    assert pacer.ready_in(42) == 1.0 and pacer.ready_in(43) == 0.0
+    clock.advance(seconds=1)
+    assert pacer.ready_in(42) == 0.0
+
+    for _ in range(20):
+        assert pacer.ready_in(-100) == 0.0
+        pacer.record(-100)
+        clock.advance(seconds=1)
+    assert 39 <= pacer.ready_in(-100) <= 41
+    clock.advance(seconds=41)
+    assert pacer.ready_in(-100) == 0.0
+
+
+def test_plain_text_fallback_shows_what_the_html_showed():
+    assert plain_text("<b>4/10</b> R&amp;D &lt;lab&gt;\n<a href='x'>link</a>") == (
+        "4/10 R&D <lab>\nlink"
+    )
