@@ -18,6 +18,9 @@ RECENT = timedelta(days=7)
 LATEST_FEW = 5
 SUMMARY_SIZE = 15
 WATCH_SIZE = 8
+WATCH_POOL = 50  # top briefs looked at for watch points (not every brief has one)
+QUERY_ECHO = 100  # characters of a search query repeated back
+MAX_BRIEF_ID = 2**31 - 1  # briefs.id is a 32-bit integer on PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +149,16 @@ class DigestService:
         """/watch [TAG]: what to watch next, from the recent top briefs."""
         async with self._sessions() as session:
             tags = await self._scope(session, chat_id, tag)
-            items = await store.find_items(
+            recent = await store.find_items(
                 session=session,
                 tags=tags,
                 published_after=self._clock() - RECENT,
-                limit=WATCH_SIZE,
-            ) or await store.find_items(session=session, tags=tags, limit=WATCH_SIZE)
+                limit=WATCH_POOL,
+            )
+            items = _with_points(recent) or _with_points(
+                await store.find_items(session=session, tags=tags, limit=WATCH_POOL)
+            )
             chat = await session.get(Chat, chat_id)
-        items = [i for i in items if i.brief.what_to_watch]
         if not items:
             return [_nothing_on(tag)]
         title = f"What to watch: {tags[0]}" if tag and tags else "What to watch"
@@ -161,17 +166,26 @@ class DigestService:
 
     async def brief(self, brief_id: int, *, timezone: str = "UTC") -> list[str] | None:
         """/brief ID: one brief in full, or None when there is no such brief."""
+        if not 0 < brief_id <= MAX_BRIEF_ID:  # no such brief; the database would refuse it
+            return None
         async with self._sessions() as session:
             item = await store.get_item(session=session, brief_id=brief_id)
         return None if item is None else render.full_brief(item, zone=ZoneInfo(timezone))
 
     async def search(self, words: list[str]) -> list[str]:
         """/search WORDS: briefs whose title or summary hold every word."""
+        words = [w.replace("\x00", "") for w in words]  # PostgreSQL refuses NUL in text
         async with self._sessions() as session:
             items = await store.search_items(session=session, words=words, limit=SUMMARY_SIZE)
+        query = render.clip(" ".join(words), QUERY_ECHO)
         if not items:
-            return [f"No briefs match {render.esc(' '.join(words))}. Try fewer or other words."]
-        return render.summary(items, heading=f"Search: {' '.join(words)}")
+            return [f"No briefs match {render.esc(query)}. Try fewer or other words."]
+        return render.summary(items, heading=f"Search: {query}")
+
+
+def _with_points(items: list[store.Item]) -> list[store.Item]:
+    """The first WATCH_SIZE briefs that say what to watch next."""
+    return [i for i in items if i.brief.what_to_watch][:WATCH_SIZE]
 
 
 def _nothing_on(tag: str | None) -> str:

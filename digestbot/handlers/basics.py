@@ -71,11 +71,15 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Any command this bot does not have."""
-    message = update.effective_message
+    message, chat = update.effective_message, update.effective_chat
     if message is None or not message.text:
         return
-    name = message.text.split()[0].split("@")[0][:40]
-    await reply(update, [f"I don't know {esc(name)}. /help lists what I can do."])
+    name, _, addressee = message.text.split()[0].partition("@")
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    # In groups, other bots' commands are none of our business: answer only ours.
+    if in_group and addressee.lower() != (context.bot.username or "").lower():
+        return
+    await reply(update, [f"I don't know {esc(name[:40])}. /help lists what I can do."])
 
 
 async def plain_text(update: Update, context: BotContext) -> None:

@@ -10,8 +10,11 @@ from digestbot.context import BotContext
 from digestbot.handlers.common import args_of, chat_type, reply
 from digestbot.render import esc
 
-BRIEF_LINK = re.compile(r"^/brief_(\d{1,12})(?:@\w+)?(?:\s|$)")
+BRIEF_LINK = re.compile(r"^/brief_([0-9]{1,12})(?:@\w+)?(?:\s|$)")
+BRIEF_ID = re.compile(r"[0-9]{1,12}")
+MAX_BRIEF_ID = 2**31 - 1  # brief ids are 32-bit integers on PostgreSQL
 MAX_SEARCH_WORDS = 8
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 async def digest(update: Update, context: BotContext) -> None:
@@ -42,14 +45,16 @@ async def watch(update: Update, context: BotContext) -> None:
 
 
 async def _show_brief(update: Update, context: BotContext, typed: str | None) -> None:
-    if typed is None or not typed.isdigit():
+    if typed is None or not BRIEF_ID.fullmatch(typed):
         await reply(update, ["Which brief? Send /brief and its number, like /brief 12."])
         return
     chat = update.effective_chat
     known = await context.services.chats.get(chat.id) if chat else None
-    messages = await context.services.digests.brief(
-        int(typed), timezone=known.timezone if known else "UTC"
-    )
+    messages = None
+    if int(typed) <= MAX_BRIEF_ID:
+        messages = await context.services.digests.brief(
+            int(typed), timezone=known.timezone if known else "UTC"
+        )
     if messages is None:
         await reply(update, [f"There is no brief {esc(typed)}. /summary lists recent ones."])
         return
@@ -71,7 +76,9 @@ async def brief_link(update: Update, context: BotContext) -> None:
 
 async def search(update: Update, context: BotContext) -> None:
     """/search WORDS: briefs whose title or summary match."""
-    words = [w for w in args_of(context) if w.strip()][:MAX_SEARCH_WORDS]
+    # control characters (NUL above all) can't be stored or searched for on PostgreSQL
+    cleaned = (_CONTROL.sub("", w)[:100] for w in args_of(context))
+    words = [w for w in cleaned if w.strip()][:MAX_SEARCH_WORDS]
     if not words:
         await reply(update, ["Search for what? For example: /search open weights"])
         return
