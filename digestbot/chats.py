@@ -264,6 +264,7 @@ class ChatService:
     async def forget(self, chat_id: int) -> bool:
         """Delete everything the bot keeps about a chat; False when it knew nothing."""
         async with session_scope(self._sessions) as session:
+            await store.cancel_chat_rows(session=session, chat_id=chat_id, reason="chat forgotten")
             await session.exec(sa.delete(Subscription).where(col(Subscription.chat_id) == chat_id))
             result = await session.exec(sa.delete(Chat).where(col(Chat.id) == chat_id))
             return bool(result.rowcount)

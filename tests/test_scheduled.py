@@ -247,3 +247,14 @@ async def test_unparseable_html_is_resent_once_as_plain_text(bot, caplog):
     assert first.params.get("parse_mode") == "HTML" and "parse_mode" not in second.params
     assert "<b>" not in second.params["text"] and "Your digest" in second.params["text"]
     assert "resending as plain text" in caplog.text
+
+
+async def test_a_forgotten_chat_gets_nothing_already_queued(bot):
+    await queue_digests(bot, [1, 2])
+    assert await bot.services.chats.forget(1)
+
+    await bot.deliver()
+
+    assert bot.server.calls("sendMessage", chat_id=1) == []
+    rows = {r.chat_id: r for r in await bot.outbox()}
+    assert rows[1].status == OutboxStatus.CANCELLED and rows[2].status == OutboxStatus.SENT

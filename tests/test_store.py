@@ -130,3 +130,11 @@ async def test_large_batches_cross_the_parameter_limit(sessions, count):
     briefs = [make_brief(tags=(f"t{i % 50}",)) for i in range(count)]
     assert (await upsert(sessions, *briefs)).count(Outcome.ADDED) == count
     assert (await upsert(sessions, *briefs)).count(Outcome.UNCHANGED) == count
+
+
+async def test_search_folds_case_beyond_ascii(sessions):
+    await upsert(sessions, make_brief(title="Über-fast ÉCLAIR chips", summary="Ставка на чипы"))
+    async with sessions() as session:
+        for word in ("über", "éclair", "ставка", "ЧИПЫ"):
+            found = await store.search_items(session=session, words=[word])
+            assert [i.brief.title for i in found] == ["Über-fast ÉCLAIR chips"], word
