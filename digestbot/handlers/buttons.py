@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
+from telegram.error import BadRequest
 
 from digestbot.context import BotContext
 from digestbot.handlers import keyboards, settings, tags
 from digestbot.handlers.common import STALE_BUTTON
+
+log = logging.getLogger(__name__)
+
+# Redrawing after a press that changed nothing (the page already shown, "Done" tapped
+# twice, the frequency already chosen) or on a message deleted since: the press has
+# been answered already, so there is nothing left to do.
+_HARMLESS_EDIT_ERRORS = ("message is not modified", "message to edit not found")
 
 
 async def button(update: Update, context: BotContext) -> None:
@@ -14,13 +24,18 @@ async def button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    parts = keyboards.parse(query.data)
-    if parts is None or update.effective_chat is None:
+    parts, chat = keyboards.parse(query.data), update.effective_chat
+    if parts is None or chat is None:
         await query.answer(STALE_BUTTON)
         return
-    if parts[0] in {keyboards.TAG_TOGGLE, keyboards.TAG_PAGE, keyboards.TAGS_DONE}:
-        await tags.picker_button(update, context, parts)
-    elif parts[0] == keyboards.SETTING:
-        await settings.setting_button(update, context, parts)
-    else:
-        await settings.forget_button(update, context, parts)
+    try:
+        if parts[0] in {keyboards.TAG_TOGGLE, keyboards.TAG_PAGE, keyboards.TAGS_DONE}:
+            await tags.picker_button(update, context, parts)
+        elif parts[0] == keyboards.SETTING:
+            await settings.setting_button(update, context, parts)
+        else:
+            await settings.forget_button(update, context, parts)
+    except BadRequest as exc:
+        if not any(harmless in exc.message.lower() for harmless in _HARMLESS_EDIT_ERRORS):
+            raise
+        log.debug("chat %s: button %r changed nothing (%s)", chat.id, query.data, exc)

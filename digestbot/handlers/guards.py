@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from digestbot.context import BotContext
@@ -74,21 +74,33 @@ class FloodGuard:
 
     async def __call__(self, update: Update, context: BotContext) -> None:
         """A group -1 handler: stops the update here when its sender floods."""
-        user = update.effective_user
-        if user is None or (update.message is None and update.callback_query is None):
+        user, message = update.effective_user, update.effective_message
+        # Edited messages count too: CommandHandler runs a command again when it is edited.
+        if user is None or (message is None and update.callback_query is None):
             return
+        if update.callback_query is None and not _answered(update):
+            return  # group talk the bot sees as an admin: nothing to answer, nothing to limit
         allowed, warn = self.allow(user.id)
         if allowed:
             return
         log.info("user %s: flood limit, update %s dropped", user.id, update.update_id)
-        if warn and update.effective_message is not None and update.message is not None:
-            await update.effective_message.reply_text(
+        if update.callback_query is not None:
+            await update.callback_query.answer("Too fast, wait a few seconds.")
+        elif warn and message is not None:
+            await message.reply_text(
                 "You're sending commands too fast. Wait a few seconds, then try again.",
                 do_quote=False,
             )
-        elif update.callback_query is not None:
-            await update.callback_query.answer("Too fast, wait a few seconds.")
         raise ApplicationHandlerStop
+
+
+def _answered(update: Update) -> bool:
+    """Whether the bot answers this message: anything in private, only commands in groups."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or chat.type == ChatType.PRIVATE:
+        return True
+    first = message.entities[0] if message.entities else None
+    return first is not None and first.type == MessageEntityType.BOT_COMMAND and not first.offset
 
 
 @dataclass(eq=False)  # handlers are registered by identity
@@ -105,6 +117,11 @@ class ErrorReporter:
             if isinstance(update, Update) and update.effective_chat
             else None
         )
+        if isinstance(error, Forbidden):
+            # Blocked by the user or removed from the group while answering: not a bug, and
+            # there is no one to apologise to (my_chat_member marks the chat inactive).
+            log.warning("chat %s: cannot send there any more (%s)", chat_id, error)
+            return
         log.error("chat %s: unhandled error", chat_id, exc_info=error)
         if isinstance(update, Update):
             await self._apologise(update, context)

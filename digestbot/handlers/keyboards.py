@@ -13,6 +13,8 @@ TAG_PAGE = "tp"  # tp:<page>
 TAGS_DONE = "td"
 SETTING = "st"  # st:<field>:<value>
 FORGET = "fg"  # fg:yes | fg:no
+# Ids, pages and steps in callback data fit a 32-bit column; anything bigger is forged.
+MAX_INT_PART = 2**31 - 1
 
 
 def parse(data: str | None) -> list[str] | None:
@@ -27,9 +29,10 @@ def parse(data: str | None) -> list[str] | None:
 
 def int_part(parts: list[str], index: int) -> int | None:
     try:
-        return int(parts[index])
+        value = int(parts[index])
     except (IndexError, ValueError):
         return None
+    return value if -MAX_INT_PART <= value <= MAX_INT_PART else None
 
 
 def tag_picker(page: TagPage) -> InlineKeyboardMarkup:

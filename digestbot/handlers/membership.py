@@ -22,7 +22,12 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
     chat, status = change.chat, change.new_chat_member.status
     chats = context.services.chats
     if status in PRESENT:
-        await chats.register(chat_id=chat.id, type=chat.type, title=chat.title or chat.full_name)
+        if await chats.get(chat.id) is None:
+            await chats.register(
+                chat_id=chat.id, type=chat.type, title=chat.title or chat.full_name
+            )
+        else:  # back again: reachable, but a /stop holds until /start (register would undo it)
+            await chats.set_active(chat.id, True)
         log.info("chat %s: bot is %s", chat.id, status)
         was_present = change.old_chat_member.status in PRESENT
         if chat.type in {ChatType.GROUP, ChatType.SUPERGROUP} and not was_present:
