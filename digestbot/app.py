@@ -112,11 +112,17 @@ async def close_services(services: Services) -> None:
     await services.engine.dispose()
 
 
-def register_handlers(app: BotApp, *, flood: FloodGuard | None = None) -> None:
+def register_handlers(
+    app: BotApp, *, flood: FloodGuard | None = None, errors: ErrorReporter | None = None
+) -> None:
     """Every handler of the bot, in one readable block."""
     app.add_handler(TypeHandler(object, flood or FloodGuard()), group=-1)
 
-    command = CommandHandler
+    new = filters.UpdateType.MESSAGE  # an edited command must not run again (/forget twice)
+
+    def command(name: str, callback: Any) -> CommandHandler[BotContext, None]:
+        return CommandHandler(name, callback, filters=new)
+
     app.add_handlers(
         [
             command("start", basics.start),
@@ -138,14 +144,14 @@ def register_handlers(app: BotApp, *, flood: FloodGuard | None = None) -> None:
             command("size", settings.size),
             command("stop", settings.stop),
             command("forget", settings.forget),
-            MessageHandler(filters.Regex(reading.BRIEF_LINK), reading.brief_link),
+            MessageHandler(filters.Regex(reading.BRIEF_LINK) & new, reading.brief_link),
             CallbackQueryHandler(buttons.button),
             ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
-            MessageHandler(filters.COMMAND, basics.unknown_command),
-            MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, basics.plain_text),
+            MessageHandler(filters.COMMAND & new, basics.unknown_command),
+            MessageHandler(filters.TEXT & filters.ChatType.PRIVATE & new, basics.plain_text),
         ]
     )
-    app.add_error_handler(ErrorReporter())
+    app.add_error_handler(errors or ErrorReporter())
 
 
 def register_jobs(app: BotApp) -> None:
@@ -173,6 +179,7 @@ def build_application(
     token: str | None = None,
     clock: Callable[[], datetime] = utcnow,
     flood: FloodGuard | None = None,
+    errors: ErrorReporter | None = None,
     rate_limit: bool = True,
     seed: bool = True,
     update_processor: BaseUpdateProcessor | None = None,
@@ -239,7 +246,7 @@ def build_application(
         # PTB's builder types its rate limiter generic as None before one is set.
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: BotApp = builder.build()
-    register_handlers(app, flood=flood)
+    register_handlers(app, flood=flood, errors=errors)
     if background:
         register_jobs(app)
     return app

@@ -1381,7 +1381,8 @@ class FakeBotAPI:
 
     def _answer_callback_query(self, request: RecordedRequest) -> bool:
         query_id = str(request.params.get("callback_query_id", ""))
-        if query_id not in self._callback_queries:
+        # Telegram takes one answer per query; a second is "query is too old".
+        if query_id not in self._callback_queries or query_id in self.callback_answers:
             raise _ApiError(400, _QUERY_INVALID)
         self.callback_answers[query_id] = dict(request.params)
         return True

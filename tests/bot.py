@@ -19,7 +19,7 @@ from digestbot.briefs import BriefData
 from digestbot.config import load_settings
 from digestbot.context import Services
 from digestbot.fakeapi import ChatHandle, FakeBotAPI, RecordedRequest, SimUser
-from digestbot.handlers.guards import FloodGuard
+from digestbot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.models import Outbox, OutboxStatus
 from digestbot.processing import PerChatUpdateProcessor
 from tests.telegram_html import assert_valid
@@ -190,6 +190,7 @@ async def running_bot(
             token=server.token,
             clock=clock,
             flood=FloodGuard(clock=clock.monotonic),
+            errors=ErrorReporter(clock=clock.monotonic),
             rate_limit=False,
             seed=seed,
             update_processor=processor,

@@ -76,3 +76,21 @@ async def test_unknown_commands_and_plain_text_get_a_short_helpful_answer(bot):
     assert await bot.texts(chat, "<b>hi</b> & bye") == [
         "I answer commands: try /digest, or /help for the list."
     ]
+
+
+async def test_an_edited_command_does_not_run_again(bot):
+    await bot.add_briefs([make_brief(tags=("llm",))])
+    chat = bot.server.private_chat(42)
+    await bot.say(chat, "/subscribe llm")
+    (message,) = [m for m in bot.server.messages(chat, include_user=True) if not m.from_bot]
+    edited = {
+        "edited_message": {
+            **message.to_dict(),
+            "text": "/unsubscribe llm",
+            "edit_date": message.date + 5,
+            "entities": [{"type": "bot_command", "offset": 0, "length": 12}],
+        }
+    }
+
+    assert await bot.update(await bot.server.push_update(edited)) == []
+    assert await bot.services.chats.tags(42) == ["llm"]

@@ -44,7 +44,7 @@ def answers_of(requests: list[RecordedRequest]) -> list[RecordedRequest]:
 
 
 def error_reporter(bot: Bot) -> ErrorReporter:
-    """The registered error handler, on the test clock (app.py builds it with the real one)."""
+    """The registered error handler (the harness builds it on the test clock)."""
     [reporter] = [h for h in bot.app.error_handlers if isinstance(h, ErrorReporter)]
     reporter.clock = bot.clock.monotonic
     return reporter

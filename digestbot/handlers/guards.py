@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from digestbot.context import BotContext
@@ -130,9 +130,13 @@ class ErrorReporter:
     async def _apologise(self, update: Update, context: BotContext) -> None:
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(APOLOGY, show_alert=False)
-            elif update.effective_message is not None:
-                await update.effective_message.reply_text(APOLOGY, do_quote=False)
+                try:
+                    await update.callback_query.answer(APOLOGY, show_alert=False)
+                    return
+                except BadRequest:  # the press was answered before the failure
+                    pass
+            if update.effective_chat is not None:
+                await context.bot.send_message(update.effective_chat.id, APOLOGY)
         except TelegramError as exc:
             log.warning("could not send the apology: %s", exc)
 
