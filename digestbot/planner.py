@@ -6,8 +6,10 @@ day; one whose whole day passed is skipped (the next digest covers its briefs, s
 every digest holds what arrived since the previous one). The outbox key
 ``digest:CHAT:LOCAL-DATE:PART`` makes a second planning of the same day a no-op.
 
-Chats that would get the same digest (same tags, minimum score, size, window and
-local date) share one query and one rendering.
+Assembly stays cheap at scale: the briefs a tick can use (those of the last
+``RECENT`` days) are loaded and rendered once, each tag becomes a bit mask over them
+in rank order, and a chat's digest is a few integer operations on masks. Chats that
+get the same digest share one rendering. No query runs per chat or per brief.
 """
 
 from __future__ import annotations
@@ -16,20 +18,37 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot import render, store
 from digestbot.db import SessionFactory, session_scope
-from digestbot.models import Chat, Frequency, OutboxKind, Subscription, Tag, utcnow
+from digestbot.models import Brief, Chat, Frequency, OutboxKind, Subscription, Tag, utcnow
 from digestbot.schedule import local_day, next_due
 
 log = logging.getLogger(__name__)
 
-BATCH = 2000
+BATCH = 5000
+RECENT = timedelta(days=7)  # a push never reaches back further than this
+_CHATS = Chat.__table__  # type: ignore[attr-defined]
+_COLUMNS = (
+    "id",
+    "timezone",
+    "digest_time",
+    "frequency",
+    "weekly_day",
+    "min_score",
+    "digest_size",
+    "last_brief_id",
+    "window_end_id",
+    "window_shown",
+    "next_digest_at",
+)
 
 
 @dataclass
@@ -37,34 +56,70 @@ class PlanReport:
     due: int = 0
     queued: int = 0  # chats that got a digest queued
     messages: int = 0
-    distinct: int = 0  # distinct digests assembled
+    distinct: int = 0  # distinct digests rendered
     empty: int = 0  # due, but nothing new: no push
     stale: int = 0  # due on a day that has passed: skipped
     scheduled: int = 0  # chats given their first (or a changed) schedule
 
 
-@dataclass(frozen=True, slots=True)
-class _Key:
-    tags: tuple[str, ...]
-    min_score: int
-    size: int
-    start: int
-    end: int
-    day: date
-
-
-def schedule_of(chat: Chat, after: datetime) -> datetime | None:
-    return next_due(
+def schedule_of(chat: Any, after: datetime) -> datetime:
+    """The chat's next digest moment; a year away for a chat that gets none, so the
+    planner looks at it again only when a settings change clears it."""
+    due = next_due(
         after=after,
         digest_time=chat.digest_time,
         timezone=chat.timezone,
         frequency=chat.frequency,
         weekly_day=chat.weekly_day,
     )
+    return due or after + timedelta(days=365)
 
 
 def digest_heading(day: date) -> str:
     return f"Your digest · {day.day} {day:%b}"
+
+
+@dataclass
+class _Window:
+    """The briefs one planning run may use, in rank order, with a bit mask per tag."""
+
+    items: list[store.Item]
+    floor: int  # briefs with ids above this are recent enough
+    blocks: list[render.Block] = field(init=False)
+    tag_masks: dict[str, int] = field(init=False)
+    _after: dict[int, int] = field(default_factory=dict)
+    _score: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.blocks = [render.measure(render.digest_item(i)) for i in self.items]
+        self.tag_masks = defaultdict(int)
+        for position, item in enumerate(self.items):
+            for tag in item.brief.tags:
+                self.tag_masks[tag] |= 1 << position
+
+    def _mask(self, cache: dict[int, int], key: int, keep: Callable[[store.Item], bool]) -> int:
+        if key not in cache:
+            cache[key] = sum(1 << p for p, item in enumerate(self.items) if keep(item))
+        return cache[key]
+
+    def select(
+        self, tags: Sequence[str], min_score: int, after_id: int, size: int
+    ) -> tuple[tuple[int, ...], int]:
+        """(positions of the digest's items, best first; how many matched in all)."""
+        mask = 0
+        for tag in tags:
+            mask |= self.tag_masks.get(tag, 0)
+        if not mask:
+            return (), 0
+        mask &= self._mask(self._after, after_id, lambda i: i.id > after_id)
+        mask &= self._mask(self._score, min_score, lambda i: i.brief.score >= min_score)
+        total = mask.bit_count()
+        chosen: list[int] = []
+        while mask and len(chosen) < size:
+            low = mask & -mask
+            chosen.append(low.bit_length() - 1)
+            mask ^= low
+        return tuple(chosen), total
 
 
 async def _tags_by_chat(
@@ -75,11 +130,20 @@ async def _tags_by_chat(
         select(Subscription.chat_id, Tag.slug)
         .join(Tag, col(Tag.id) == col(Subscription.tag_id))
         .where(col(Subscription.chat_id).in_(list(chat_ids)))
-        .order_by(col(Subscription.chat_id), col(Tag.slug))
     )
     for chat_id, slug in await session.exec(stmt):
         out[chat_id].append(slug)
     return {chat_id: tuple(tags) for chat_id, tags in out.items()}
+
+
+async def _load_window(session: AsyncSession, now: datetime, end: int) -> _Window:
+    oldest = await session.exec(
+        select(sa.func.min(Brief.id)).where(col(Brief.ingested_at) >= now - RECENT)
+    )
+    first = oldest.one()
+    floor = end if first is None else first - 1
+    items = await store.find_items(session=session, after_id=floor, upto_id=end, limit=10**9)
+    return _Window(items, floor)
 
 
 class DigestPlanner:
@@ -100,27 +164,35 @@ class DigestPlanner:
         now = self._clock()
         report = PlanReport()
         await self._schedule_new(now, report)
+        window: _Window | None = None
+        end = 0
+        rendered: dict[tuple[tuple[int, ...], int, date], list[str]] = {}
         after_id = -(2**63)  # group and channel ids are negative
         while True:
             async with session_scope(self._sessions) as session:
-                chats = list(
-                    await session.exec(
-                        select(Chat)
+                conn = await session.connection()
+                chats = (
+                    await conn.execute(
+                        sa.select(*(_CHATS.c[name] for name in _COLUMNS))
                         .where(
-                            col(Chat.next_digest_at) <= now,
-                            col(Chat.active),
-                            ~col(Chat.paused),
-                            col(Chat.frequency) != Frequency.OFF,
-                            col(Chat.id) > after_id,
+                            _CHATS.c.next_digest_at <= now,
+                            _CHATS.c.active,
+                            ~_CHATS.c.paused,
+                            _CHATS.c.frequency != Frequency.OFF,
+                            _CHATS.c.id > after_id,
                         )
-                        .order_by(col(Chat.id))
+                        .order_by(_CHATS.c.id)
                         .limit(BATCH)
                     )
-                )
+                ).all()
                 if not chats:
                     break
                 after_id = chats[-1].id
-                await self._plan_batch(session, chats, now, report)
+                if window is None:
+                    end = await store.max_brief_id(session=session)
+                    window = await _load_window(session, now, end)
+                await self._plan_batch(session, chats, now, window, end, rendered, report)
+        report.distinct = len(rendered)
         if report.queued:
             self._on_queued()
         if report.due:
@@ -133,85 +205,97 @@ class DigestPlanner:
     async def _schedule_new(self, now: datetime, report: PlanReport) -> None:
         while True:
             async with session_scope(self._sessions) as session:
-                chats = list(
-                    await session.exec(
-                        select(Chat).where(col(Chat.next_digest_at).is_(None)).limit(BATCH)
+                conn = await session.connection()
+                chats = (
+                    await conn.execute(
+                        sa.select(*(_CHATS.c[name] for name in _COLUMNS))
+                        .where(_CHATS.c.next_digest_at.is_(None))
+                        .limit(BATCH)
                     )
-                )
-                for chat in chats:
-                    # a chat that gets none (frequency off) waits a year to be looked at again
-                    chat.next_digest_at = schedule_of(chat, now) or now.replace(year=now.year + 1)
+                ).all()
+                if chats:
+                    await conn.execute(
+                        _CHATS.update()
+                        .where(_CHATS.c.id == sa.bindparam("b_id"))
+                        .values(next_digest_at=sa.bindparam("b_next")),
+                        [{"b_id": c.id, "b_next": schedule_of(c, now)} for c in chats],
+                    )
                 report.scheduled += len(chats)
             if len(chats) < BATCH:
                 return
 
     async def _plan_batch(
-        self, session: AsyncSession, chats: list[Chat], now: datetime, report: PlanReport
+        self,
+        session: AsyncSession,
+        chats: Sequence[Any],
+        now: datetime,
+        window: _Window,
+        end: int,
+        rendered: dict[tuple[tuple[int, ...], int, date], list[str]],
+        report: PlanReport,
     ) -> None:
         report.due += len(chats)
         tags = await _tags_by_chat(session, [c.id for c in chats])
-        end = await store.max_brief_id(session=session)
-        groups: dict[_Key, list[Chat]] = defaultdict(list)
+        updates: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         for chat in chats:
-            due_at = chat.next_digest_at
-            assert due_at is not None
-            chat.next_digest_at = schedule_of(chat, now) or now.replace(year=now.year + 1)
+            change: dict[str, Any] = {"b_id": chat.id, "next_digest_at": schedule_of(chat, now)}
+            updates.append(change)
             today = local_day(now, chat.timezone)
-            if local_day(due_at, chat.timezone) != today:
+            if local_day(chat.next_digest_at, chat.timezone) != today:
                 report.stale += 1
                 continue
-            if not tags.get(chat.id):
-                report.empty += 1
-                continue
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id
-            key = _Key(tags[chat.id], chat.min_score, chat.digest_size, start, end, today)
-            groups[key].append(chat)
-        rows = []
-        for key, members in groups.items():
-            total = await store.count_items(
-                session=session,
-                tags=key.tags,
-                min_score=key.min_score,
-                after_id=key.start,
-                upto_id=key.end,
+            chosen, total = window.select(
+                tags.get(chat.id, ()), chat.min_score, max(start, window.floor), chat.digest_size
             )
-            if total == 0:
-                report.empty += len(members)
-                for chat in members:
-                    chat.last_brief_id, chat.window_end_id, chat.window_shown = key.end, key.end, 0
+            if not chosen:
+                report.empty += 1
+                change.update(last_brief_id=end, window_end_id=end, window_shown=0)
                 continue
-            items = await store.find_items(
-                session=session,
-                tags=key.tags,
-                min_score=key.min_score,
-                after_id=key.start,
-                upto_id=key.end,
-                limit=key.size,
-            )
-            more = total - len(items)
-            messages = render.digest(items, heading=digest_heading(key.day), more=more)
-            report.distinct += 1
-            for chat in members:
-                if more:
-                    chat.last_brief_id, chat.window_end_id = key.start, key.end
-                    chat.window_shown = len(items)
-                else:
-                    chat.last_brief_id, chat.window_end_id, chat.window_shown = key.end, key.end, 0
-                chat.last_digest_at = now
-                for part, text in enumerate(messages):
-                    rows.append(
-                        {
-                            "key": f"digest:{chat.id}:{key.day.isoformat()}:{part}",
-                            "chat_id": chat.id,
-                            "kind": OutboxKind.DIGEST,
-                            "part": part,
-                            "payload": json.dumps({"text": text}, ensure_ascii=False),
-                            "next_attempt_at": now,
-                            "created_at": now,
-                            "status": "pending",
-                            "attempts": 0,
-                        }
+            more = total - len(chosen)
+            key = (chosen, more, today)
+            if key not in rendered:
+                rendered[key] = [
+                    json.dumps({"text": text}, ensure_ascii=False)
+                    for text in render.pack_measured(
+                        (window.blocks[p] for p in chosen),
+                        header=f"<b>{render.esc(digest_heading(today))}</b>",
+                        footer=f"+{more} more: /digest" if more else "",
                     )
-                report.queued += 1
-                report.messages += len(messages)
+                ]
+            if more:  # "+N more: /digest" pages through the rest of this window
+                change.update(last_brief_id=start, window_end_id=end, window_shown=len(chosen))
+            else:
+                change.update(last_brief_id=end, window_end_id=end, window_shown=0)
+            change["last_digest_at"] = now
+            for part, payload in enumerate(rendered[key]):
+                rows.append(
+                    {
+                        "key": f"digest:{chat.id}:{today.isoformat()}:{part}",
+                        "chat_id": chat.id,
+                        "kind": OutboxKind.DIGEST,
+                        "part": part,
+                        "payload": payload,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                        "status": "pending",
+                        "attempts": 0,
+                    }
+                )
+            report.queued += 1
+            report.messages += len(rendered[key])
         await store.enqueue(session=session, rows=rows)
+        await _update_chats(session, updates)
+
+
+async def _update_chats(session: AsyncSession, updates: list[dict[str, Any]]) -> None:
+    """One executemany per shape of change, instead of an UPDATE per chat through the ORM."""
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for change in updates:
+        by_shape[tuple(sorted(change))].append(change)
+    conn = await session.connection()
+    for shape, params in by_shape.items():
+        values: dict[str, Any] = {name: sa.bindparam(name) for name in shape if name != "b_id"}
+        stmt = _CHATS.update().where(_CHATS.c.id == sa.bindparam("b_id")).values(**values)
+        await conn.execute(stmt, params)

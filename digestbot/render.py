@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from digestbot.briefs import SECTIONS, BriefData
@@ -93,33 +94,62 @@ def _split_plain(text: str, limit: int) -> list[str]:
     return pieces
 
 
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A piece of HTML with its measure, so packing many digests measures each item once."""
+
+    html: str
+    length: int  # visible length in UTF-16 units
+    entities: int
+
+
+def measure(html_text: str) -> Block:
+    return Block(html_text, visible_len(html_text), entity_count(html_text))
+
+
 def pack(blocks: Iterable[str], *, header: str = "", footer: str = "") -> list[str]:
     """Blocks of HTML joined into as few messages as fit Telegram's limits.
 
     The header opens the first message and the footer closes the last; a message
-    never breaks inside a block. Blocks must each fit on their own (see
-    :func:`brief_blocks`, which keeps them small).
+    never breaks inside a block.
     """
+    return pack_measured(map(measure, blocks), header=header, footer=footer)
+
+
+def pack_measured(blocks: Iterable[Block], *, header: str = "", footer: str = "") -> list[str]:
+    """:func:`pack` for blocks measured beforehand; lengths add up as the blocks join."""
+    sep = len(ITEM_SEP)
     messages: list[str] = []
-    current = header
+    parts: list[str] = []
+    length = entities = 0
+
+    def add(block: Block) -> None:
+        nonlocal length, entities
+        if parts and (
+            length + sep + block.length > MAX_CHARS or entities + block.entities > MAX_ENTITIES
+        ):
+            messages.append(ITEM_SEP.join(parts))
+            parts.clear()
+            length = entities = 0
+        if not fits_measured(block):
+            block = measure(_truncate_block(block.html))
+        length += block.length + (sep if parts else 0)
+        entities += block.entities
+        parts.append(block.html)
+
+    if header:
+        add(measure(header))
     for block in blocks:
-        candidate = f"{current}{ITEM_SEP}{block}" if current else block
-        if fits(candidate):
-            current = candidate
-            continue
-        if current:
-            messages.append(current)
-        current = block if fits(block) else _truncate_block(block)
+        add(block)
     if footer:
-        candidate = f"{current}{ITEM_SEP}{footer}" if current else footer
-        if fits(candidate):
-            current = candidate
-        else:
-            messages.append(current)
-            current = footer
-    if current:
-        messages.append(current)
+        add(measure(footer))
+    if parts:
+        messages.append(ITEM_SEP.join(parts))
     return messages
+
+
+def fits_measured(block: Block) -> bool:
+    return block.length <= MAX_CHARS and block.entities <= MAX_ENTITIES
 
 
 def _truncate_block(block: str) -> str:
