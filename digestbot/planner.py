@@ -56,7 +56,7 @@ class PlanReport:
     due: int = 0
     queued: int = 0  # chats that got a digest queued
     messages: int = 0
-    distinct: int = 0  # distinct digests rendered
+    distinct: int = 0  # digests assembled and rendered (chats with the same one share it)
     empty: int = 0  # due, but nothing new: no push
     stale: int = 0  # due on a day that has passed: skipped
     scheduled: int = 0  # chats given their first (or a changed) schedule
@@ -166,7 +166,6 @@ class DigestPlanner:
         await self._schedule_new(now, report)
         window: _Window | None = None
         end = 0
-        rendered: dict[tuple[tuple[int, ...], int, date], list[str]] = {}
         after_id = -(2**63)  # group and channel ids are negative
         while True:
             async with session_scope(self._sessions) as session:
@@ -191,8 +190,7 @@ class DigestPlanner:
                 if window is None:
                     end = await store.max_brief_id(session=session)
                     window = await _load_window(session, now, end)
-                await self._plan_batch(session, chats, now, window, end, rendered, report)
-        report.distinct = len(rendered)
+                await self._plan_batch(session, chats, now, window, end, report)
         if report.queued:
             self._on_queued()
         if report.due:
@@ -231,17 +229,28 @@ class DigestPlanner:
         now: datetime,
         window: _Window,
         end: int,
-        rendered: dict[tuple[tuple[int, ...], int, date], list[str]],
         report: PlanReport,
     ) -> None:
         report.due += len(chats)
         tags = await _tags_by_chat(session, [c.id for c in chats])
         updates: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
+        # Renderings shared by the chats of this batch; kept per batch so memory stays
+        # flat however many distinct digests a tick has.
+        rendered: dict[tuple[tuple[int, ...], int, date], list[str]] = {}
+        # Most chats share a handful of schedules and timezones: work each out once.
+        schedules: dict[tuple[str, str, str, int], datetime] = {}
+        days: dict[str, date] = {}
+        headers: dict[date, str] = {}
         for chat in chats:
-            change: dict[str, Any] = {"b_id": chat.id, "next_digest_at": schedule_of(chat, now)}
+            rule = (chat.digest_time, chat.timezone, chat.frequency, chat.weekly_day)
+            if rule not in schedules:
+                schedules[rule] = schedule_of(chat, now)
+            change: dict[str, Any] = {"b_id": chat.id, "next_digest_at": schedules[rule]}
             updates.append(change)
-            today = local_day(now, chat.timezone)
+            if chat.timezone not in days:
+                days[chat.timezone] = local_day(now, chat.timezone)
+            today = days[chat.timezone]
             if local_day(chat.next_digest_at, chat.timezone) != today:
                 report.stale += 1
                 continue
@@ -256,11 +265,14 @@ class DigestPlanner:
             more = total - len(chosen)
             key = (chosen, more, today)
             if key not in rendered:
+                report.distinct += 1
+                if today not in headers:
+                    headers[today] = f"<b>{render.esc(digest_heading(today))}</b>"
                 rendered[key] = [
                     json.dumps({"text": text}, ensure_ascii=False)
                     for text in render.pack_measured(
                         (window.blocks[p] for p in chosen),
-                        header=f"<b>{render.esc(digest_heading(today))}</b>",
+                        header=headers[today],
                         footer=f"+{more} more: /digest" if more else "",
                     )
                 ]

@@ -402,14 +402,15 @@ async def chat_tags(*, session: AsyncSession, chat_id: int) -> list[str]:
 # --- outbox -----------------------------------------------------------------------------
 
 
-async def enqueue(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Add outbox rows; a row whose key exists already is skipped. Returns how many were new."""
-    added = 0
-    for chunk in _chunks(list(rows), 200):
-        stmt = _insert(session, Outbox).values(list(chunk))
-        result = await session.exec(stmt.on_conflict_do_nothing(index_elements=["key"]))
-        added += max(result.rowcount, 0)
-    return added
+async def enqueue(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Add outbox rows; a row whose key exists already is skipped (never sent twice)."""
+    if not rows:
+        return
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    # One compiled statement, executed for many rows (SQLAlchemy batches the VALUES).
+    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["key"])
+    conn = await session.connection()
+    await conn.execute(stmt, list(rows))
 
 
 async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list[Outbox]:
