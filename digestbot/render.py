@@ -21,7 +21,11 @@ from digestbot.store import Item
 MAX_CHARS = 4096
 MAX_ENTITIES = 100
 ITEM_SEP = "\n\n"
-_TAG_OR_COMMAND = re.compile(r"<(?:b|i|a|code|u|s)\b|(?<![\w/])/[a-z_0-9]+|https?://")
+_OPENING_TAG = re.compile(r"<(?:b|i|a|code|u|s|pre|blockquote|span|tg-spoiler)\b")
+# What Telegram turns into entities by itself: commands, links, hashtags, mentions.
+_AUTO_ENTITY = re.compile(
+    r"(?:^|(?<=[\s(]))(?:/[A-Za-z0-9_]+|#\w+|@\w{4,})|https?://|\bwww\.", re.MULTILINE
+)
 _MARKUP = re.compile(r"<[^>]+>")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -42,7 +46,8 @@ def utf16_len(text: str) -> int:
 
 def entity_count(html_text: str) -> int:
     """An upper bound on the entities Telegram makes of this HTML (tags, commands, links)."""
-    return len(_TAG_OR_COMMAND.findall(html_text))
+    visible = html.unescape(_MARKUP.sub("", html_text))
+    return len(_OPENING_TAG.findall(html_text)) + len(_AUTO_ENTITY.findall(visible))
 
 
 def visible_len(html_text: str) -> int:
