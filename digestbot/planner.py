@@ -136,6 +136,13 @@ async def _tags_by_chat(
     return {chat_id: tuple(tags) for chat_id, tags in out.items()}
 
 
+async def _chat_rows(session: AsyncSession, *where: Any) -> Sequence[Any]:
+    """A batch of chats (only the columns planning reads), in id order."""
+    conn = await session.connection()
+    stmt = sa.select(*(_CHATS.c[name] for name in _COLUMNS)).where(*where)
+    return (await conn.execute(stmt.order_by(_CHATS.c.id).limit(BATCH))).all()
+
+
 async def _load_window(session: AsyncSession, now: datetime, end: int) -> _Window:
     oldest = await session.exec(
         select(sa.func.min(Brief.id)).where(col(Brief.ingested_at) >= now - RECENT)
@@ -169,21 +176,14 @@ class DigestPlanner:
         after_id = -(2**63)  # group and channel ids are negative
         while True:
             async with session_scope(self._sessions) as session:
-                conn = await session.connection()
-                chats = (
-                    await conn.execute(
-                        sa.select(*(_CHATS.c[name] for name in _COLUMNS))
-                        .where(
-                            _CHATS.c.next_digest_at <= now,
-                            _CHATS.c.active,
-                            ~_CHATS.c.paused,
-                            _CHATS.c.frequency != Frequency.OFF,
-                            _CHATS.c.id > after_id,
-                        )
-                        .order_by(_CHATS.c.id)
-                        .limit(BATCH)
-                    )
-                ).all()
+                chats = await _chat_rows(
+                    session,
+                    _CHATS.c.next_digest_at <= now,
+                    _CHATS.c.active,
+                    ~_CHATS.c.paused,
+                    _CHATS.c.frequency != Frequency.OFF,
+                    _CHATS.c.id > after_id,
+                )
                 if not chats:
                     break
                 after_id = chats[-1].id
@@ -203,15 +203,9 @@ class DigestPlanner:
     async def _schedule_new(self, now: datetime, report: PlanReport) -> None:
         while True:
             async with session_scope(self._sessions) as session:
-                conn = await session.connection()
-                chats = (
-                    await conn.execute(
-                        sa.select(*(_CHATS.c[name] for name in _COLUMNS))
-                        .where(_CHATS.c.next_digest_at.is_(None))
-                        .limit(BATCH)
-                    )
-                ).all()
+                chats = await _chat_rows(session, _CHATS.c.next_digest_at.is_(None))
                 if chats:
+                    conn = await session.connection()
                     await conn.execute(
                         _CHATS.update()
                         .where(_CHATS.c.id == sa.bindparam("b_id"))
