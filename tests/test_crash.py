@@ -68,12 +68,13 @@ async def test_sigkill_while_sending_then_restart_delivers_everyone(database_url
         for chat_id in range(1, CHATS + 1):
             server.private_chat(chat_id)
         first = await start_bot(server, database_url, tmp_path)
-        # let a third of the digests out, then kill the process without warning
-        await server.wait_for(
-            lambda r: r.method == "sendMessage" and r.ok, count=CHATS // 3, timeout=60
-        )
-        first.send_signal(signal.SIGKILL)
-        await first.wait()
+        try:  # let a third of the digests out, then kill the process without warning
+            await server.wait_for(
+                lambda r: r.method == "sendMessage" and r.ok, count=CHATS // 3, timeout=60
+            )
+        finally:
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
         before_restart = delivered(server)
         assert 0 < len(before_restart) < CHATS
 
