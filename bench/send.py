@@ -15,9 +15,9 @@ a. baseline: ``Bot(token, base_url=server.base_url)`` awaiting ``send_message`` 
 b. sender: N outbox rows as the planner writes them (key, chat_id, kind "digest", part 0,
    JSON payload ``{"text": ...}``), one per chat over N distinct chats so per-chat pacing
    never holds a row back, enqueued with ``store.enqueue`` into a migrated SQLite temp
-   database; then ``Sender(..., budget=SendBudget(rate=1e9)).drain_once()`` in a loop
-   until every row is sent. Its Bot is configured like the app's sender bot
-   (``HTTPXRequest(connection_pool_size=16)``), since it sends ``IN_FLIGHT`` at once.
+   database; then ``Sender(..., budget=SendBudget(rate=1e9)).drain()`` (the pipelined
+   loop ``run()`` uses) until every row is sent. Its Bot is configured like the app's
+   sender bot (``HTTPXRequest(connection_pool_size=16)``).
    ratio = (b) / (a).
 c. capped: the server enforces Telegram's flood limits (``enforce_limits(per_second=30)``:
    30 messages a second in a sliding window, one a second per chat), the Sender runs with
@@ -170,7 +170,7 @@ async def drain(
     *,
     give_up_after: float,
 ) -> float:
-    """Queue one row per chat, then ``drain_once()`` until all are handled; returns seconds.
+    """Queue one row per chat, then ``drain()`` until all are handled; returns seconds.
 
     The Sender's ``SendBudget(rate)`` is made just before the first send (a cold start:
     one token in the bucket), so setting up the database does not fill the bucket."""
@@ -188,7 +188,7 @@ async def drain(
             started = time.perf_counter()
             deadline = started + give_up_after
             while sender.sent_total + sender.failed_total < len(chat_ids):
-                if not await sender.drain_once():
+                if not await sender.drain():  # the pipelined loop Sender.run() uses
                     # rows wait (after a 429, until their next attempt): look again shortly
                     if time.perf_counter() > deadline:
                         raise SystemExit(f"the outbox did not drain within {give_up_after:.0f} s")

@@ -1,9 +1,10 @@
 """The outbox sender: every pushed message, sent once, at Telegram's pace, surviving crashes.
 
-Rows are claimed a few at a time (marked ``sending``), sent, then marked ``sent`` only
-after Telegram accepted them. A process killed in between leaves at most
-``in_flight`` rows ``sending``; the next start puts them back to pending, so only
-those may arrive twice.
+Rows are claimed a batch at a time (marked ``sending``), sent, then marked ``sent``
+only after Telegram accepted them. A process killed in between leaves its claimed
+rows ``sending``; the next start puts them back to pending. Only rows that had
+reached Telegram but were not yet recorded may arrive twice: at most
+``MAX_DUPLICATES`` (two batches, since recording one overlaps sending the next).
 
 Telegram's answers, and what the sender does with them:
 
@@ -46,11 +47,15 @@ from telegram.ext import AIORateLimiter
 
 from digestbot import store
 from digestbot.db import SessionFactory, session_scope
-from digestbot.models import Chat, Outbox, OutboxStatus, utcnow
+from digestbot.models import Chat, OutboxStatus, utcnow
+from digestbot.store import Claimed
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = 8
+IN_FLIGHT = 16  # rows claimed per batch; after a crash at most two batches may be sent twice
+CONCURRENCY = 4
+# Sent but not yet recorded at any moment: the batch on its way and the one being recorded.
+MAX_DUPLICATES = 2 * IN_FLIGHT
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0  # seconds before the first retry
 BACKOFF_CAP = 600.0
@@ -90,7 +95,9 @@ class SendBudget:
 
     def _refill(self) -> None:
         now = self.monotonic()
-        self._tokens = min(max(1.0, self.rate), self._tokens + (now - self._at) * self.rate)
+        # A bucket of one: messages go out evenly spaced, never in a burst that a
+        # rolling one-second window on Telegram's side would count as too many.
+        self._tokens = min(1.0, self._tokens + (now - self._at) * self.rate)
         self._at = now
 
     def spend(self) -> None:
@@ -161,7 +168,7 @@ class ChatPacer:
 class Outcome:
     """What happened to one row."""
 
-    row: Outbox
+    row: Claimed
     sent: bool = False
     error: str | None = None
     retry_in: float | None = None  # seconds; None with an error means give up
@@ -181,6 +188,7 @@ class Sender:
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         in_flight: int = IN_FLIGHT,
+        concurrency: int = CONCURRENCY,
         max_attempts: int = MAX_ATTEMPTS,
         jitter: Callable[[], float] = random.random,
     ) -> None:
@@ -193,6 +201,9 @@ class Sender:
         self._max_attempts = max_attempts
         self._jitter = jitter
         self._wake = asyncio.Event()
+        # Requests at once: enough to keep up with Telegram's latency, few enough
+        # that a local fake server or a small machine is not swamped.
+        self._concurrency = asyncio.Semaphore(concurrency)
         self.sent_total = 0
         self.failed_total = 0
 
@@ -210,35 +221,72 @@ class Sender:
             )
         return released
 
-    async def drain_once(self) -> int:
-        """Claim one batch of due rows, send them, record the outcomes; returns rows handled."""
+    async def _claim(self) -> tuple[list[Claimed], int]:
+        """Claim a batch; rows whose chat must wait (per-chat pacing) go back, untouched."""
         async with session_scope(self._sessions) as session:
-            candidates = await store.claim_due(
+            claimed = await store.claim_due(
                 session=session, now=self._clock(), limit=self._in_flight
             )
-            later = [r for r in candidates if self._pacer.ready_in(r.chat_id) > 0]
-            for row in later:  # not this chat's turn yet: back to pending, untouched
-                assert row.id is not None
+            ready = []
+            for row in claimed:
+                wait = self._pacer.ready_in(row.chat_id)
+                if not wait:
+                    ready.append(row)
+                    continue
                 await store.reschedule(
                     session=session,
                     outbox_id=row.id,
-                    at=self._clock() + timedelta(seconds=self._pacer.ready_in(row.chat_id)),
+                    at=self._clock() + timedelta(seconds=wait),
                     error=row.last_error,
                     attempts=row.attempts,
                 )
-        rows = [r for r in candidates if r not in later]
-        if not rows:
-            return len(candidates)
-        outcomes = await asyncio.gather(*(self._send(row) for row in rows))
-        await self._record(outcomes)
-        return len(candidates)
+        return ready, len(claimed)
+
+    async def _send_all(self, rows: list[Claimed]) -> list[Outcome]:
+        async def limited(row: Claimed) -> Outcome:
+            async with self._concurrency:
+                return await self._send(row)
+
+        return list(await asyncio.gather(*(limited(row) for row in rows)))
+
+    async def drain_once(self) -> int:
+        """Claim one batch of due rows, send them, record the outcomes; returns rows claimed."""
+        rows, claimed = await self._claim()
+        if rows:
+            await self._record(await self._send_all(rows))
+        return claimed
+
+    async def drain(self) -> int:
+        """Send everything that is due now; returns rows handled.
+
+        Pipelined: while one batch is on its way to Telegram, the previous batch's
+        outcomes are recorded and the next batch is claimed, so the database never
+        holds up sending. At most two batches are ever sent-but-not-recorded.
+        """
+        rows, handled = await self._claim()
+        recording: asyncio.Future[None] | None = None
+        try:
+            while rows:
+                sending = asyncio.ensure_future(self._send_all(rows))
+                # the next batch: its chats' earlier rows are "sending", so order holds
+                claiming = asyncio.ensure_future(self._claim())
+                outcomes = await sending
+                if recording is not None:
+                    await recording
+                recording = asyncio.ensure_future(self._record(outcomes))
+                rows, claimed = await claiming
+                handled += claimed
+        finally:
+            if recording is not None:
+                await recording
+        return handled
 
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
         """Drain until ``stop`` is set, looking again every ``idle`` seconds or when woken."""
         await self.release_in_flight()
         while not stop.is_set():
             try:
-                handled = await self.drain_once()
+                handled = await self.drain()
             except Exception:
                 log.exception("outbox sender failed; retrying shortly")
                 handled = 0
@@ -265,7 +313,7 @@ class Sender:
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
 
-    async def _send(self, row: Outbox) -> Outcome:
+    async def _send(self, row: Claimed) -> Outcome:
         payload = json.loads(row.payload)
         chat_id = row.chat_id
         plain = False
@@ -306,7 +354,7 @@ class Sender:
                 return self._backoff(row, f"{type(exc).__name__}: {exc.message}")
         return Outcome(row, error="gave up after moving chats")
 
-    def _backoff(self, row: Outbox, error: str) -> Outcome:
+    def _backoff(self, row: Claimed, error: str) -> Outcome:
         attempts = row.attempts + 1
         if attempts >= self._max_attempts:
             return Outcome(row, error=f"{error} (after {attempts} attempts)")

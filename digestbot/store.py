@@ -413,43 +413,69 @@ async def enqueue(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> N
     await conn.execute(stmt, list(rows))
 
 
-async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list[Outbox]:
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An outbox row the sender has claimed (marked ``sending``)."""
+
+    id: int
+    key: str
+    chat_id: int
+    payload: str
+    attempts: int
+    last_error: str | None
+
+
+_OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+
+
+async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list[Claimed]:
     """Up to ``limit`` due rows, at most one per chat and only each chat's oldest unsent
     one (so a digest's parts go in order), marked ``sending``."""
-    earlier = sa.orm.aliased(Outbox)
+    # Core, not the ORM: this runs for every few messages sent.
+    earlier = _OUTBOX.alias("earlier")
     blocked = (
-        select(earlier.id)
+        sa.select(earlier.c.id)
         .where(
-            col(earlier.chat_id) == col(Outbox.chat_id),
-            col(earlier.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-            col(earlier.id) < col(Outbox.id),
+            earlier.c.chat_id == _OUTBOX.c.chat_id,
+            earlier.c.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+            earlier.c.id < _OUTBOX.c.id,
         )
         .exists()
     )
     stmt = (
-        select(Outbox)
+        sa.select(
+            _OUTBOX.c.id,
+            _OUTBOX.c.key,
+            _OUTBOX.c.chat_id,
+            _OUTBOX.c.payload,
+            _OUTBOX.c.attempts,
+            _OUTBOX.c.last_error,
+        )
         .where(
-            col(Outbox.status) == OutboxStatus.PENDING,
-            col(Outbox.next_attempt_at) <= now,
+            _OUTBOX.c.status == OutboxStatus.PENDING,
+            _OUTBOX.c.next_attempt_at <= now,
             ~blocked,
         )
-        .order_by(col(Outbox.id))
+        .order_by(_OUTBOX.c.id)
         .limit(limit)
     )
-    rows = list(await session.exec(stmt))
+    conn = await session.connection()
+    rows = [Claimed(*row) for row in await conn.execute(stmt)]
     if rows:
-        ids = [r.id for r in rows]
-        await session.exec(
-            sa.update(Outbox).where(col(Outbox.id).in_(ids)).values(status=OutboxStatus.SENDING)
+        await conn.execute(
+            _OUTBOX.update()
+            .where(_OUTBOX.c.id.in_([r.id for r in rows]))
+            .values(status=OutboxStatus.SENDING)
         )
     return rows
 
 
 async def mark_sent(*, session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
     if ids:
-        await session.exec(
-            sa.update(Outbox)
-            .where(col(Outbox.id).in_(list(ids)))
+        conn = await session.connection()
+        await conn.execute(
+            _OUTBOX.update()
+            .where(_OUTBOX.c.id.in_(list(ids)))
             .values(status=OutboxStatus.SENT, sent_at=now, last_error=None)
         )
 
