@@ -17,12 +17,13 @@ from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
 from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 
 from digestbot import db, store
 from digestbot.config import Settings, load_settings
 from digestbot.errors import ConfigError, StoreError
 from digestbot.ingest import Ingester, seed_if_empty
-from digestbot.logs import setup_logging
+from digestbot.logs import RedactingFilter, install_excepthook, setup_logging
 
 T = TypeVar("T")
 
@@ -35,6 +36,11 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
+def redact(text: str, settings: Settings) -> str:
+    token = settings.telegram_bot_token
+    return RedactingFilter([token.get_secret_value()] if token else []).redact(text)
+
+
 def _settings(ctx: click.Context) -> Settings:
     """Settings from the environment and the env file, built once per run."""
     obj: dict[str, Any] = ctx.ensure_object(dict)
@@ -44,7 +50,10 @@ def _settings(ctx: click.Context) -> Settings:
         except ConfigError as exc:
             _fail(str(exc))
         token = settings.telegram_bot_token
-        setup_logging(settings.log_level, secrets=[token.get_secret_value()] if token else [])
+        redactor = setup_logging(
+            settings.log_level, secrets=[token.get_secret_value()] if token else []
+        )
+        install_excepthook(redactor)
         obj["settings"] = settings
     settings_: Settings = obj["settings"]
     return settings_
@@ -96,7 +105,12 @@ def run(ctx: click.Context) -> None:
         _fail(str(exc))
     _run(lambda: _prepare_store(settings))
     app = build_application(settings)
-    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except InvalidToken:
+        _fail("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather", 1)
+    except TelegramError as exc:  # e.g. Telegram unreachable at start; the token is redacted
+        _fail(f"Telegram: {redact(str(exc), settings)}", 1)
 
 
 @cli.command()

@@ -3,8 +3,8 @@
 Rows are claimed a batch at a time (marked ``sending``), sent, then marked ``sent``
 only after Telegram accepted them. A process killed in between leaves its claimed
 rows ``sending``; the next start puts them back to pending. Only rows that had
-reached Telegram but were not yet recorded may arrive twice: at most
-``MAX_DUPLICATES`` (two batches, since recording one overlaps sending the next).
+reached Telegram but were not yet recorded may arrive twice: at most two batches
+(see :func:`batch_size`), or one that timed out after Telegram took it.
 
 Telegram's answers, and what the sender does with them:
 
@@ -23,6 +23,7 @@ import asyncio
 import html
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -52,10 +54,22 @@ from digestbot.store import Claimed
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = 16  # rows claimed per batch; after a crash at most two batches may be sent twice
+MAX_BATCH = 64
 CONCURRENCY = 4
-# Sent but not yet recorded at any moment: the batch on its way and the one being recorded.
-MAX_DUPLICATES = 2 * IN_FLIGHT
+
+
+def batch_size(rate: float) -> int:
+    """Rows claimed at once: half a second of sending at ``rate``, between 4 and 64.
+
+    A batch sent but not yet recorded is what a crash may send twice, and recording
+    one batch overlaps sending the next: so after a crash at most two batches, about
+    one second of messages (26 at the default 25 a second), may arrive twice.
+    """
+    return max(4, min(MAX_BATCH, math.ceil(rate / 2)))
+
+
+def max_duplicates(rate: float) -> int:
+    return 2 * batch_size(rate)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0  # seconds before the first retry
 BACKOFF_CAP = 600.0
@@ -187,7 +201,7 @@ class Sender:
         budget: SendBudget,
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
-        in_flight: int = IN_FLIGHT,
+        in_flight: int | None = None,
         concurrency: int = CONCURRENCY,
         max_attempts: int = MAX_ATTEMPTS,
         jitter: Callable[[], float] = random.random,
@@ -197,7 +211,7 @@ class Sender:
         self.budget = budget
         self._clock = clock
         self._pacer = ChatPacer(monotonic)
-        self._in_flight = in_flight
+        self._in_flight = in_flight or batch_size(budget.rate)
         self._max_attempts = max_attempts
         self._jitter = jitter
         self._wake = asyncio.Event()
@@ -211,6 +225,12 @@ class Sender:
         """New rows were queued: look now rather than at the next poll."""
         self._wake.set()
 
+    async def _release_quietly(self) -> None:
+        try:
+            await self.release_in_flight()
+        except Exception:
+            log.exception("could not release claimed outbox rows; they go back at restart")
+
     async def release_in_flight(self) -> int:
         """Call once at start: rows a killed process left ``sending`` are sent again."""
         async with session_scope(self._sessions) as session:
@@ -221,9 +241,12 @@ class Sender:
             )
         return released
 
-    async def _claim(self) -> tuple[list[Claimed], int]:
-        """Claim a batch; rows whose chat must wait (per-chat pacing) go back, untouched."""
+    async def _claim(self, record: list[Outcome] | None = None) -> tuple[list[Claimed], int]:
+        """Record ``record`` (the last batch's outcomes), then claim a batch, in one
+        transaction; rows whose chat must wait (per-chat pacing) go back, untouched."""
         async with session_scope(self._sessions) as session:
+            if record:
+                await self._record_in(session, record)
             claimed = await store.claim_due(
                 session=session, now=self._clock(), limit=self._in_flight
             )
@@ -245,7 +268,11 @@ class Sender:
     async def _send_all(self, rows: list[Claimed]) -> list[Outcome]:
         async def limited(row: Claimed) -> Outcome:
             async with self._concurrency:
-                return await self._send(row)
+                try:
+                    return await self._send(row)
+                except Exception as exc:  # a bug or a database error: retry, never lose it
+                    log.exception("chat %s: sending %s failed unexpectedly", row.chat_id, row.key)
+                    return self._backoff(row, f"internal error: {type(exc).__name__}")
 
         return list(await asyncio.gather(*(limited(row) for row in rows)))
 
@@ -264,21 +291,23 @@ class Sender:
         holds up sending. At most two batches are ever sent-but-not-recorded.
         """
         rows, handled = await self._claim()
-        recording: asyncio.Future[None] | None = None
+        done: list[Outcome] = []
         try:
             while rows:
                 sending = asyncio.ensure_future(self._send_all(rows))
-                # the next batch: its chats' earlier rows are "sending", so order holds
-                claiming = asyncio.ensure_future(self._claim())
-                outcomes = await sending
-                if recording is not None:
-                    await recording
-                recording = asyncio.ensure_future(self._record(outcomes))
-                rows, claimed = await claiming
+                # One writer at a time (SQLite would make a second one wait): the previous
+                # batch is recorded and the next claimed while this one is on its way; the
+                # next batch's chats have no earlier row still unsent, so order holds.
+                claiming = asyncio.ensure_future(self._claim(record=done))
+                done = []
+                try:
+                    done = await sending
+                finally:
+                    rows, claimed = await claiming
                 handled += claimed
         finally:
-            if recording is not None:
-                await recording
+            if done:
+                await self._record(done)
         return handled
 
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
@@ -290,6 +319,8 @@ class Sender:
             except Exception:
                 log.exception("outbox sender failed; retrying shortly")
                 handled = 0
+                # nothing of this process is on its way now: what it claimed goes back
+                await self._release_quietly()
             if handled:
                 continue
             self._wake.clear()
@@ -366,41 +397,44 @@ class Sender:
             await store.move_chat(session=session, old_id=old_id, new_id=new_id)
 
     async def _record(self, outcomes: list[Outcome]) -> None:
-        now = self._clock()
         async with session_scope(self._sessions) as session:
-            sent = [o.row.id for o in outcomes if o.sent and o.row.id is not None]
-            await store.mark_sent(session=session, ids=sent, now=now)
-            self.sent_total += len(sent)
-            for o in outcomes:
-                if o.sent or o.row.id is None:
-                    continue
-                if o.chat_gone:
-                    await self._chat_gone(session, o)
-                    continue
-                if o.retry_in is not None:
-                    counted = (
-                        o.row.attempts
-                        if o.error and o.error.startswith("rate limited")
-                        else o.row.attempts + 1
-                    )
-                    await store.reschedule(
-                        session=session,
-                        outbox_id=o.row.id,
-                        at=now + timedelta(seconds=o.retry_in),
-                        error=o.error,
-                        attempts=counted,
-                    )
-                    continue
-                self.failed_total += 1
-                log.warning("chat %s: message %s failed: %s", o.row.chat_id, o.row.key, o.error)
+            await self._record_in(session, outcomes)
+
+    async def _record_in(self, session: AsyncSession, outcomes: list[Outcome]) -> None:
+        now = self._clock()
+        sent = [o.row.id for o in outcomes if o.sent and o.row.id is not None]
+        await store.mark_sent(session=session, ids=sent, now=now)
+        self.sent_total += len(sent)
+        for o in outcomes:
+            if o.sent or o.row.id is None:
+                continue
+            if o.chat_gone:
+                await self._chat_gone(session, o)
+                continue
+            if o.retry_in is not None:
+                counted = (
+                    o.row.attempts
+                    if o.error and o.error.startswith("rate limited")
+                    else o.row.attempts + 1
+                )
                 await store.reschedule(
                     session=session,
                     outbox_id=o.row.id,
-                    at=now,
+                    at=now + timedelta(seconds=o.retry_in),
                     error=o.error,
-                    attempts=o.row.attempts + 1,
-                    status=OutboxStatus.FAILED,
+                    attempts=counted,
                 )
+                continue
+            self.failed_total += 1
+            log.warning("chat %s: message %s failed: %s", o.row.chat_id, o.row.key, o.error)
+            await store.reschedule(
+                session=session,
+                outbox_id=o.row.id,
+                at=now,
+                error=o.error,
+                attempts=o.row.attempts + 1,
+                status=OutboxStatus.FAILED,
+            )
 
     async def _chat_gone(self, session: Any, outcome: Outcome) -> None:
         row = outcome.row

@@ -95,7 +95,10 @@ class FeedPoller:
             if result.error is None:
                 row.failures, row.last_success_at = 0, now
                 if not result.not_modified:
-                    row.etag, row.last_modified = fetched.etag, fetched.last_modified
+                    # validators longer than the columns are useless to a server anyway
+                    row.etag = fetched.etag if len(fetched.etag or "") <= 512 else None
+                    modified = fetched.last_modified
+                    row.last_modified = modified if len(modified or "") <= 128 else None
                 row.next_poll_at = now + self._interval
                 if result.report and result.report.rejected:
                     first = result.report.rejected[0]

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+import traceback
 from collections.abc import Iterable
+from types import TracebackType
 from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Anything shaped like a bot token, even one we were not told about (e.g. in a traceback).
-_TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
+_TOKEN_SHAPE = re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}")
 
 
 class RedactingFilter(logging.Filter):
@@ -57,3 +60,14 @@ def setup_logging(
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return redactor
+
+
+def install_excepthook(redactor: RedactingFilter) -> None:
+    """Uncaught tracebacks go through the same redaction as log lines (PTB's
+    InvalidToken, for one, quotes the token in its message)."""
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, error, tb))
+        sys.stderr.write(redactor.redact(text))
+
+    sys.excepthook = hook

@@ -4,7 +4,7 @@ The schedule lives in the database (``Chat.next_digest_at``), so a restart loses
 nothing. A digest that fell due while the bot was down is still sent the same local
 day; one whose whole day passed is skipped (the next digest covers its briefs, since
 every digest holds what arrived since the previous one). The outbox key
-``digest:CHAT:LOCAL-DATE:PART`` makes a second planning of the same day a no-op.
+``digest:CHAT:DUE-MOMENT:PART`` makes planning the same digest twice a no-op.
 
 Assembly stays cheap at scale: the briefs a tick can use (those of the last
 ``RECENT`` days) are loaded and rendered once, each tag becomes a bit mask over them
@@ -34,7 +34,9 @@ from digestbot.schedule import local_day, next_due
 log = logging.getLogger(__name__)
 
 BATCH = 5000
-RECENT = timedelta(days=7)  # a push never reaches back further than this
+# A push never reaches back further than this: two weeks covers a weekly digest that
+# missed a week (a whole day down, or a daylight-saving hour); older news is stale.
+RECENT = timedelta(days=15)
 _CHATS = Chat.__table__  # type: ignore[attr-defined]
 _COLUMNS = (
     "id",
@@ -248,6 +250,7 @@ class DigestPlanner:
             if local_day(chat.next_digest_at, chat.timezone) != today:
                 report.stale += 1
                 continue
+            due_key = chat.next_digest_at.strftime("%Y%m%dT%H%MZ")
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id
             chosen, total = window.select(
                 tags.get(chat.id, ()), chat.min_score, max(start, window.floor), chat.digest_size
@@ -271,14 +274,17 @@ class DigestPlanner:
                     )
                 ]
             if more:  # "+N more: /digest" pages through the rest of this window
-                change.update(last_brief_id=start, window_end_id=end, window_shown=len(chosen))
+                floor = max(start, window.floor)  # /digest pages over what the push ranked
+                change.update(last_brief_id=floor, window_end_id=end, window_shown=len(chosen))
             else:
                 change.update(last_brief_id=end, window_end_id=end, window_shown=0)
             change["last_digest_at"] = now
             for part, payload in enumerate(rendered[key]):
                 rows.append(
                     {
-                        "key": f"digest:{chat.id}:{today.isoformat()}:{part}",
+                        # the due moment, not the day: a digest re-timed later the same
+                        # day is a new digest, while planning the same one twice is not
+                        "key": f"digest:{chat.id}:{due_key}:{part}",
                         "chat_id": chat.id,
                         "kind": OutboxKind.DIGEST,
                         "part": part,

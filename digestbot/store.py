@@ -458,6 +458,8 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
         )
         .order_by(_OUTBOX.c.id)
         .limit(limit)
+        # PostgreSQL: a second sender skips rows this one holds (SQLite has one writer)
+        .with_for_update(skip_locked=True, of=_OUTBOX)
     )
     conn = await session.connection()
     rows = [Claimed(*row) for row in await conn.execute(stmt)]
@@ -489,10 +491,11 @@ async def reschedule(
     attempts: int,
     status: str = OutboxStatus.PENDING,
 ) -> None:
-    """Put a row back to wait (or fail it), recording why."""
+    """Put a claimed row back to wait (or fail it), recording why; a row cancelled
+    meanwhile (the chat left or was forgotten) stays cancelled."""
     await session.exec(
         sa.update(Outbox)
-        .where(col(Outbox.id) == outbox_id)
+        .where(col(Outbox.id) == outbox_id, col(Outbox.status) == OutboxStatus.SENDING)
         .values(status=status, next_attempt_at=at, last_error=error, attempts=attempts)
     )
 
@@ -530,9 +533,13 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> None:
         data.update(id=new_id, type="supergroup")
         session.add(Chat(**data))
         await session.flush()
-    await session.exec(
-        sa.update(Subscription).where(col(Subscription.chat_id) == old_id).values(chat_id=new_id)
+    # The new chat may exist already (someone used the bot there): merge, don't collide.
+    tags = select(sa.literal(new_id), Subscription.tag_id, Subscription.created_at).where(
+        col(Subscription.chat_id) == old_id
     )
+    merge = _insert(session, Subscription).from_select(["chat_id", "tag_id", "created_at"], tags)
+    await session.exec(merge.on_conflict_do_nothing())
+    await session.exec(sa.delete(Subscription).where(col(Subscription.chat_id) == old_id))
     await session.exec(
         sa.update(Outbox).where(col(Outbox.chat_id) == old_id).values(chat_id=new_id)
     )

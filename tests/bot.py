@@ -31,7 +31,7 @@ SENDS = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "copyMessag
 class Clock:
     """Wall time and monotonic time that only move when a test says so."""
 
-    now: datetime = datetime(2026, 10, 29, 0, 0, tzinfo=UTC)
+    now: datetime = datetime(2026, 10, 1, 0, 0, tzinfo=UTC)
     ticks: float = 1000.0
 
     def __call__(self) -> datetime:

@@ -258,3 +258,52 @@ async def test_a_forgotten_chat_gets_nothing_already_queued(bot):
     assert bot.server.calls("sendMessage", chat_id=1) == []
     rows = {r.chat_id: r for r in await bot.outbox()}
     assert rows[1].status == OutboxStatus.CANCELLED and rows[2].status == OutboxStatus.SENT
+
+
+async def test_migrating_into_a_supergroup_the_bot_already_knows_merges_tags(bot):
+    await bot.add_briefs([make_brief(tags=("llm",)), make_brief(tags=("chips",))])
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    bot.server.group_chat(-100, "Old group", admins=[1])
+    bot.server.group_chat(-1001234, "New supergroup", type="supergroup", admins=[1])
+    for chat_id, tags in ((-100, ["llm", "chips"]), (-1001234, ["llm"])):
+        await bot.services.chats.register(chat_id=chat_id, type="group")
+        await bot.services.chats.subscribe(chat_id, tags)
+    await bot.services.planner.plan()
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    await bot.services.planner.plan()
+    bot.server.fail("sendMessage", Fault.migrated(-1001234), chat_id=-100)
+
+    await bot.deliver()
+
+    assert await bot.services.chats.tags(-1001234) == ["chips", "llm"]
+    assert all(r.status == OutboxStatus.SENT for r in await bot.outbox())
+
+
+async def test_a_digest_retimed_later_the_same_day_brings_the_new_briefs(bot):
+    await bot.add_briefs([make_brief(title="Morning", tags=("llm",))])
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    chat = await user(bot, 21)
+    await tick_until(bot, datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    await bot.add_briefs([make_brief(title="Afternoon", tags=("llm",))])
+    await bot.services.chats.set_time(21, "20:00")
+
+    await tick_until(bot, datetime(2026, 11, 27, 21, 0, tzinfo=UTC))
+
+    digests = digests_in(bot, chat)
+    assert len(digests) == 2 and "Afternoon" in digests[1] and "Morning" not in digests[1]
+
+
+async def test_a_weekly_digest_across_the_clock_change_misses_nothing(bot):
+    bot.clock.set(datetime(2026, 10, 25, 0, 0, tzinfo=UTC))
+    await bot.add_briefs([make_brief(title="Old", tags=("llm",))])
+    chat = await user(bot, 22, zone="America/New_York")
+    await bot.services.chats.set_frequency(22, "weekly", "monday")
+    await tick_until(bot, datetime(2026, 10, 26, 13, 0, tzinfo=UTC), step=timedelta(hours=1))
+    bot.clock.set(datetime(2026, 10, 26, 13, 0, tzinfo=UTC))
+    await bot.add_briefs([make_brief(title="Just after the digest", tags=("llm",))])
+
+    await tick_until(bot, datetime(2026, 11, 2, 15, 0, tzinfo=UTC), step=timedelta(hours=1))
+
+    digests = digests_in(bot, chat)
+    assert len(digests) == 2
+    assert "Just after the digest" in digests[1]
