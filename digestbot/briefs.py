@@ -29,6 +29,7 @@ MAX_TITLE = 500
 MAX_TEXT = 20_000
 MAX_TAGS = 30
 MAX_TAG_LEN = 64
+MAX_ID = 512
 DEFAULT_FEED_SCORE = 5
 
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -143,7 +144,7 @@ def _text(
         return None
     if not isinstance(value, str):
         raise BriefParseError(f"{key} must be text, not {type(value).__name__}")
-    value = value.strip()
+    value = value.replace("\x00", "").strip()  # NUL is no text, and PostgreSQL refuses it
     if len(value) > limit:
         raise BriefParseError(f"{key} is too long ({len(value)} characters, at most {limit})")
     return value
@@ -184,6 +185,8 @@ def brief_from_mapping(obj: object, *, default_score: int | None = None) -> Brie
     source_id = obj.get("id")
     if source_id is not None and not isinstance(source_id, str | int):
         raise BriefParseError("id must be text")
+    if source_id is not None and len(str(source_id)) > MAX_ID:
+        raise BriefParseError(f"id is too long (at most {MAX_ID} characters)")
     return BriefData(
         title=title,
         score=score,
@@ -196,7 +199,7 @@ def brief_from_mapping(obj: object, *, default_score: int | None = None) -> Brie
         why_it_matters=_text(obj, "why_it_matters"),
         what_to_watch=_text(obj, "what_to_watch"),
         url=_url(obj),
-        id=None if source_id is None else str(source_id).strip() or None,
+        id=None if source_id is None else str(source_id).replace("\x00", "").strip() or None,
     )
 
 
@@ -423,7 +426,7 @@ def parse_card(text: str) -> BriefData:
 
     Raises :class:`BriefParseError` naming what is wrong, and nothing else.
     """
-    lines = _card_lines(text)
+    lines = _card_lines(text.replace("\x00", ""))  # NUL is no text; PostgreSQL refuses it
     if not lines:
         raise BriefParseError("empty card (no text)")
     score = _card_score(lines[0])

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
@@ -65,6 +66,9 @@ def _run(coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(coro())
     except StoreError as exc:
         _fail(str(exc), 1)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        _fail(f"database error: {reason}", 1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

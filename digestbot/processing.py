@@ -19,19 +19,24 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Runs updates of different chats concurrently and those of one chat in order."""
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
+        # PTB's own semaphore is taken before do_process_update, which would let one
+        # busy chat's queue hold every slot; so it is left wide and ours is taken only
+        # once the chat's turn has come.
+        super().__init__(max_concurrent_updates=10_000)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._holders: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
         lock = self._locks.setdefault(chat.id, asyncio.Lock())
         self._holders[chat.id] = self._holders.get(chat.id, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
             self._holders[chat.id] -= 1

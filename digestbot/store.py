@@ -140,6 +140,11 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
 
     A brief is known by its source id, or else by the same title and publish time.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        # One ingestion at a time, so brief ids become visible in the order they are
+        # given: digests take "every id above the last one seen" and must not skip any.
+        conn = await session.connection()
+        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(74100001)))
     by_source, by_title = await _find_existing(session, briefs)
     tag_ids = await ensure_tags(session=session, slugs=(t for b in briefs for t in b.tags))
     outcomes: list[Outcome] = []

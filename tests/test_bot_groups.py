@@ -338,3 +338,26 @@ async def test_plain_talk_in_a_group_is_left_alone(bot):
     group = newsroom(bot)
     await added(bot, group)
     assert await bot.texts(group, "anyone read the chip news today?", from_user=MEMBER) == []
+
+
+async def test_a_member_cannot_resume_or_subscribe_the_group_with_start(bot):
+    await bot.add_briefs([make_brief(tags=("chips",))])
+    group = newsroom(bot)
+    await added(bot, group)
+    await bot.say(group, "/stop", from_user=ADMIN)
+
+    (hello,) = await bot.texts(group, "/start tag-chips", from_user=MEMBER)
+
+    assert "Group admins pick my tags" in hello
+    chat = await bot.services.chats.get(group.id)
+    assert chat.paused and await bot.services.chats.tags(group.id) == []
+
+
+async def test_brief_links_for_other_bots_are_left_alone(bot):
+    (brief_id,) = await bot.add_briefs([make_brief()])
+    group = newsroom(bot)
+    await added(bot, group)
+    assert await bot.texts(group, f"/brief_{brief_id}@another_bot", from_user=MEMBER) == []
+    me = bot.server.bot.username
+    (shown,) = await bot.texts(group, f"/brief_{brief_id}@{me}", from_user=MEMBER)
+    assert "What happened" in shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -138,3 +139,20 @@ async def test_search_folds_case_beyond_ascii(sessions):
         for word in ("über", "éclair", "ставка", "ЧИПЫ"):
             found = await store.search_items(session=session, words=[word])
             assert [i.brief.title for i in found] == ["Über-fast ÉCLAIR chips"], word
+
+
+async def test_nul_characters_are_dropped_and_overlong_ids_rejected(sessions):
+    from digestbot.briefs import parse_json_text
+
+    good, too_long = parse_json_text(
+        json.dumps(
+            [
+                {**make_brief().to_dict(), "summary": "Null\u0000 byte", "id": "a\u0000b"},
+                {**make_brief().to_dict(), "id": "x" * 513},
+            ]
+        )
+    )
+    assert too_long.reason == "id is too long (at most 512 characters)"
+    assert (await upsert(sessions, good)) == [Outcome.ADDED]  # PostgreSQL would refuse a NUL
+    (stored,) = await all_briefs(sessions)
+    assert stored.summary == "Null byte"

@@ -8,6 +8,7 @@ from telegram.constants import ChatType
 from digestbot.context import BotContext
 from digestbot.handlers import keyboards
 from digestbot.handlers.common import args_of, chat_type, language_of, reply
+from digestbot.handlers.guards import may_configure
 from digestbot.render import esc
 
 HELP: list[tuple[str, str]] = [
@@ -38,6 +39,11 @@ async def start(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     services = context.services
+    if chat.type != ChatType.PRIVATE and not await may_configure(update, context):
+        # in a group, only its admins may resume digests or follow tags by deep link
+        await services.chats.ensure(chat.id, type=chat_type(update))
+        await reply(update, ["Hi! Group admins pick my tags with /tags; anyone can /digest."])
+        return
     _, created = await services.chats.register(
         chat_id=chat.id,
         type=chat_type(update),

@@ -75,12 +75,14 @@ class FloodGuard:
     async def __call__(self, update: Update, context: BotContext) -> None:
         """A group -1 handler: stops the update here when its sender floods."""
         user, message = update.effective_user, update.effective_message
-        # Edited messages count too: CommandHandler runs a command again when it is edited.
+        # Edited messages count too, in case a handler ever answers them.
         if user is None or (message is None and update.callback_query is None):
             return
         if update.callback_query is None and not _answered(update):
             return  # group talk the bot sees as an admin: nothing to answer, nothing to limit
-        allowed, warn = self.allow(user.id)
+        # Anonymous admins all arrive as one "GroupAnonymousBot" user: key on their chat.
+        sender = message.sender_chat if message is not None else None
+        allowed, warn = self.allow(sender.id if sender is not None else user.id)
         if allowed:
             return
         log.info("user %s: flood limit, update %s dropped", user.id, update.update_id)

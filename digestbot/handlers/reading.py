@@ -10,7 +10,7 @@ from digestbot.context import BotContext
 from digestbot.handlers.common import args_of, chat_type, reply
 from digestbot.render import esc
 
-BRIEF_LINK = re.compile(r"^/brief_([0-9]{1,12})(?:@\w+)?(?:\s|$)")
+BRIEF_LINK = re.compile(r"^/brief_([0-9]{1,12})(?:@(\w+))?(?:\s|$)")
 BRIEF_ID = re.compile(r"[0-9]{1,12}")
 MAX_BRIEF_ID = 2**31 - 1  # brief ids are 32-bit integers on PostgreSQL
 MAX_SEARCH_WORDS = 8
@@ -71,6 +71,9 @@ async def brief_link(update: Update, context: BotContext) -> None:
     """The clickable /brief_ID under every item."""
     text = update.effective_message.text if update.effective_message else None
     match = BRIEF_LINK.match(text or "")
+    addressee = match.group(2) if match else None
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return  # /brief_5@another_bot is not for us
     await _show_brief(update, context, match.group(1) if match else None)
 
 
