@@ -11,19 +11,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from digestbot.errors import BriefParseError
+from digestbot.models import SECTIONS, BriefData
 
-SECTIONS: tuple[tuple[str, str], ...] = (
-    ("what_happened", "What happened"),
-    ("technical_details", "Technical details"),
-    ("why_it_matters", "Why it matters"),
-    ("what_to_watch", "What to watch next"),
-)
-"""The four optional sections, as (field, card heading), in their fixed order."""
+__all__ = ["SECTIONS", "BriefData", "Rejected", "parse_card", "parse_json_text"]
+
 
 MAX_TITLE = 500
 MAX_TEXT = 20_000
@@ -35,44 +31,6 @@ DEFAULT_FEED_SCORE = 5
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the only line ends of cards and JSON Lines
-
-
-@dataclass(frozen=True, slots=True)
-class BriefData:
-    """One brief as parsed from any source, before it is stored."""
-
-    title: str
-    score: int
-    category: str
-    published_at: datetime  # always timezone-aware UTC
-    tags: tuple[str, ...]
-    summary: str | None = None
-    what_happened: str | None = None
-    technical_details: str | None = None
-    why_it_matters: str | None = None
-    what_to_watch: str | None = None
-    url: str | None = None
-    id: str | None = None  # the source's own id, when it gives one
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The brief in the JSON shape of the format README; absent fields are left out."""
-        out: dict[str, Any] = {
-            "title": self.title,
-            "score": self.score,
-            "category": self.category,
-            "published_at": self.published_at.astimezone(UTC).isoformat(),
-        }
-        for name in ("summary", *(f for f, _ in SECTIONS)):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
-        out["tags"] = list(self.tags)
-        if self.url is not None:
-            out["url"] = self.url
-        if self.id is not None:
-            out["id"] = self.id
-        return out
 
 
 def slugify(tag: str) -> str:

@@ -1,4 +1,6 @@
-"""SQLModel tables. Every timestamp is stored as naive UTC and read back as aware UTC.
+"""SQLModel tables, and :class:`BriefData`, the parsed form of a brief every layer shares.
+
+Every timestamp is stored as naive UTC and read back as aware UTC.
 
 Tables: briefs and their tags (many-to-many, order kept), chats and their
 subscriptions, the outbox every pushed message goes through, broadcasts, feeds,
@@ -7,6 +9,8 @@ the admin audit log, and a small key/value table for values the bot keeps itself
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -14,6 +18,52 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("what_happened", "What happened"),
+    ("technical_details", "Technical details"),
+    ("why_it_matters", "Why it matters"),
+    ("what_to_watch", "What to watch next"),
+)
+"""The four optional sections, as (field, card heading), in their fixed order."""
+
+
+@dataclass(frozen=True, slots=True)
+class BriefData:
+    """One brief as parsed from any source, before it is stored."""
+
+    title: str
+    score: int
+    category: str
+    published_at: datetime  # always timezone-aware UTC
+    tags: tuple[str, ...]
+    summary: str | None = None
+    what_happened: str | None = None
+    technical_details: str | None = None
+    why_it_matters: str | None = None
+    what_to_watch: str | None = None
+    url: str | None = None
+    id: str | None = None  # the source's own id, when it gives one
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The brief in the JSON shape of the format README; absent fields are left out."""
+        out: dict[str, Any] = {
+            "title": self.title,
+            "score": self.score,
+            "category": self.category,
+            "published_at": self.published_at.astimezone(UTC).isoformat(),
+        }
+        for name in ("summary", *(f for f, _ in SECTIONS)):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        out["tags"] = list(self.tags)
+        if self.url is not None:
+            out["url"] = self.url
+        if self.id is not None:
+            out["id"] = self.id
+        return out
 
 
 def utcnow() -> datetime:

@@ -19,9 +19,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from digestbot.briefs import SECTIONS, BriefData
 from digestbot.models import (
+    SECTIONS,
     Brief,
+    BriefData,
     BriefTag,
     Chat,
     Outbox,
