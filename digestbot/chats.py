@@ -8,15 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlmodel import col, select
-
 from digestbot import store, zones
 from digestbot.briefs import slugify
 from digestbot.config import parse_hhmm
 from digestbot.db import SessionFactory, session_scope
 from digestbot.errors import InputError
-from digestbot.models import Chat, ChatType, Frequency, Subscription, Tag, utcnow
+from digestbot.models import Chat, ChatType, Frequency, Tag, utcnow
 from digestbot.render import clip
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -159,8 +156,7 @@ class ChatService:
 
     async def unsubscribe_all(self, chat_id: int) -> int:
         async with session_scope(self._sessions) as session:
-            stmt = sa.delete(Subscription).where(col(Subscription.chat_id) == chat_id)
-            return int((await session.exec(stmt)).rowcount)
+            return await store.remove_all_subscriptions(session=session, chat_id=chat_id)
 
     async def tags(self, chat_id: int) -> list[str]:
         async with self._sessions() as session:
@@ -171,13 +167,7 @@ class ChatService:
         async with self._sessions() as session:
             counts = await store.tag_counts(session=session)
             mine = set(await store.chat_tags(session=session, chat_id=chat_id))
-            ids = dict(
-                (
-                    await session.exec(
-                        select(Tag.slug, Tag.id).where(col(Tag.slug).in_([c.slug for c in counts]))
-                    )
-                ).all()
-            )
+            ids = await store.tag_ids(session=session, slugs=[c.slug for c in counts])
         pages = max(1, math.ceil(len(counts) / per_page))
         page = min(max(page, 0), pages - 1)
         chunk = counts[page * per_page : (page + 1) * per_page]
@@ -265,6 +255,4 @@ class ChatService:
         """Delete everything the bot keeps about a chat; False when it knew nothing."""
         async with session_scope(self._sessions) as session:
             await store.cancel_chat_rows(session=session, chat_id=chat_id, reason="chat forgotten")
-            await session.exec(sa.delete(Subscription).where(col(Subscription.chat_id) == chat_id))
-            result = await session.exec(sa.delete(Chat).where(col(Chat.id) == chat_id))
-            return bool(result.rowcount)
+            return await store.delete_chat(session=session, chat_id=chat_id)

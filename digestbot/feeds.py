@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlmodel import select
 
-from digestbot import sources
+from digestbot import sources, store
 from digestbot.db import SessionFactory, session_scope
 from digestbot.errors import InputError
 from digestbot.ingest import Ingester, IngestReport
@@ -55,7 +54,7 @@ class FeedPoller:
 
     async def _feeds(self) -> dict[str, Feed]:
         async with session_scope(self._sessions) as session:
-            known = {f.url: f for f in await session.exec(select(Feed))}
+            known = {f.url: f for f in await store.all_feeds(session=session)}
             for url in self._urls:
                 if url not in known:
                     known[url] = Feed(url=url)

@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot import render, store
 from digestbot.db import SessionFactory, session_scope
-from digestbot.models import Brief, Chat, Frequency, OutboxKind, Subscription, Tag, utcnow
+from digestbot.models import OutboxKind, utcnow
 from digestbot.schedule import local_day, next_due
 
 log = logging.getLogger(__name__)
@@ -37,20 +35,6 @@ BATCH = 5000
 # A push never reaches back further than this: two weeks covers a weekly digest that
 # missed a week (a whole day down, or a daylight-saving hour); older news is stale.
 RECENT = timedelta(days=15)
-_CHATS = Chat.__table__  # type: ignore[attr-defined]
-_COLUMNS = (
-    "id",
-    "timezone",
-    "digest_time",
-    "frequency",
-    "weekly_day",
-    "min_score",
-    "digest_size",
-    "last_brief_id",
-    "window_end_id",
-    "window_shown",
-    "next_digest_at",
-)
 
 
 @dataclass
@@ -124,32 +108,8 @@ class _Window:
         return tuple(chosen), total
 
 
-async def _tags_by_chat(
-    session: AsyncSession, chat_ids: Sequence[int]
-) -> dict[int, tuple[str, ...]]:
-    out: dict[int, list[str]] = defaultdict(list)
-    stmt = (
-        select(Subscription.chat_id, Tag.slug)
-        .join(Tag, col(Tag.id) == col(Subscription.tag_id))
-        .where(col(Subscription.chat_id).in_(list(chat_ids)))
-    )
-    for chat_id, slug in await session.exec(stmt):
-        out[chat_id].append(slug)
-    return {chat_id: tuple(tags) for chat_id, tags in out.items()}
-
-
-async def _chat_rows(session: AsyncSession, *where: Any) -> Sequence[Any]:
-    """A batch of chats (only the columns planning reads), in id order."""
-    conn = await session.connection()
-    stmt = sa.select(*(_CHATS.c[name] for name in _COLUMNS)).where(*where)
-    return (await conn.execute(stmt.order_by(_CHATS.c.id).limit(BATCH))).all()
-
-
 async def _load_window(session: AsyncSession, now: datetime, end: int) -> _Window:
-    oldest = await session.exec(
-        select(sa.func.min(Brief.id)).where(col(Brief.ingested_at) >= now - RECENT)
-    )
-    first = oldest.one()
+    first = await store.first_brief_since(session=session, since=now - RECENT)
     floor = end if first is None else first - 1
     items = await store.find_items(session=session, after_id=floor, upto_id=end, limit=10**9)
     return _Window(items, floor)
@@ -178,13 +138,8 @@ class DigestPlanner:
         after_id = -(2**63)  # group and channel ids are negative
         while True:
             async with session_scope(self._sessions) as session:
-                chats = await _chat_rows(
-                    session,
-                    _CHATS.c.next_digest_at <= now,
-                    _CHATS.c.active,
-                    ~_CHATS.c.paused,
-                    _CHATS.c.frequency != Frequency.OFF,
-                    _CHATS.c.id > after_id,
+                chats = await store.due_chats(
+                    session=session, now=now, after_id=after_id, limit=BATCH
                 )
                 if not chats:
                     break
@@ -205,15 +160,11 @@ class DigestPlanner:
     async def _schedule_new(self, now: datetime, report: PlanReport) -> None:
         while True:
             async with session_scope(self._sessions) as session:
-                chats = await _chat_rows(session, _CHATS.c.next_digest_at.is_(None))
-                if chats:
-                    conn = await session.connection()
-                    await conn.execute(
-                        _CHATS.update()
-                        .where(_CHATS.c.id == sa.bindparam("b_id"))
-                        .values(next_digest_at=sa.bindparam("b_next")),
-                        [{"b_id": c.id, "b_next": schedule_of(c, now)} for c in chats],
-                    )
+                chats = await store.unscheduled_chats(session=session, limit=BATCH)
+                await store.update_chats(
+                    session=session,
+                    updates=[{"b_id": c.id, "next_digest_at": schedule_of(c, now)} for c in chats],
+                )
                 report.scheduled += len(chats)
             if len(chats) < BATCH:
                 return
@@ -228,7 +179,7 @@ class DigestPlanner:
         report: PlanReport,
     ) -> None:
         report.due += len(chats)
-        tags = await _tags_by_chat(session, [c.id for c in chats])
+        tags = await store.chat_tag_sets(session=session, chat_ids=[c.id for c in chats])
         updates: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
         # Renderings shared by the chats of this batch; kept per batch so memory stays
@@ -298,16 +249,4 @@ class DigestPlanner:
             report.queued += 1
             report.messages += len(rendered[key])
         await store.enqueue(session=session, rows=rows)
-        await _update_chats(session, updates)
-
-
-async def _update_chats(session: AsyncSession, updates: list[dict[str, Any]]) -> None:
-    """One executemany per shape of change, instead of an UPDATE per chat through the ORM."""
-    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for change in updates:
-        by_shape[tuple(sorted(change))].append(change)
-    conn = await session.connection()
-    for shape, params in by_shape.items():
-        values: dict[str, Any] = {name: sa.bindparam(name) for name in shape if name != "b_id"}
-        stmt = _CHATS.update().where(_CHATS.c.id == sa.bindparam("b_id")).values(**values)
-        await conn.execute(stmt, params)
+        await store.update_chats(session=session, updates=updates)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from digestbot.models import (
     BriefData,
     BriefTag,
     Chat,
+    Feed,
     Outbox,
     OutboxStatus,
     Subscription,
@@ -73,6 +75,10 @@ def _insert(session: AsyncSession, table: Any) -> Any:
 
 
 # --- tags -------------------------------------------------------------------------------
+
+
+async def all_feeds(*, session: AsyncSession) -> list[Feed]:
+    return list(await session.exec(select(Feed)))
 
 
 async def ensure_tags(*, session: AsyncSession, slugs: Iterable[str]) -> dict[str, int]:
@@ -394,6 +400,28 @@ async def remove_subscription(*, session: AsyncSession, chat_id: int, tag: str) 
     return bool((await session.exec(stmt)).rowcount)
 
 
+async def remove_all_subscriptions(*, session: AsyncSession, chat_id: int) -> int:
+    """Unsubscribe a chat from everything; returns how many tags it followed."""
+    stmt = sa.delete(Subscription).where(col(Subscription.chat_id) == chat_id)
+    return int((await session.exec(stmt)).rowcount)
+
+
+async def delete_chat(*, session: AsyncSession, chat_id: int) -> bool:
+    """Delete a chat and its subscriptions; False when there was no such chat."""
+    await remove_all_subscriptions(session=session, chat_id=chat_id)
+    result = await session.exec(sa.delete(Chat).where(col(Chat.id) == chat_id))
+    return bool(result.rowcount)
+
+
+async def tag_ids(*, session: AsyncSession, slugs: Sequence[str]) -> dict[str, int]:
+    """Ids of the known tags among ``slugs``."""
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(slugs)):
+        rows = await session.exec(select(Tag.slug, Tag.id).where(col(Tag.slug).in_(chunk)))
+        out.update({slug: tag_id for slug, tag_id in rows if tag_id is not None})
+    return out
+
+
 async def chat_tags(*, session: AsyncSession, chat_id: int) -> list[str]:
     """The tags a chat follows, alphabetically."""
     stmt = (
@@ -403,6 +431,88 @@ async def chat_tags(*, session: AsyncSession, chat_id: int) -> list[str]:
         .order_by(col(Tag.slug))
     )
     return list(await session.exec(stmt))
+
+
+# --- scheduling -------------------------------------------------------------------------
+
+_CHATS = Chat.__table__  # type: ignore[attr-defined]
+# What planning reads of a chat; Core rows, not ORM objects: thousands per tick.
+_SCHEDULE_COLUMNS = (
+    "id",
+    "timezone",
+    "digest_time",
+    "frequency",
+    "weekly_day",
+    "min_score",
+    "digest_size",
+    "last_brief_id",
+    "window_end_id",
+    "window_shown",
+    "next_digest_at",
+)
+
+
+async def _chat_rows(session: AsyncSession, *where: Any, limit: int) -> Sequence[Any]:
+    conn = await session.connection()
+    stmt = sa.select(*(_CHATS.c[name] for name in _SCHEDULE_COLUMNS)).where(*where)
+    return (await conn.execute(stmt.order_by(_CHATS.c.id).limit(limit))).all()
+
+
+async def due_chats(
+    *, session: AsyncSession, now: datetime, after_id: int, limit: int
+) -> Sequence[Any]:
+    """Reachable, unpaused chats whose digest is due, by id after ``after_id``."""
+    return await _chat_rows(
+        session,
+        _CHATS.c.next_digest_at <= now,
+        _CHATS.c.active,
+        ~_CHATS.c.paused,
+        _CHATS.c.frequency != "off",
+        _CHATS.c.id > after_id,
+        limit=limit,
+    )
+
+
+async def unscheduled_chats(*, session: AsyncSession, limit: int) -> Sequence[Any]:
+    """Chats whose schedule was cleared (new, or settings changed)."""
+    return await _chat_rows(session, _CHATS.c.next_digest_at.is_(None), limit=limit)
+
+
+async def update_chats(*, session: AsyncSession, updates: Sequence[dict[str, Any]]) -> None:
+    """Set fields of many chats (each dict: ``b_id`` and the fields), one executemany per
+    shape of change rather than an UPDATE per chat through the ORM."""
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for change in updates:
+        by_shape[tuple(sorted(change))].append(change)
+    conn = await session.connection()
+    for shape, params in by_shape.items():
+        values: dict[str, Any] = {name: sa.bindparam(name) for name in shape if name != "b_id"}
+        stmt = _CHATS.update().where(_CHATS.c.id == sa.bindparam("b_id")).values(**values)
+        await conn.execute(stmt, params)
+
+
+async def chat_tag_sets(
+    *, session: AsyncSession, chat_ids: Sequence[int]
+) -> dict[int, tuple[str, ...]]:
+    """The tags each chat follows."""
+    out: dict[int, list[str]] = defaultdict(list)
+    stmt = (
+        select(Subscription.chat_id, Tag.slug)
+        .join(Tag, col(Tag.id) == col(Subscription.tag_id))
+        .where(col(Subscription.chat_id).in_(list(chat_ids)))
+    )
+    for chat_id, slug in await session.exec(stmt):
+        out[chat_id].append(slug)
+    return {chat_id: tuple(tags) for chat_id, tags in out.items()}
+
+
+async def first_brief_since(*, session: AsyncSession, since: datetime) -> int | None:
+    """The id of the oldest brief ingested at or after ``since``."""
+    result = await session.exec(
+        select(sa.func.min(Brief.id)).where(col(Brief.ingested_at) >= since)
+    )
+    first: int | None = result.one()
+    return first
 
 
 # --- outbox -----------------------------------------------------------------------------
