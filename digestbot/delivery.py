@@ -70,6 +70,8 @@ def batch_size(rate: float) -> int:
 
 def max_duplicates(rate: float) -> int:
     return 2 * batch_size(rate)
+
+
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0  # seconds before the first retry
 BACKOFF_CAP = 600.0
