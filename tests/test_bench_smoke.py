@@ -59,8 +59,9 @@ def test_send_quick():
     assert result["sender_msgs_per_s"] > 0
     assert result["baseline_msgs_per_s"] > 0
     assert result["ratio"] > 0
-    assert 0 < result["capped_rate"] <= 60  # the budget and the server both say 30 a second
-    assert result["responses_429"] >= 0
+    # the budget paces evenly at the server's 30 a second: close to it, and never too fast
+    assert 25 <= result["capped_rate"] <= 30.5
+    assert result["responses_429"] == 0
 
 
 def test_scripts_explain_themselves():
