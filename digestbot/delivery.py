@@ -54,6 +54,7 @@ from digestbot.store import Claimed
 
 log = logging.getLogger(__name__)
 
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # digests link many briefs; no previews
 MAX_BATCH = 64
 CONCURRENCY = 4
 
@@ -343,7 +344,7 @@ class Sender:
             chat_id,
             plain_text(text) if plain else text,
             parse_mode=None if plain else ParseMode.HTML,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            link_preview_options=NO_PREVIEW,
         )
 
     async def _send(self, row: Claimed) -> Outcome:

@@ -558,15 +558,8 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
         )
         .exists()
     )
-    stmt = (
-        sa.select(
-            _OUTBOX.c.id,
-            _OUTBOX.c.key,
-            _OUTBOX.c.chat_id,
-            _OUTBOX.c.payload,
-            _OUTBOX.c.attempts,
-            _OUTBOX.c.last_error,
-        )
+    due = (
+        sa.select(_OUTBOX.c.id)
         .where(
             _OUTBOX.c.status == OutboxStatus.PENDING,
             _OUTBOX.c.next_attempt_at <= now,
@@ -575,17 +568,24 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
         .order_by(_OUTBOX.c.id)
         .limit(limit)
         # PostgreSQL: a second sender skips rows this one holds (SQLite has one writer)
-        .with_for_update(skip_locked=True, of=_OUTBOX)
+        .with_for_update(skip_locked=True)
+    )
+    # One statement claims and returns the rows: this runs for every batch sent.
+    stmt = (
+        _OUTBOX.update()
+        .where(_OUTBOX.c.id.in_(due.scalar_subquery()))
+        .values(status=OutboxStatus.SENDING)
+        .returning(
+            _OUTBOX.c.id,
+            _OUTBOX.c.key,
+            _OUTBOX.c.chat_id,
+            _OUTBOX.c.payload,
+            _OUTBOX.c.attempts,
+            _OUTBOX.c.last_error,
+        )
     )
     conn = await session.connection()
-    rows = [Claimed(*row) for row in await conn.execute(stmt)]
-    if rows:
-        await conn.execute(
-            _OUTBOX.update()
-            .where(_OUTBOX.c.id.in_([r.id for r in rows]))
-            .values(status=OutboxStatus.SENDING)
-        )
-    return rows
+    return sorted((Claimed(*row) for row in await conn.execute(stmt)), key=lambda r: r.id)
 
 
 async def mark_sent(*, session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
