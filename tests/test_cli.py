@@ -187,3 +187,27 @@ def test_run_refuses_an_old_postgres_schema_and_names_the_command(tmp_path):
     assert "run `digestbot db upgrade` first" in result.stderr
     assert "Traceback" not in result.stderr
     assert "A" * 35 not in result.stderr + result.stdout
+
+
+def test_a_token_telegram_rejects_is_named_but_never_printed(tmp_path):
+    import asyncio
+
+    from digestbot.fakeapi import FakeBotAPI
+
+    secret = "555555:" + "S" * 35  # not the token the fake server accepts: it answers 401
+
+    async def attempt():
+        async with FakeBotAPI() as server:
+            env = {
+                "TELEGRAM_BOT_TOKEN": secret,
+                "TELEGRAM_API_BASE_URL": server.base_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+                "LOG_LEVEL": "DEBUG",
+            }
+            return await asyncio.to_thread(digestbot, "run", env=env, cwd=tmp_path)
+
+    result = asyncio.run(attempt())
+
+    assert result.returncode == 1
+    assert "digestbot: Telegram rejected TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "S" * 35 not in result.stderr + result.stdout
