@@ -36,7 +36,7 @@ from digestbot import db, jobs, sources
 from digestbot.chats import ChatDefaults, ChatService
 from digestbot.config import Settings
 from digestbot.context import BotContext, BotData, Services
-from digestbot.delivery import SendBudget, Sender, SharedRateLimiter
+from digestbot.delivery import NO_PREVIEW, SendBudget, Sender, SharedRateLimiter
 from digestbot.digests import DigestService
 from digestbot.feeds import FeedPoller
 from digestbot.handlers import basics, buttons, membership, reading, settings, tags
@@ -235,7 +235,13 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings_.default_zone))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=settings_.default_zone,
+                link_preview_options=NO_PREVIEW,  # a digest links many briefs
+            )
+        )
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .concurrent_updates(update_processor or PerChatUpdateProcessor())
         .post_init(post_init)

@@ -12,7 +12,6 @@ import asyncio
 import html
 import re
 import sys
-from collections.abc import Callable
 from typing import TextIO
 
 from digestbot.app import build_application
@@ -121,7 +120,8 @@ class Console:
                 return
 
 
-async def _read_lines(prompt: Callable[[], None]) -> asyncio.Queue[str | None]:
+async def _read_lines() -> asyncio.Queue[str | None]:
+    """Lines typed (or piped) on standard input, read in a thread; None at the end."""
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     loop = asyncio.get_running_loop()
 
@@ -157,7 +157,7 @@ async def run_console(settings: Settings, *, out: TextIO = sys.stdout) -> None:
             assert app.updater is not None
             await app.updater.start_polling(poll_interval=0, timeout=1)
             out.write(INTRO)
-            queue = await _read_lines(lambda: None)
+            queue = await _read_lines()
             while True:
                 if interactive:
                     out.write(style.wrap("32", "you") + " › ")

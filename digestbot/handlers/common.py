@@ -36,9 +36,6 @@ async def reply(
     for i, text in enumerate(messages):
         is_last = i == len(messages) - 1
         last = await target.reply_text(
-            text,
-            reply_markup=markup if is_last else None,
-            link_preview_options=None,
-            do_quote=False,
+            text, reply_markup=markup if is_last else None, do_quote=False
         )
     return last
