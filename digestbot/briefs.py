@@ -96,13 +96,15 @@ def _text(
     obj: Mapping[str, Any], key: str, *, required: bool = False, limit: int = MAX_TEXT
 ) -> str | None:
     value = obj.get(key)
+    if isinstance(value, str):
+        value = value.replace("\x00", "")  # NUL is no text, and PostgreSQL refuses it
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise BriefParseError(f"{key} is missing")
         return None
     if not isinstance(value, str):
         raise BriefParseError(f"{key} must be text, not {type(value).__name__}")
-    value = value.replace("\x00", "").strip()  # NUL is no text, and PostgreSQL refuses it
+    value = value.strip()
     if len(value) > limit:
         raise BriefParseError(f"{key} is too long ({len(value)} characters, at most {limit})")
     return value

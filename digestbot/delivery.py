@@ -190,6 +190,7 @@ class Outcome:
     error: str | None = None
     retry_in: float | None = None  # seconds; None with an error means give up
     chat_gone: bool = False
+    cancelled: bool = False
     migrated_to: int | None = None
 
 
@@ -221,18 +222,13 @@ class Sender:
         # Requests at once: enough to keep up with Telegram's latency, few enough
         # that a local fake server or a small machine is not swamped.
         self._concurrency = asyncio.Semaphore(concurrency)
+        self._must_release = False
         self.sent_total = 0
         self.failed_total = 0
 
     def wake(self) -> None:
         """New rows were queued: look now rather than at the next poll."""
         self._wake.set()
-
-    async def _release_quietly(self) -> None:
-        try:
-            await self.release_in_flight()
-        except Exception:
-            log.exception("could not release claimed outbox rows; they go back at restart")
 
     async def release_in_flight(self) -> int:
         """Call once at start: rows a killed process left ``sending`` are sent again."""
@@ -286,44 +282,74 @@ class Sender:
             await self._record(await self._send_all(rows))
         return claimed
 
-    async def drain(self) -> int:
-        """Send everything that is due now; returns rows handled.
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Send everything that is due now (or until ``stop`` is set); returns rows handled.
+
+        On any failure the rows this process holds are marked for release (see run).
+        """
+        try:
+            return await self._drain(stop)
+        except BaseException:
+            self._must_release = True  # whatever was claimed must go back to the queue
+            raise
+
+    async def _drain(self, stop: asyncio.Event | None) -> int:
+        """Send everything that is due now (or until ``stop`` is set); returns rows handled.
 
         Pipelined: while one batch is on its way to Telegram, the previous batch's
-        outcomes are recorded and the next batch is claimed, so the database never
-        holds up sending. At most two batches are ever sent-but-not-recorded.
+        outcomes are recorded and the next batch is claimed in one transaction (one
+        writer at a time: SQLite would make a second one wait), so the database never
+        holds up sending. The next batch's chats have no earlier row still unsent, so
+        each chat's order holds. At most two batches are ever sent-but-not-recorded.
         """
         rows, handled = await self._claim()
-        done: list[Outcome] = []
+        unrecorded: list[Outcome] = []
         try:
             while rows:
                 sending = asyncio.ensure_future(self._send_all(rows))
-                # One writer at a time (SQLite would make a second one wait): the previous
-                # batch is recorded and the next claimed while this one is on its way; the
-                # next batch's chats have no earlier row still unsent, so order holds.
-                claiming = asyncio.ensure_future(self._claim(record=done))
-                done = []
+                claiming = asyncio.ensure_future(self._claim(record=unrecorded))
+                outcomes: list[Outcome] = []
                 try:
-                    done = await sending
+                    outcomes = await sending
                 finally:
-                    rows, claimed = await claiming
+                    try:
+                        rows, claimed = await claiming
+                    except BaseException:
+                        # rolled back: the previous batch is still to record, with this one
+                        unrecorded = unrecorded + outcomes
+                        raise
+                    unrecorded = []
+                unrecorded = outcomes
                 handled += claimed
+                if stop is not None and stop.is_set() and rows:
+                    await self._unclaim(rows)  # claimed, never sent: back to the queue
+                    rows = []
         finally:
-            if done:
-                await self._record(done)
+            if unrecorded:
+                await self._record(unrecorded)
         return handled
 
+    async def _unclaim(self, rows: list[Claimed]) -> None:
+        async with session_scope(self._sessions) as session:
+            await store.release_rows(session=session, ids=[r.id for r in rows])
+
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
-        """Drain until ``stop`` is set, looking again every ``idle`` seconds or when woken."""
-        await self.release_in_flight()
+        """Drain until ``stop`` is set, looking again every ``idle`` seconds or when woken.
+
+        After a failure (the database away, say) nothing of this process is on its way:
+        what it had claimed goes back to the queue before anything new is claimed, and
+        that is retried until the database answers again.
+        """
+        self._must_release = True  # rows a killed process left claimed
         while not stop.is_set():
+            handled = 0
             try:
-                handled = await self.drain()
+                if self._must_release:
+                    await self.release_in_flight()
+                    self._must_release = False
+                handled = await self.drain(stop)
             except Exception:
                 log.exception("outbox sender failed; retrying shortly")
-                handled = 0
-                # nothing of this process is on its way now: what it claimed goes back
-                await self._release_quietly()
             if handled:
                 continue
             self._wake.clear()
@@ -364,7 +390,9 @@ class Sender:
                 return Outcome(row, error=f"rate limited for {wait:.0f} s", retry_in=wait)
             except ChatMigrated as exc:
                 log.info("chat %s: moved to supergroup %s", chat_id, exc.new_chat_id)
-                await self._move_chat(chat_id, exc.new_chat_id)
+                if await self._move_chat(chat_id, exc.new_chat_id):
+                    # the supergroup has its own digest, now on the merged tags
+                    return Outcome(row, error="merged into a supergroup", cancelled=True)
                 chat_id = exc.new_chat_id
             except Forbidden as exc:
                 return Outcome(row, error=f"forbidden: {exc.message}", chat_gone=True)
@@ -395,9 +423,10 @@ class Sender:
         delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1))
         return Outcome(row, error=error, retry_in=delay * (0.5 + self._jitter()))
 
-    async def _move_chat(self, old_id: int, new_id: int) -> None:
+    async def _move_chat(self, old_id: int, new_id: int) -> bool:
+        """Move the chat; True when the supergroup was known already (see store.move_chat)."""
         async with session_scope(self._sessions) as session:
-            await store.move_chat(session=session, old_id=old_id, new_id=new_id)
+            return await store.move_chat(session=session, old_id=old_id, new_id=new_id)
 
     async def _record(self, outcomes: list[Outcome]) -> None:
         async with session_scope(self._sessions) as session:
@@ -413,6 +442,16 @@ class Sender:
                 continue
             if o.chat_gone:
                 await self._chat_gone(session, o)
+                continue
+            if o.cancelled:
+                await store.reschedule(
+                    session=session,
+                    outbox_id=o.row.id,
+                    at=now,
+                    error=o.error,
+                    attempts=o.row.attempts,
+                    status=OutboxStatus.CANCELLED,
+                )
                 continue
             if o.retry_in is not None:
                 counted = (

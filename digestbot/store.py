@@ -629,6 +629,17 @@ async def cancel_chat_rows(*, session: AsyncSession, chat_id: int, reason: str) 
     return int(result.rowcount)
 
 
+async def release_rows(*, session: AsyncSession, ids: Sequence[int]) -> None:
+    """Claimed rows that were never sent go back to the queue as they were."""
+    if ids:
+        conn = await session.connection()
+        await conn.execute(
+            _OUTBOX.update()
+            .where(_OUTBOX.c.id.in_(list(ids)), _OUTBOX.c.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING)
+        )
+
+
 async def release_in_flight(*, session: AsyncSession) -> int:
     """After a restart: rows left ``sending`` by a killed process go back to pending."""
     result = await session.exec(
@@ -639,16 +650,32 @@ async def release_in_flight(*, session: AsyncSession) -> int:
     return int(result.rowcount)
 
 
-async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> None:
-    """A group became a supergroup: carry its settings, subscriptions and queue to the new id."""
+async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
+    """A group became a supergroup: carry its settings, subscriptions and queue to the new id.
+
+    Returns True when the supergroup was known already: it keeps its own settings and
+    digests (now on the merged tags), and the old chat's queued digests are cancelled
+    rather than sent there twice.
+    """
     old = await session.get(Chat, old_id)
     if old is None:
-        return
-    if await session.get(Chat, new_id) is None:
+        return False
+    known = await session.get(Chat, new_id) is not None
+    if not known:
         data = old.model_dump()
         data.update(id=new_id, type="supergroup")
         session.add(Chat(**data))
         await session.flush()
+    else:
+        await session.exec(
+            sa.update(Outbox)
+            .where(
+                col(Outbox.chat_id) == old_id,
+                col(Outbox.kind) == "digest",
+                col(Outbox.status).in_([OutboxStatus.PENDING]),
+            )
+            .values(status=OutboxStatus.CANCELLED, last_error="merged into a supergroup")
+        )
     # The new chat may exist already (someone used the bot there): merge, don't collide.
     tags = select(sa.literal(new_id), Subscription.tag_id, Subscription.created_at).where(
         col(Subscription.chat_id) == old_id
@@ -660,3 +687,4 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> None:
         sa.update(Outbox).where(col(Outbox.chat_id) == old_id).values(chat_id=new_id)
     )
     await session.exec(sa.delete(Chat).where(col(Chat.id) == old_id))
+    return known

@@ -749,3 +749,8 @@ def test_json_items_without_a_score_take_the_default_when_one_is_given() -> None
     (lenient,) = parse_json_text(json.dumps(obj), default_score=5)
     assert isinstance(strict, Rejected) and strict.reason == "score is missing"
     assert isinstance(lenient, BriefData) and lenient.score == 5
+
+
+def test_a_field_of_nothing_but_nul_is_missing() -> None:
+    (result,) = parse_json_text(json.dumps({**GOLDEN_DICT, "title": "\u0000", "id": "\u0000"}))
+    assert isinstance(result, Rejected) and result.reason == "title is missing"

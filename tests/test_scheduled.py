@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
+
+from digestbot.delivery import SendBudget, Sender
 from digestbot.fakeapi import Fault
 from digestbot.models import Chat, OutboxStatus
 from tests.factories import make_brief
@@ -307,3 +311,84 @@ async def test_a_weekly_digest_across_the_clock_change_misses_nothing(bot):
     digests = digests_in(bot, chat)
     assert len(digests) == 2
     assert "Just after the digest" in digests[1]
+
+
+class FlakySender(Sender):
+    """The real sender, whose database fails once while claiming, as a dropped
+    connection or a long lock would make it."""
+
+    failures = 1
+    claims = 0
+
+    async def _claim(self, record=None):
+        type(self).claims += 1
+        if type(self).claims == 3 and self.failures:
+            type(self).failures -= 1
+            raise OperationalError("claim", {}, Exception("database is locked"))
+        return await super()._claim(record)
+
+
+async def test_a_database_failure_mid_drain_neither_resends_nor_strands_anything(bot):
+    await queue_digests(bot, range(1, 41))
+    services = bot.services
+    sender = FlakySender(
+        services.sessions,
+        services.sender._bot,
+        budget=SendBudget(1e9),
+        clock=bot.clock,
+        monotonic=bot.clock.monotonic,
+        in_flight=4,
+    )
+    stop = asyncio.Event()
+    bot.server.add_listener(
+        lambda r: stop.set() if len(bot.server.calls("sendMessage")) >= 40 else None
+    )
+
+    await asyncio.wait_for(sender.run(stop, idle=0.01), timeout=30)
+
+    for chat_id in range(1, 41):
+        assert len(bot.server.calls("sendMessage", chat_id=chat_id)) == 1, chat_id
+    assert {r.status for r in await bot.outbox()} == {OutboxStatus.SENT}
+
+
+async def test_stopping_mid_drain_returns_unsent_rows_to_the_queue(bot):
+    await queue_digests(bot, range(1, 41))
+    services = bot.services
+    sender = Sender(
+        services.sessions,
+        services.sender._bot,
+        budget=SendBudget(1e9),
+        clock=bot.clock,
+        monotonic=bot.clock.monotonic,
+        in_flight=4,
+    )
+    stop = asyncio.Event()
+    bot.server.add_listener(
+        lambda r: stop.set() if len(bot.server.calls("sendMessage")) >= 8 else None
+    )
+
+    await sender.drain(stop)
+
+    rows = await bot.outbox()
+    sent = len(bot.server.calls("sendMessage"))
+    assert sent < 40
+    assert sum(r.status == OutboxStatus.SENT for r in rows) == sent
+    assert {r.status for r in rows} == {OutboxStatus.SENT, OutboxStatus.PENDING}
+
+
+async def test_migrating_into_a_known_supergroup_sends_one_digest_there(bot):
+    await bot.add_briefs([make_brief(tags=("llm",))])
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    bot.server.group_chat(-100, "Old group", admins=[1])
+    bot.server.group_chat(-1001234, "New supergroup", type="supergroup", admins=[1])
+    for chat_id in (-100, -1001234):
+        await bot.services.chats.register(chat_id=chat_id, type="group")
+        await bot.services.chats.subscribe(chat_id, ["llm"])
+    await bot.services.planner.plan()
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    await bot.services.planner.plan()
+    bot.server.fail("sendMessage", Fault.migrated(-1001234), chat_id=-100)
+
+    await bot.deliver()
+
+    assert len([r for r in bot.server.calls("sendMessage", chat_id=-1001234) if r.ok]) == 1
