@@ -231,13 +231,12 @@ class Sender:
         self._wake.set()
 
     async def release_in_flight(self) -> int:
-        """Call once at start: rows a killed process left ``sending`` are sent again."""
+        """Rows left ``sending`` (by a killed process, or by this one when the database
+        failed mid-drain) go back to the queue; run() calls it at start and after failures."""
         async with session_scope(self._sessions) as session:
             released = await store.release_in_flight(session=session)
         if released:
-            log.warning(
-                "%s outbox rows were in flight at the last stop; sending them again", released
-            )
+            log.warning("%s claimed outbox rows were not recorded; queued again", released)
         return released
 
     async def _claim(self, record: list[Outcome] | None = None) -> tuple[list[Claimed], int]:
