@@ -17,7 +17,7 @@ b. sender: N outbox rows as the planner writes them (key, chat_id, kind "digest"
    never holds a row back, enqueued with ``store.enqueue`` into a migrated SQLite temp
    database; then ``Sender(..., budget=SendBudget(rate=1e9)).drain()`` (the pipelined
    loop ``run()`` uses) until every row is sent. Its Bot is configured like the app's
-   sender bot (``HTTPXRequest(connection_pool_size=16)``).
+   sender bot (``HTTPXRequest(connection_pool_size=CONCURRENCY)``).
    ratio = (b) / (a).
 c. capped: the server enforces Telegram's flood limits (``enforce_limits(per_second=30)``:
    30 messages a second in a sliding window, one a second per chat), the Sender runs with
@@ -65,7 +65,7 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from digestbot import db, render, store  # noqa: E402
 from digestbot.briefs import BriefData  # noqa: E402
-from digestbot.delivery import SendBudget, Sender  # noqa: E402
+from digestbot.delivery import CONCURRENCY, SendBudget, Sender  # noqa: E402
 from digestbot.fakeapi import FakeBotAPI  # noqa: E402
 from digestbot.models import OutboxKind, utcnow  # noqa: E402
 
@@ -157,7 +157,9 @@ def sender_bot(server: FakeBotAPI) -> Bot:
     return Bot(
         server.token,
         base_url=server.base_url,
-        request=HTTPXRequest(connection_pool_size=16, read_timeout=15.0),
+        # one connection per concurrent request: httpcore checks every pooled
+        # connection on each request, so spare ones cost CPU per message
+        request=HTTPXRequest(connection_pool_size=CONCURRENCY, read_timeout=15.0),
     )
 
 

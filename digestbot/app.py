@@ -36,7 +36,7 @@ from digestbot import db, jobs, sources
 from digestbot.chats import ChatDefaults, ChatService
 from digestbot.config import Settings
 from digestbot.context import BotContext, BotData, Services
-from digestbot.delivery import NO_PREVIEW, SendBudget, Sender, SharedRateLimiter
+from digestbot.delivery import CONCURRENCY, NO_PREVIEW, SendBudget, Sender, SharedRateLimiter
 from digestbot.digests import DigestService
 from digestbot.feeds import FeedPoller
 from digestbot.handlers import basics, buttons, membership, reading, settings, tags
@@ -201,7 +201,9 @@ def build_application(
     sender_bot = Bot(
         token,
         base_url=base_url,
-        request=HTTPXRequest(connection_pool_size=16, read_timeout=15.0),
+        # one connection per concurrent request: httpcore checks every pooled
+        # connection on each request, so spare ones cost CPU per message
+        request=HTTPXRequest(connection_pool_size=CONCURRENCY, read_timeout=15.0),
     )
     stop_sender = asyncio.Event()
     sender_task: list[asyncio.Task[None]] = []
