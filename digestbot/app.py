@@ -33,18 +33,20 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from digestbot import db, jobs, sources
+from digestbot.broadcasts import BroadcastService
 from digestbot.chats import ChatDefaults, ChatService
 from digestbot.config import Settings
 from digestbot.context import BotContext, BotData, Services
 from digestbot.delivery import CONCURRENCY, NO_PREVIEW, SendBudget, Sender, SharedRateLimiter
 from digestbot.digests import DigestService
 from digestbot.feeds import FeedPoller
-from digestbot.handlers import basics, buttons, membership, reading, settings, tags
+from digestbot.handlers import admin, basics, buttons, membership, reading, settings, tags
 from digestbot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.ingest import Ingester, seed_if_empty
 from digestbot.models import utcnow
 from digestbot.planner import DigestPlanner
 from digestbot.processing import PerChatUpdateProcessor
+from digestbot.stats import StatsService
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,10 @@ async def open_services(
             clock=clock,
         ),
         sender=sender,
+        broadcasts=BroadcastService(
+            sessions, send_rate=settings_.send_rate, clock=clock, on_queued=sender.broadcast_queued
+        ),
+        stats=StatsService(sessions, clock),
         budget=budget,
         clock=clock,
     )
@@ -144,11 +150,17 @@ def register_handlers(
             command("size", settings.size),
             command("stop", settings.stop),
             command("forget", settings.forget),
+            # admin commands answer only admins, in private (see handlers/admin.py)
+            command("broadcast", admin.broadcast),
+            command("broadcasts", admin.broadcasts),
+            command("stats", admin.stats),
+            command("ingest", admin.ingest),
+            MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE & new, admin.document),
             MessageHandler(filters.Regex(reading.BRIEF_LINK) & new, reading.brief_link),
             CallbackQueryHandler(buttons.button),
             ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.COMMAND & new, basics.unknown_command),
-            MessageHandler(filters.TEXT & filters.ChatType.PRIVATE & new, basics.plain_text),
+            MessageHandler(filters.TEXT & filters.ChatType.PRIVATE & new, admin.private_text),
         ]
     )
     app.add_error_handler(errors or ErrorReporter())
@@ -159,6 +171,9 @@ def register_jobs(app: BotApp) -> None:
     assert app.job_queue is not None
     app.job_queue.run_repeating(jobs.plan_digests, interval=jobs.PLAN_EVERY, first=1.0)
     app.job_queue.run_repeating(jobs.poll_feeds, interval=jobs.PLAN_EVERY, first=5.0)
+    app.job_queue.run_repeating(
+        jobs.broadcast_progress, interval=jobs.PROGRESS_EVERY, first=jobs.PROGRESS_EVERY
+    )
 
 
 async def set_menu(app: BotApp) -> None:

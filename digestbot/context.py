@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from digestbot.broadcasts import BroadcastService
 from digestbot.chats import ChatService
 from digestbot.config import Settings
 from digestbot.db import SessionFactory
@@ -19,6 +20,7 @@ from digestbot.digests import DigestService
 from digestbot.feeds import FeedPoller
 from digestbot.ingest import Ingester
 from digestbot.planner import DigestPlanner
+from digestbot.stats import StatsService
 
 
 @dataclass
@@ -35,6 +37,8 @@ class Services:
     planner: DigestPlanner
     feeds: FeedPoller
     sender: Sender
+    broadcasts: BroadcastService
+    stats: StatsService
     budget: SendBudget
     clock: Callable[[], datetime]
 

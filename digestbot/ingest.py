@@ -130,6 +130,10 @@ class Ingester:
             report.unchanged += outcomes.count(store.Outcome.UNCHANGED)
         return report
 
+    async def ingest_bytes(self, raw: bytes, *, source: str) -> IngestReport:
+        """Store the briefs of an uploaded file or a pasted message (a card or JSON)."""
+        return await self.store(parse_bytes(raw, source=source))
+
     async def ingest_url(self, url: str) -> IngestReport:
         """Fetch one URL (JSON, JSON Feed, RSS or Atom) and store what it holds."""
         if self._http is None:

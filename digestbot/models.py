@@ -222,7 +222,10 @@ class Broadcast(SQLModel, table=True):
     tag: str | None = Field(default=None, max_length=64)
     status: str = Field(default=BroadcastStatus.DRAFT, max_length=16)
     audience: int = 0
+    # the admin's message with the Send/Cancel buttons, edited as sending goes
+    status_message_id: int | None = None
     created_at: datetime = _ts(default_now=True)
+    started_at: datetime | None = _ts(nullable=True)
     finished_at: datetime | None = _ts(nullable=True)
 
 
@@ -244,7 +247,7 @@ class Outbox(SQLModel, table=True):
     next_attempt_at: datetime = _ts(default_now=True)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _ts(default_now=True)
-    sent_at: datetime | None = _ts(nullable=True)
+    sent_at: datetime | None = _ts(nullable=True, index=True)  # /stats counts today's
 
 
 class Feed(SQLModel, table=True):

@@ -22,15 +22,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot.models import (
     SECTIONS,
+    AuditEntry,
     Brief,
     BriefData,
     BriefTag,
+    Broadcast,
+    BroadcastStatus,
     Chat,
     Feed,
     Outbox,
+    OutboxKind,
     OutboxStatus,
     Subscription,
     Tag,
+    UTCDateTime,
     utcnow,
 )
 
@@ -515,6 +520,237 @@ async def first_brief_since(*, session: AsyncSession, since: datetime) -> int | 
     return first
 
 
+# --- broadcasts -------------------------------------------------------------------------
+
+
+def _audience(tag_id: int | None) -> Any:
+    """Chat ids a broadcast goes to: reachable chats that have not paused the bot (``/stop``),
+    and for a tag only its followers."""
+    query = sa.select(Chat.id).where(col(Chat.active), ~col(Chat.paused))  # type: ignore[call-overload]
+    if tag_id is not None:
+        query = query.where(
+            sa.exists().where(
+                col(Subscription.chat_id) == col(Chat.id), col(Subscription.tag_id) == tag_id
+            )
+        )
+    return query
+
+
+async def count_audience(*, session: AsyncSession, tag_id: int | None) -> int:
+    query = sa.select(sa.func.count()).select_from(_audience(tag_id).subquery())
+    return int((await session.exec(query)).one()[0])  # type: ignore[call-overload]
+
+
+async def add_broadcast(*, session: AsyncSession, broadcast: Broadcast) -> Broadcast:
+    session.add(broadcast)
+    await session.flush()
+    return broadcast
+
+
+async def get_broadcast(*, session: AsyncSession, broadcast_id: int) -> Broadcast | None:
+    return await session.get(Broadcast, broadcast_id)
+
+
+async def start_broadcast(
+    *, session: AsyncSession, broadcast_id: int, tag_id: int | None, payload: str, now: datetime
+) -> int | None:
+    """Draft to sending, queueing one outbox row per chat of the audience, in one
+    statement; None when it was not a draft any more (a second Send press)."""
+    started = await session.exec(
+        sa.update(Broadcast)
+        .where(col(Broadcast.id) == broadcast_id, col(Broadcast.status) == BroadcastStatus.DRAFT)
+        .values(status=BroadcastStatus.SENDING, started_at=now)
+    )
+    if started.rowcount != 1:
+        return None
+    audience = _audience(tag_id).subquery()
+    rows = sa.select(
+        sa.literal(f"broadcast:{broadcast_id}:") + sa.cast(audience.c.id, sa.String),
+        audience.c.id,
+        sa.literal(OutboxKind.BROADCAST.value),
+        sa.literal(0),
+        sa.literal(payload),
+        sa.literal(broadcast_id),
+        sa.literal(OutboxStatus.PENDING.value),
+        sa.literal(0),
+        sa.literal(now, UTCDateTime()),
+        sa.literal(now, UTCDateTime()),
+    )
+    columns = ["key", "chat_id", "kind", "part", "payload", "broadcast_id", "status"]
+    columns += ["attempts", "next_attempt_at", "created_at"]
+    insert = _insert(session, _OUTBOX).from_select(columns, rows)
+    conn = await session.connection()
+    queued = (await conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]))).rowcount
+    await session.exec(
+        sa.update(Broadcast).where(col(Broadcast.id) == broadcast_id).values(audience=queued)
+    )
+    return int(queued)
+
+
+async def cancel_broadcast(
+    *, session: AsyncSession, broadcast_id: int, now: datetime
+) -> int | None:
+    """Stop a draft or a broadcast under way: its unsent rows are cancelled (rows already
+    on their way still arrive). Returns how many were cancelled; None when it had ended."""
+    stopped = await session.exec(
+        sa.update(Broadcast)
+        .where(
+            col(Broadcast.id) == broadcast_id,
+            col(Broadcast.status).in_([BroadcastStatus.DRAFT, BroadcastStatus.SENDING]),
+        )
+        .values(status=BroadcastStatus.CANCELLED, finished_at=now)
+    )
+    if stopped.rowcount != 1:
+        return None
+    result = await session.exec(
+        sa.update(Outbox)
+        .where(col(Outbox.broadcast_id) == broadcast_id, col(Outbox.status) == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED, last_error="cancelled by an admin")
+    )
+    return int(result.rowcount)
+
+
+async def finish_broadcast(*, session: AsyncSession, broadcast_id: int, now: datetime) -> bool:
+    """Sending to done, once nothing of it is left to send."""
+    result = await session.exec(
+        sa.update(Broadcast)
+        .where(col(Broadcast.id) == broadcast_id, col(Broadcast.status) == BroadcastStatus.SENDING)
+        .values(status=BroadcastStatus.DONE, finished_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def broadcasts_with_status(
+    *, session: AsyncSession, statuses: Sequence[str]
+) -> list[Broadcast]:
+    query = select(Broadcast).where(col(Broadcast.status).in_(list(statuses)))
+    return list(await session.exec(query.order_by(col(Broadcast.id))))
+
+
+async def recent_broadcasts(*, session: AsyncSession, limit: int) -> list[Broadcast]:
+    query = select(Broadcast).where(col(Broadcast.status) != BroadcastStatus.DRAFT)
+    return list(await session.exec(query.order_by(col(Broadcast.id).desc()).limit(limit)))
+
+
+async def outbox_outcomes(
+    *, session: AsyncSession, broadcast_ids: Sequence[int]
+) -> dict[int, list[tuple[str, str | None, int]]]:
+    """Per broadcast: (status, last_error, rows) groups of its outbox rows."""
+    found: dict[int, list[tuple[str, str | None, int]]] = defaultdict(list)
+    if not broadcast_ids:
+        return found
+    query = (
+        select(
+            col(Outbox.broadcast_id), col(Outbox.status), col(Outbox.last_error), sa.func.count()
+        )
+        .where(col(Outbox.broadcast_id).in_(list(broadcast_ids)))
+        .group_by(col(Outbox.broadcast_id), col(Outbox.status), col(Outbox.last_error))
+    )
+    for broadcast_id, status, error, rows in await session.exec(query):
+        if broadcast_id is not None:
+            found[broadcast_id].append((status, error, rows))
+    return found
+
+
+# --- audit and stats ---------------------------------------------------------------------
+
+
+async def add_audit(
+    *,
+    session: AsyncSession,
+    admin_id: int,
+    action: str,
+    detail: str | None = None,
+    audience: str | None = None,
+    counts: dict[str, int] | None = None,
+    now: datetime,
+) -> None:
+    session.add(
+        AuditEntry(
+            admin_id=admin_id,
+            action=action,
+            detail=detail,
+            audience=audience,
+            counts=json.dumps(counts, sort_keys=True) if counts is not None else None,
+            created_at=now,
+        )
+    )
+    await session.flush()
+
+
+async def audit_entries(*, session: AsyncSession, limit: int = 100) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
+    return list(await session.exec(query))
+
+
+@dataclass(frozen=True, slots=True)
+class ChatFigures:
+    active: int
+    inactive: int
+    paused: int
+    new: int
+
+
+async def chat_figures(*, session: AsyncSession, since: datetime) -> ChatFigures:
+    """Chats reachable or not, paused, and created since ``since``."""
+    query = sa.select(
+        sa.func.count().filter(col(Chat.active)),
+        sa.func.count().filter(~col(Chat.active)),
+        sa.func.count().filter(col(Chat.active), col(Chat.paused)),
+        sa.func.count().filter(col(Chat.created_at) >= since),
+    )
+    active, inactive, paused, new = (await session.exec(query)).one()  # type: ignore[call-overload]
+    return ChatFigures(active, inactive, paused, new)
+
+
+async def top_tags(*, session: AsyncSession, limit: int) -> list[tuple[str, int]]:
+    """The most followed tags, with their number of subscribed chats."""
+    followers = sa.func.count(col(Subscription.chat_id))
+    query = (
+        select(col(Tag.slug), followers)
+        .join(Subscription, col(Subscription.tag_id) == col(Tag.id))
+        .group_by(col(Tag.slug))
+        .order_by(followers.desc(), col(Tag.slug))
+        .limit(limit)
+    )
+    return [(slug, int(n)) for slug, n in await session.exec(query)]
+
+
+async def sent_since(*, session: AsyncSession, kind: str, since: datetime) -> int:
+    query = sa.select(sa.func.count()).where(
+        col(Outbox.sent_at) >= since,
+        col(Outbox.kind) == kind,
+        col(Outbox.status) == OutboxStatus.SENT,
+    )
+    return int((await session.exec(query)).one()[0])  # type: ignore[call-overload]
+
+
+async def failures_since(
+    *, session: AsyncSession, kind: str, since: datetime
+) -> list[tuple[str | None, int]]:
+    """Rows of ``kind`` that failed since ``since`` (a failed row's next attempt is when
+    it failed), grouped by their error."""
+    query = (
+        select(col(Outbox.last_error), sa.func.count())
+        .where(
+            col(Outbox.status) == OutboxStatus.FAILED,
+            col(Outbox.next_attempt_at) >= since,
+            col(Outbox.kind) == kind,
+        )
+        .group_by(col(Outbox.last_error))
+    )
+    return [(error, int(n)) for error, n in await session.exec(query)]
+
+
+async def outbox_backlog(*, session: AsyncSession) -> tuple[int, datetime | None]:
+    """Rows waiting to be sent, and when the oldest of them was queued."""
+    query = sa.select(sa.func.count(), sa.func.min(Outbox.created_at)).where(
+        col(Outbox.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+    )
+    depth, oldest = (await session.exec(query)).one()  # type: ignore[call-overload]
+    return int(depth), oldest
+
+
 # --- outbox -----------------------------------------------------------------------------
 
 
@@ -539,14 +775,17 @@ class Claimed:
     payload: str
     attempts: int
     last_error: str | None
+    kind: str = OutboxKind.DIGEST
 
 
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 
 
-async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list[Claimed]:
-    """Up to ``limit`` due rows, at most one per chat and only each chat's oldest unsent
-    one (so a digest's parts go in order), marked ``sending``."""
+async def claim_due(
+    *, session: AsyncSession, now: datetime, limit: int, kind: str | None = None
+) -> list[Claimed]:
+    """Up to ``limit`` due rows (of ``kind`` only, when given), at most one per chat and
+    only each chat's oldest unsent one (so a digest's parts go in order), marked ``sending``."""
     # Core, not the ORM: this runs for every few messages sent.
     earlier = _OUTBOX.alias("earlier")
     blocked = (
@@ -564,6 +803,7 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
             _OUTBOX.c.status == OutboxStatus.PENDING,
             _OUTBOX.c.next_attempt_at <= now,
             ~blocked,
+            *([_OUTBOX.c.kind == kind] if kind is not None else []),
         )
         .order_by(_OUTBOX.c.id)
         .limit(limit)
@@ -582,6 +822,7 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
             _OUTBOX.c.payload,
             _OUTBOX.c.attempts,
             _OUTBOX.c.last_error,
+            _OUTBOX.c.kind,
         )
     )
     conn = await session.connection()

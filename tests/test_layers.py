@@ -16,6 +16,7 @@ LAYERS: dict[str, int] = {
     "render": 4,
     # services
     "chats": 5, "digests": 5, "ingest": 5, "feeds": 5, "planner": 5, "delivery": 5,
+    "broadcasts": 5, "stats": 5,
     "context": 6, "processing": 6,
     "handlers": 7, "jobs": 7,
     # composition root, and the fake Bot API server the console runs

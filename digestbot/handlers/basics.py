@@ -31,6 +31,12 @@ HELP: list[tuple[str, str]] = [
     ("forget", "delete all I keep about this chat"),
     ("help", "this list"),
 ]
+ADMIN_HELP: list[tuple[str, str]] = [
+    ("broadcast", "TEXT, #TAG TEXT, or in reply to a message: preview, then send"),
+    ("broadcasts", "recent broadcasts, with Stop for one under way"),
+    ("stats", "users, tags, deliveries, outbox and feeds"),
+    ("ingest", "URL: fetch and store briefs (or send a card or a .txt/.json file)"),
+]
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -72,7 +78,16 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """List every command, one line each."""
     lines = [f"/{name} — {esc(about)}" for name, about in HELP]
-    await reply(update, ["<b>What I can do</b>\n" + "\n".join(lines)])
+    text = "<b>What I can do</b>\n" + "\n".join(lines)
+    user, chat = update.effective_user, update.effective_chat
+    if (
+        user is not None
+        and chat is not None
+        and chat.type == ChatType.PRIVATE
+        and user.id in context.services.settings.admin_ids
+    ):
+        text += "\n\n<b>Admin</b>\n" + "\n".join(f"/{n} — {esc(a)}" for n, a in ADMIN_HELP)
+    await reply(update, [text])
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

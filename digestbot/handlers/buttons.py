@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import BadRequest
 
 from digestbot.context import BotContext
-from digestbot.handlers import keyboards, settings, tags
+from digestbot.handlers import admin, keyboards, settings, tags
 from digestbot.handlers.common import STALE_BUTTON
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ async def button(update: Update, context: BotContext) -> None:
     try:
         if parts[0] in {keyboards.TAG_TOGGLE, keyboards.TAG_PAGE, keyboards.TAGS_DONE}:
             await tags.picker_button(update, context, parts)
+        elif parts[0] == keyboards.BROADCAST:
+            await admin.broadcast_button(update, context, parts)
         elif parts[0] == keyboards.SETTING:
             await settings.setting_button(update, context, parts)
         else:

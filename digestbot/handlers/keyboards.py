@@ -13,6 +13,8 @@ TAG_PAGE = "tp"  # tp:<page>
 TAGS_DONE = "td"
 SETTING = "st"  # st:<field>:<value>
 FORGET = "fg"  # fg:yes | fg:no
+BROADCAST = "bc"  # bc:go|no|stop:<broadcast id>
+BROADCAST_SEND, BROADCAST_DROP, BROADCAST_STOP = "go", "no", "stop"
 # Ids, pages and steps in callback data fit a 32-bit column; anything bigger is forged.
 MAX_INT_PART = 2**31 - 1
 
@@ -22,7 +24,7 @@ def parse(data: str | None) -> list[str] | None:
     if not data or len(data.encode()) > 64:
         return None
     parts = data.split(":")
-    if parts[0] not in {TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET}:
+    if parts[0] not in {TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST}:
         return None
     return parts
 
@@ -92,5 +94,37 @@ def forget_keyboard() -> InlineKeyboardMarkup:
                 InlineKeyboardButton("Yes, delete everything", callback_data=f"{FORGET}:yes"),
                 InlineKeyboardButton("Cancel", callback_data=f"{FORGET}:no"),
             ]
+        ]
+    )
+
+
+def broadcast_confirm(broadcast_id: int, chats: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"Send to {chats:,} chats",
+                    callback_data=f"{BROADCAST}:{BROADCAST_SEND}:{broadcast_id}",
+                ),
+                InlineKeyboardButton(
+                    "Cancel", callback_data=f"{BROADCAST}:{BROADCAST_DROP}:{broadcast_id}"
+                ),
+            ]
+        ]
+    )
+
+
+def broadcast_running(broadcast_ids: list[int]) -> InlineKeyboardMarkup:
+    """A Stop button for each broadcast under way."""
+    label = "Stop sending" if len(broadcast_ids) == 1 else "Stop #{}"
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    label.format(broadcast_id),
+                    callback_data=f"{BROADCAST}:{BROADCAST_STOP}:{broadcast_id}",
+                )
+            ]
+            for broadcast_id in broadcast_ids
         ]
     )
