@@ -132,7 +132,9 @@ class SendBudget:
                 await self.sleep(self.paused_until - now)
                 continue
             self._refill()
-            if self._tokens >= 1:
+            # within rounding of a whole token: waiting for the last 1e-12 of one would
+            # never end once the clock's float cannot move by that little
+            if self._tokens >= 1 - 1e-9:
                 self._tokens -= 1
                 return
             await self.sleep((1 - self._tokens) / self.rate)

@@ -852,14 +852,18 @@ class FakeBotAPI:
         from_user: SimUser | int | None = None,
         *,
         reply_to_message_id: int | None = None,
+        entities: Iterable[JSONDict] = (),
     ) -> int:
-        """A user writes ``text`` in ``chat``; commands get a ``bot_command`` entity.
+        """A user writes ``text`` in ``chat``; commands get a ``bot_command`` entity, and
+        ``entities`` (bold, links, ...: Bot API MessageEntity dicts) come with it.
         Returns the update id."""
         handle = self._chat_handle(chat)
         sender = self._sender(handle, from_user)
-        entities: list[JSONDict] = []
+        formatting = list(entities)
+        entities = []
         if match := _COMMAND.match(text):
             entities.append({"type": "bot_command", "offset": 0, "length": _utf16(match[0])})
+        entities += formatting
         reply_to = (
             self.message(handle, reply_to_message_id) if reply_to_message_id is not None else None
         )

@@ -575,7 +575,7 @@ async def start_broadcast(
         sa.literal(0),
         sa.literal(now, UTCDateTime()),
         sa.literal(now, UTCDateTime()),
-    )
+    ).where(sa.true())  # SQLite needs a WHERE to read the ON CONFLICT after a SELECT
     columns = ["key", "chat_id", "kind", "part", "payload", "broadcast_id", "status"]
     columns += ["attempts", "next_attempt_at", "created_at"]
     insert = _insert(session, _OUTBOX).from_select(columns, rows)
