@@ -704,11 +704,14 @@ async def chat_figures(*, session: AsyncSession, since: datetime) -> ChatFigures
 
 
 async def top_tags(*, session: AsyncSession, limit: int) -> list[tuple[str, int]]:
-    """The most followed tags, with their number of subscribed chats."""
+    """The most followed tags, with their number of subscribed chats that are reachable
+    (a chat that blocked the bot keeps its subscriptions, but follows nothing any more)."""
     followers = sa.func.count(col(Subscription.chat_id))
     query = (
         select(col(Tag.slug), followers)
         .join(Subscription, col(Subscription.tag_id) == col(Tag.id))
+        .join(Chat, col(Chat.id) == col(Subscription.chat_id))
+        .where(col(Chat.active))
         .group_by(col(Tag.slug))
         .order_by(followers.desc(), col(Tag.slug))
         .limit(limit)

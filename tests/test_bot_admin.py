@@ -262,6 +262,7 @@ async def set_up_stats(bot) -> None:
     await texts(bot, paused, "/stop")
     gone = bot.server.private_chat(14)
     await texts(bot, gone, "/start")
+    await texts(bot, gone, "/subscribe robots")  # not counted once it blocked the bot
     await bot.update(await bot.server.chat_member_update(gone, "kicked", "member"))
     assert not (await bot.services.chats.get(14)).active
     bot.clock.set(NOW)
