@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -62,6 +62,12 @@ MENU: list[tuple[str, str]] = [
     ("search", "Find briefs by words"),
     ("settings", "Time, timezone, frequency, score"),
     ("help", "Everything I can do"),
+]
+ADMIN_MENU: list[tuple[str, str]] = [
+    ("broadcast", "Message all chats or a tag's followers"),
+    ("broadcasts", "Recent broadcasts"),
+    ("stats", "Users, deliveries, outbox, feeds"),
+    ("ingest", "Fetch briefs from a URL"),
 ]
 
 
@@ -176,7 +182,7 @@ def register_jobs(app: BotApp) -> None:
     )
 
 
-async def set_menu(app: BotApp) -> None:
+async def set_menu(app: BotApp, admin_ids: list[int]) -> None:
     """Publish the command menu; a failure is logged and the bot runs on."""
     try:
         await app.bot.set_my_commands(
@@ -186,6 +192,14 @@ async def set_menu(app: BotApp) -> None:
         await app.bot.set_my_commands([BotCommand(name, about) for name, about in MENU])
     except TelegramError as exc:
         log.warning("could not set the command menu (%s); running on", exc)
+    for admin_id in admin_ids:  # admins see their commands in their own chat's menu
+        try:
+            await app.bot.set_my_commands(
+                [BotCommand(name, about) for name, about in MENU + ADMIN_MENU],
+                scope=BotCommandScopeChat(admin_id),
+            )
+        except TelegramError as exc:  # e.g. an admin who never opened the bot
+            log.info("no admin menu for %s yet (%s)", admin_id, exc)
 
 
 def build_application(
@@ -234,7 +248,7 @@ def build_application(
         )
         app.bot_data.services = services
         await sender_bot.initialize()
-        await set_menu(app)
+        await set_menu(app, settings_.admin_ids)
         if background:
             sender_task.append(asyncio.create_task(services.sender.run(stop_sender)))
 

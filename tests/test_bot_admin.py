@@ -559,3 +559,18 @@ async def test_admin_commands_are_neither_in_the_group_help_nor_in_the_menu(bot)
     assert "/broadcast" not in in_group and "/stats" not in in_group
     menu = [c["command"] for c in bot.server.commands()]
     assert not {"broadcast", "broadcasts", "stats", "ingest"} & set(menu)
+
+
+async def test_an_admin_who_has_opened_the_bot_gets_the_admin_commands_in_their_menu(
+    database_url,
+):
+    async with running_bot(
+        database_url,
+        admin_ids=[ADMIN, SECOND_ADMIN],
+        before_start=lambda server: server.private_chat(ADMIN),  # the second never came
+    ) as bot:
+        mine = [c["command"] for c in bot.server.commands({"type": "chat", "chat_id": ADMIN})]
+        everyone = [c["command"] for c in bot.server.commands({"type": "all_private_chats"})]
+
+    assert {"broadcast", "broadcasts", "stats", "ingest", "digest"} <= set(mine)
+    assert not {"broadcast", "stats"} & set(everyone)
