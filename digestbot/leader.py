@@ -43,6 +43,8 @@ LOCK_KEY = 0x0D16E57B07
 # exceed the check interval (at most 10 s, see Settings) with room for a slow query.
 SESSION_TIMEOUT = 15.0
 
+_DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
 Work = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -100,6 +102,9 @@ class Leadership:
                             await self._elected()
                     elif not await self._still_leader():
                         await self._deposed("lost the database connection that holds the lock")
+                except _DATABASE_ERRORS as exc:  # the database is away: one line per try
+                    log.warning("leader election: database unreachable (%s); retrying", exc)
+                    await self._deposed("database unreachable")
                 except Exception:  # never let the loop die: retry on the next round
                     log.exception("leader election failed; retrying")
                     await self._deposed("election error")
@@ -142,7 +147,7 @@ class Leadership:
         try:
             # Both a dead connection and a hung one count as lost: the lock may be gone.
             await conn.fetchval("SELECT 1", timeout=min(self._retry, SESSION_TIMEOUT / 3))
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except _DATABASE_ERRORS:
             return False
         return True
 
@@ -169,7 +174,7 @@ class Leadership:
             # Closing the session frees the lock; terminate when the server is not answering.
             try:
                 await asyncio.wait_for(conn.close(), timeout=2.0)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except _DATABASE_ERRORS:
                 conn.terminate()
         if was_leader:
             log.warning("this replica is no longer the leader (%s)", why)
