@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -252,6 +252,9 @@ def build_application(
         first puts back what a dead leader had claimed (Sender.run)."""
         services = app.bot_data.services
         assert services is not None
+        if app.job_queue is not None:  # the ticks a standby skipped: catch up now
+            for job in app.job_queue.jobs():
+                job.job.modify(next_run_time=datetime.now(UTC))
         await services.sender.run(stop)
 
     leadership = Leadership(

@@ -212,10 +212,10 @@ class Settings(BaseSettings):
     @field_validator("leader_retry_seconds")
     @classmethod
     def _leader_retry(cls, value: float) -> float:
-        # Above 10 s a takeover (a retry, plus the dead leader's session timing out)
-        # could exceed the 30 s the README promises.
-        if not 0.05 <= value <= 10:
-            raise ValueError("must be seconds between 0.05 and 10")
+        # Above 6 s a takeover after a leader's machine vanished (its session timing
+        # out, 15 s, then 2 * retry + 1 s, see leader.py) could exceed the promised 30 s.
+        if not 0.05 <= value <= 6:
+            raise ValueError("must be seconds between 0.05 and 6")
         return value
 
     @property

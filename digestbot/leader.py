@@ -4,19 +4,22 @@ Any number of replicas may answer updates; only the leader runs the scheduler ti
 feed polling and the outbox sender. On PostgreSQL the leader is whoever holds a
 session-level advisory lock (``pg_try_advisory_lock``) on a connection of its own:
 
-- standbys try to take the lock every ``retry`` seconds;
-- when the leader dies, its connection closes and PostgreSQL frees the lock at once,
-  so a standby takes over within ``retry`` seconds;
-- the leader checks its connection every ``retry`` seconds (``SELECT 1`` with a
-  deadline) and stops sending at once when it is lost, because it can no longer know
-  that it still holds the lock;
+- standbys try to take the lock every ``retry`` seconds (``LEADER_RETRY_SECONDS``);
+- the leader checks its lock connection every ``retry`` seconds (``SELECT 1`` with a
+  deadline) and stops sending when it is lost, because it can no longer know that it
+  still holds the lock: its sender gets :data:`GRACE` seconds to finish its batch;
+- a new leader waits ``retry + GRACE`` before it sends, so a deposed one that is still
+  alive has stopped by then;
 - the lock connection sets ``idle_session_timeout``, so a leader whose machine
   vanished without closing its socket is dropped by the server (and its lock freed)
   after :data:`SESSION_TIMEOUT` seconds instead of whenever TCP notices.
 
-The new leader's sender starts with ``Sender.release_in_flight()`` (``Sender.run`` does
-it), so the rows the dead leader had claimed go back to the queue: those, at most two
-batches, are the messages that may arrive twice.
+Takeover: a killed leader's connection closes and PostgreSQL frees the lock at once,
+so the work resumes within ``2 * retry + GRACE`` (11 s by default); a vanished machine
+adds :data:`SESSION_TIMEOUT` (26 s). The new leader's sender starts with
+``Sender.release_in_flight()`` (``Sender.run`` does it), so the rows the dead leader
+had claimed go back to the queue: those, at most two batches, are the messages that
+may arrive twice.
 
 On SQLite there is one process per database file, and it is always the leader.
 """
@@ -42,6 +45,9 @@ LOCK_KEY = 0x0D16E57B07
 # Server-side: a leader silent for this long is disconnected, freeing the lock. It must
 # exceed the check interval (at most 10 s, see Settings) with room for a slow query.
 SESSION_TIMEOUT = 15.0
+# Seconds a deposed leader's sender gets to finish the batch on its way (half a second
+# of sending, see delivery.batch_size) and put back what it claimed.
+GRACE = 1.0
 
 _DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
@@ -60,9 +66,10 @@ def postgres_dsn(database_url: str) -> str | None:
 class Leadership:
     """Elects this process leader or not, and runs ``work`` exactly while it is.
 
-    ``work(stop)`` is started on election and must return soon after ``stop`` is set;
-    when leadership is lost it is also cancelled at once, since another replica may be
-    taking over. :meth:`run` loops until its own ``stop`` is set.
+    ``work(stop)`` is started on election and must return soon after ``stop`` is set.
+    When leadership is lost, ``stop`` is set and the work gets :data:`GRACE` seconds to
+    finish its batch and put back what it claimed, then is cancelled. :meth:`run` loops
+    until its own ``stop`` is set.
     """
 
     def __init__(
@@ -82,6 +89,7 @@ class Leadership:
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._work_stop = asyncio.Event()
+        self._stop = asyncio.Event()
         self.is_leader = False
         self.elected_at: float | None = None  # monotonic
         self.elections = 0
@@ -94,6 +102,7 @@ class Leadership:
 
     async def run(self, stop: asyncio.Event) -> None:
         self.running = True
+        self._stop = stop
         try:
             while not stop.is_set():
                 try:
@@ -152,6 +161,16 @@ class Leadership:
         return True
 
     async def _elected(self) -> None:
+        if self._dsn is not None:
+            # A leader that lost its lock connection but lives on notices within one
+            # check (``retry``) and stops within GRACE; wait that long before sending,
+            # so two senders never overlap beyond the in-flight bound. A killed leader
+            # needs no such wait, but nothing here can tell the two apart.
+            log.info("took the leader lock; starting in %.1f s", self._retry + GRACE)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self._retry + GRACE)
+            if self._stop.is_set() or not await self._still_leader():
+                return
         self.is_leader = True
         self.elected_at = self._monotonic()
         self.elections += 1
@@ -165,10 +184,11 @@ class Leadership:
         task, self._task = self._task, None
         if task is not None:
             self._work_stop.set()
-            if not graceful:
-                task.cancel()
+            # The sender, stopped, finishes the batch on its way, records it and puts
+            # back the rows it claimed but did not send; past GRACE it is cancelled
+            # (its claimed rows then wait for the next leader's release_in_flight).
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await asyncio.wait_for(task, timeout=None if graceful else GRACE)
         conn, self._conn = self._conn, None
         if conn is not None:
             # Closing the session frees the lock; terminate when the server is not answering.
