@@ -191,6 +191,8 @@ class Settings(BaseSettings):
             )
         if not parts.hostname:
             raise ValueError("must be a full URL with a host, like https://bot.example.com/tg")
+        if parts.path in {"/healthz", "/metrics"}:
+            raise ValueError(f"its path cannot be {parts.path}, which the bot serves itself")
         return value
 
     @field_validator("webhook_listen")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -100,8 +101,11 @@ class WebhookServer:
             (r"/healthz", _Health, {"health": health}),
             (r"/metrics", _Metrics, {"render": metrics}),
         ]
-        if path not in {"/healthz", "/metrics"}:
-            routes.insert(0, (path, _Updates, {"secret": secret.encode(), "on_update": on_update}))
+        if path in {"/healthz", "/metrics"}:
+            raise ValueError(f"the webhook path cannot be {path}")
+        # tornado routes are regular expressions; a path is matched literally
+        updates = {"secret": secret.encode(), "on_update": on_update}
+        routes.insert(0, (re.escape(path), _Updates, updates))
         self._app = Application(routes, log_function=_quiet)
         self._server: HTTPServer | None = None
         self._sockets: list[socket.socket] = []

@@ -189,3 +189,47 @@ async def test_leader_killed_mid_send_the_standby_takes_over_and_finishes(
     await engine.dispose()
     assert statuses == {"sent": CHATS}
     print(f"takeover {takeover:.2f} s, {duplicates} duplicates")
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_frozen_leader_is_replaced_within_30_s_and_steps_down_when_it_wakes(
+    database_url: str, tmp_path: Path
+) -> None:
+    """SIGSTOP is a machine that vanished: the socket stays open, nothing answers. The
+    server drops the silent session (idle_session_timeout), the standby takes over; the
+    old leader, woken, finds its lock connection gone and stops."""
+    await prepare(database_url, chats=CHATS)
+    async with FakeBotAPI() as server, httpx.AsyncClient() as client:
+        for chat_id in range(1, CHATS + 1):
+            server.private_chat(chat_id)
+        async with replicas(server, database_url, tmp_path, 2) as (first, second):
+            await until(lambda: _leads(first, client), within=30, what="the first replica to lead")
+            await server.wait_for(
+                lambda r: r.method == "sendMessage" and r.ok, count=CHATS // 3, timeout=60
+            )
+            first.process.send_signal(signal.SIGSTOP)
+            frozen_at = time.monotonic()
+            try:
+                await until(lambda: _leads(second, client), within=40, what="the takeover")
+                takeover = time.monotonic() - frozen_at
+                await until(lambda: len(delivered(server)) == CHATS, within=60, what="every digest")
+            finally:
+                first.process.send_signal(signal.SIGCONT)
+
+            async def first_stood_down() -> bool:
+                health = await first.health(client)
+                return bool(health and not health["leader"])
+
+            await until(first_stood_down, within=30, what="the woken leader to stand down")
+            assert await _leads(second, client)
+
+    counts = delivered(server)
+    assert sorted(counts) == list(range(1, CHATS + 1))
+    assert sum(n - 1 for n in counts.values()) <= max_duplicates(RATE)
+    assert takeover < 30, takeover
+    print(f"takeover after a freeze {takeover:.2f} s")
+
+
+async def _leads(replica: Replica, client: httpx.AsyncClient) -> bool:
+    health = await replica.health(client)
+    return bool(health and health["leader"])
