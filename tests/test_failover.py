@@ -135,11 +135,10 @@ async def test_leader_killed_mid_send_the_standby_takes_over_and_finishes(
         for chat_id in range(1, CHATS + 1):
             server.private_chat(chat_id)
         async with replicas(server, database_url, tmp_path, 2) as (first, second):
-            # the first one up leads; the second waits as a standby, healthy
-            leader_health = await until(
-                lambda: first.health(client), within=30, what="the first replica's health"
-            )
-            assert leader_health == {
+            # the first one up leads (once it waited out a possible old leader); the
+            # second waits as a standby, healthy
+            await until(lambda: _leads(first, client), within=30, what="the first to lead")
+            assert await first.health(client) == {
                 "ok": True,
                 "database": "ok",
                 "leader": True,
