@@ -383,7 +383,16 @@ def webhook_server(
     host, listen_port = settings_.webhook_address
 
     async def on_update(data: dict[str, Any]) -> None:
-        await app.update_queue.put(Update.de_json(data, app.bot))
+        try:
+            update = Update.de_json(data, app.bot)
+        except Exception as exc:  # its content (a user's text) stays out of the logs
+            log.warning(
+                "webhook: update %s could not be read (%s)",
+                data.get("update_id"),
+                type(exc).__name__,
+            )
+            return
+        await app.update_queue.put(update)
 
     return WebhookServer(
         host=host,

@@ -169,6 +169,7 @@ async def test_leader_killed_mid_send_the_standby_takes_over_and_finishes(
             metrics = (await client.get(f"{second.url}/metrics")).text
             assert (await second.health(client) or {})["sender"] == "running"
 
+    assert second.process.returncode == 0  # SIGTERM: a clean stop in webhook mode too
     counts = delivered(server)
     assert sorted(counts) == list(range(1, CHATS + 1))  # everyone got their digest
     duplicates = sum(n - 1 for n in counts.values())
