@@ -428,7 +428,7 @@ async def serve_webhook(app: BotApp, settings_: Settings, stop: asyncio.Event) -
                 allowed_updates=Update.ALL_TYPES,
                 drop_pending_updates=False,
             )
-            log.info("webhook registered; serving updates over HTTP")
+            log.info("webhook registered at %s; serving updates over HTTP", settings_.webhook_url)
             await stop.wait()
         finally:
             await server.stop()

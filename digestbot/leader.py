@@ -174,7 +174,7 @@ class Leadership:
         self.is_leader = True
         self.elected_at = self._monotonic()
         self.elections += 1
-        log.warning("this replica is now the leader: running the jobs and the sender")
+        log.info("this replica is now the leader: running the jobs and the sender")
         self._work_stop = asyncio.Event()
         self._task = asyncio.create_task(self._work(self._work_stop), name="leader-work")
 
@@ -196,8 +196,12 @@ class Leadership:
                 await asyncio.wait_for(conn.close(), timeout=2.0)
             except _DATABASE_ERRORS:
                 conn.terminate()
-        if was_leader:
-            log.warning("this replica is no longer the leader (%s)", why)
+        if was_leader:  # a failure is worth a warning; a shutdown is not
+            log.log(
+                logging.INFO if graceful else logging.WARNING,
+                "this replica is no longer the leader (%s)",
+                why,
+            )
 
     def gate(self, job: F) -> F:
         """``job`` wrapped to do nothing unless this replica is the leader (for JobQueue)."""
