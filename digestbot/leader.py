@@ -93,6 +93,7 @@ class Leadership:
         self.is_leader = False
         self.elected_at: float | None = None  # monotonic
         self.elections = 0
+        self.tries = 0  # attempts to take the lock (a standby's keep growing)
         self.running = False  # the election loop itself is alive
 
     @property
@@ -127,6 +128,7 @@ class Leadership:
             self.running = False
 
     async def _try_acquire(self) -> bool:
+        self.tries += 1
         if self._dsn is None:
             return True  # SQLite: one process, always the leader
         conn: Any = self._conn
