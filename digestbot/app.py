@@ -8,13 +8,17 @@ resources (engine, HTTP client) are opened in ``post_init`` and closed in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -32,21 +36,31 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from digestbot import db, jobs, sources
+from digestbot import db, jobs, logs, sources, store
 from digestbot.broadcasts import BroadcastService
 from digestbot.chats import ChatDefaults, ChatService
 from digestbot.config import Settings
 from digestbot.context import BotContext, BotData, Services
-from digestbot.delivery import CONCURRENCY, NO_PREVIEW, SendBudget, Sender, SharedRateLimiter
+from digestbot.delivery import (
+    CONCURRENCY,
+    NO_PREVIEW,
+    Outcome,
+    SendBudget,
+    Sender,
+    SharedRateLimiter,
+)
 from digestbot.digests import DigestService
 from digestbot.feeds import FeedPoller
 from digestbot.handlers import admin, basics, buttons, membership, reading, settings, tags
 from digestbot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.ingest import Ingester, seed_if_empty
+from digestbot.leader import Leadership
+from digestbot.metrics import CONTENT_TYPE, Metrics
 from digestbot.models import utcnow
 from digestbot.planner import DigestPlanner
 from digestbot.processing import PerChatUpdateProcessor
 from digestbot.stats import StatsService
+from digestbot.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +93,7 @@ async def open_services(
     clock: Callable[[], datetime] = utcnow,
     monotonic: Callable[[], float] = time.monotonic,
     seed: bool = True,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> Services:
     """Open the database (migrating SQLite, checking PostgreSQL), the HTTP client, the services."""
     engine = db.create_engine(settings_.database_url)
@@ -92,7 +107,9 @@ async def open_services(
         raise
     http = sources.make_client()
     defaults = ChatDefaults(settings_.default_timezone, settings_.default_digest_time)
-    sender = Sender(sessions, sender_bot, budget=budget, clock=clock, monotonic=monotonic)
+    sender = Sender(
+        sessions, sender_bot, budget=budget, clock=clock, monotonic=monotonic, on_outcome=on_outcome
+    )
     return Services(
         settings=settings_,
         engine=engine,
@@ -125,9 +142,22 @@ async def close_services(services: Services) -> None:
 
 
 def register_handlers(
-    app: BotApp, *, flood: FloodGuard | None = None, errors: ErrorReporter | None = None
+    app: BotApp,
+    *,
+    flood: FloodGuard | None = None,
+    errors: ErrorReporter | None = None,
+    metrics: Metrics | None = None,
 ) -> None:
     """Every handler of the bot, in one readable block."""
+
+    async def observe(update: object, _context: BotContext) -> None:
+        """Before anything else: count the update, and tag this task's log lines with its chat."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        logs.chat_id.set(chat.id if chat is not None else None)
+        if metrics is not None:
+            metrics.count_update(update)
+
+    app.add_handler(TypeHandler(object, observe), group=-2)
     app.add_handler(TypeHandler(object, flood or FloodGuard()), group=-1)
 
     new = filters.UpdateType.MESSAGE  # an edited command must not run again (/forget twice)
@@ -172,13 +202,25 @@ def register_handlers(
     app.add_error_handler(errors or ErrorReporter())
 
 
-def register_jobs(app: BotApp) -> None:
-    """Every scheduled job, in one block."""
+def register_jobs(app: BotApp, leadership: Leadership, metrics: Metrics | None = None) -> None:
+    """Every scheduled job, in one block; each tick does nothing on a standby replica."""
     assert app.job_queue is not None
-    app.job_queue.run_repeating(jobs.plan_digests, interval=jobs.PLAN_EVERY, first=1.0)
-    app.job_queue.run_repeating(jobs.poll_feeds, interval=jobs.PLAN_EVERY, first=5.0)
+    plan = jobs.plan_digests
+    if metrics is not None:
+        assembly = metrics.assembly
+
+        async def plan(context: BotContext) -> None:
+            with assembly.time():
+                await jobs.plan_digests(context)
+
+    app.job_queue.run_repeating(leadership.gate(plan), interval=jobs.PLAN_EVERY, first=1.0)
     app.job_queue.run_repeating(
-        jobs.broadcast_progress, interval=jobs.PROGRESS_EVERY, first=jobs.PROGRESS_EVERY
+        leadership.gate(jobs.poll_feeds), interval=jobs.PLAN_EVERY, first=5.0
+    )
+    app.job_queue.run_repeating(
+        leadership.gate(jobs.broadcast_progress),
+        interval=jobs.PROGRESS_EVERY,
+        first=jobs.PROGRESS_EVERY,
     )
 
 
@@ -234,8 +276,23 @@ def build_application(
         # connection on each request, so spare ones cost CPU per message
         request=HTTPXRequest(connection_pool_size=CONCURRENCY, read_timeout=15.0),
     )
-    stop_sender = asyncio.Event()
-    sender_task: list[asyncio.Task[None]] = []
+    metrics = Metrics(clock=clock, monotonic=monotonic)
+
+    async def lead(stop: asyncio.Event) -> None:
+        """What only the leader runs besides the gated jobs: the outbox sender, which
+        first puts back what a dead leader had claimed (Sender.run)."""
+        services = app.bot_data.services
+        assert services is not None
+        if app.job_queue is not None:  # the ticks a standby skipped: catch up now
+            for job in app.job_queue.jobs():
+                job.job.modify(next_run_time=datetime.now(UTC))
+        await services.sender.run(stop)
+
+    leadership = Leadership(
+        settings_.database_url, lead, retry=settings_.leader_retry_seconds, monotonic=monotonic
+    )
+    stop_election = asyncio.Event()
+    election_task: list[asyncio.Task[None]] = []
 
     async def post_init(app: BotApp) -> None:
         services = await open_services(
@@ -245,17 +302,18 @@ def build_application(
             clock=clock,
             monotonic=monotonic,
             seed=seed,
+            on_outcome=metrics.outcome,
         )
         app.bot_data.services = services
         await sender_bot.initialize()
         await set_menu(app, settings_.admin_ids)
         if background:
-            sender_task.append(asyncio.create_task(services.sender.run(stop_sender)))
+            election_task.append(asyncio.create_task(leadership.run(stop_election)))
 
     async def post_shutdown(app: BotApp) -> None:
-        stop_sender.set()
-        for task in sender_task:
-            await task
+        stop_election.set()
+        for task in election_task:
+            await task  # stops the sender gracefully and frees the lock
         await sender_bot.shutdown()
         if app.bot_data.services is not None:
             await close_services(app.bot_data.services)
@@ -283,7 +341,131 @@ def build_application(
         # PTB's builder types its rate limiter generic as None before one is set.
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: BotApp = builder.build()
-    register_handlers(app, flood=flood, errors=errors)
+    app.bot_data.metrics = metrics
+    app.bot_data.leadership = leadership
+    register_handlers(app, flood=flood, errors=errors, metrics=metrics)
+    # the updates counter's labels: the commands the bot answers, and no others
+    metrics.commands = frozenset(
+        name
+        for handlers in app.handlers.values()
+        for handler in handlers
+        if isinstance(handler, CommandHandler)
+        for name in handler.commands
+    )
     if background:
-        register_jobs(app)
+        register_jobs(app, leadership, metrics)
     return app
+
+
+# --- webhook mode: the HTTP server, /healthz, /metrics --------------------------------------
+
+WEBHOOK_SECRET_KEY = "webhook_secret"
+HEALTH_TIMEOUT = 3.0  # seconds; a database slower than this counts as down
+
+
+async def webhook_secret(settings_: Settings, sessions: db.SessionFactory) -> str:
+    """``WEBHOOK_SECRET``, or one generated once and kept in the database for every replica."""
+    if settings_.webhook_secret is not None:
+        return settings_.webhook_secret.get_secret_value()
+    async with db.session_scope(sessions) as session:
+        return await store.get_or_set_value(
+            session=session, key=WEBHOOK_SECRET_KEY, value=secrets.token_urlsafe(32)
+        )
+
+
+async def health(app: BotApp) -> tuple[bool, dict[str, Any]]:
+    """Database reachable, election running, and the sender alive on the leader."""
+    services, leadership = app.bot_data.services, app.bot_data.leadership
+    database = "down"
+    if services is not None:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT), services.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            database = "ok"
+        except (SQLAlchemyError, OSError, TimeoutError):
+            pass
+    leader = leadership is not None and leadership.is_leader
+    if leadership is None or not leadership.running:
+        sender = "stopped"
+    elif leader:
+        sender = "running" if leadership.work_alive else "dead"
+    else:
+        sender = "standby"  # another replica sends; this one takes over if it dies
+    ok = database == "ok" and sender in {"running", "standby"}
+    return ok, {"database": database, "leader": leader, "sender": sender}
+
+
+async def render_metrics(app: BotApp) -> tuple[bytes, str]:
+    metrics, services = app.bot_data.metrics, app.bot_data.services
+    assert metrics is not None
+    leader = app.bot_data.leadership is not None and app.bot_data.leadership.is_leader
+    try:
+        body = await metrics.render(services.sessions if services else None, leader=leader)
+    except (SQLAlchemyError, OSError):  # the counters still count; the outbox gauges wait
+        log.warning("metrics: the outbox could not be read")
+        body = await metrics.render(None, leader=leader)
+    return body, CONTENT_TYPE
+
+
+def webhook_server(
+    app: BotApp, settings_: Settings, secret: str, *, port: int | None = None
+) -> WebhookServer:
+    """The HTTP server feeding ``app``'s update queue, with /healthz and /metrics."""
+    host, listen_port = settings_.webhook_address
+
+    async def on_update(data: dict[str, Any]) -> None:
+        try:
+            update = Update.de_json(data, app.bot)
+        except Exception as exc:  # its content (a user's text) stays out of the logs
+            log.warning(
+                "webhook: update %s could not be read (%s)",
+                data.get("update_id"),
+                type(exc).__name__,
+            )
+            return
+        await app.update_queue.put(update)
+
+    return WebhookServer(
+        host=host,
+        port=listen_port if port is None else port,
+        path=settings_.webhook_path,
+        secret=secret,
+        on_update=on_update,
+        health=lambda: health(app),
+        metrics=lambda: render_metrics(app),
+    )
+
+
+async def serve_webhook(app: BotApp, settings_: Settings, stop: asyncio.Event) -> None:
+    """Run ``app`` in webhook mode until ``stop`` is set: serve, register, wait, tear down.
+
+    Every replica registers the same URL and secret (setWebhook is idempotent) and never
+    deletes the webhook on the way out: the other replicas are still serving it.
+    """
+    await app.initialize()
+    try:
+        assert app.post_init is not None
+        await app.post_init(app)
+        services = app.bot_data.services
+        assert services is not None
+        secret = await webhook_secret(settings_, services.sessions)
+        await app.start()
+        server = webhook_server(app, settings_, secret)
+        await server.start()
+        try:
+            await app.bot.set_webhook(
+                url=str(settings_.webhook_url),
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+            log.info("webhook registered at %s; serving updates over HTTP", settings_.webhook_url)
+            await stop.wait()
+        finally:
+            await server.stop()
+            await app.stop()
+    finally:
+        with contextlib.suppress(Exception):
+            await app.shutdown()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)

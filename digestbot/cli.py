@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -99,7 +100,10 @@ async def _prepare_store(settings: Settings) -> None:
 @cli.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """Run the bot against Telegram (long polling). Needs TELEGRAM_BOT_TOKEN."""
+    """Run the bot against Telegram: long polling, or webhook mode with WEBHOOK_URL set.
+
+    Needs TELEGRAM_BOT_TOKEN.
+    """
     from digestbot.app import build_application
 
     settings = _settings(ctx)
@@ -110,11 +114,25 @@ def run(ctx: click.Context) -> None:
     _run(lambda: _prepare_store(settings))
     app = build_application(settings)
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        if settings.webhook_url:
+            _run(lambda: _serve_webhook(app, settings))
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     except InvalidToken:
         _fail("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather", 1)
     except TelegramError as exc:  # e.g. Telegram unreachable at start; the token is redacted
         _fail(f"Telegram: {redact(str(exc), settings)}", 1)
+
+
+async def _serve_webhook(app: Any, settings: Settings) -> None:
+    """Webhook mode until SIGTERM or SIGINT (what `docker stop` and systemd send)."""
+    from digestbot.app import serve_webhook
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve_webhook(app, settings, stop)
 
 
 @cli.command()

@@ -10,6 +10,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -27,6 +28,7 @@ _ASYNC_DRIVERS = {
     "postgres": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -49,6 +51,15 @@ def parse_hhmm(value: str) -> time:
     if not m:
         raise ValueError(f"{value!r} is not a time like 08:00 (24-hour HH:MM)")
     return time(int(m.group(1)), int(m.group(2)))
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``0.0.0.0:8080`` -> ``("0.0.0.0", 8080)``; ValueError with a human message otherwise."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.strip("[]")  # [::]:8080
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not host:port, like 0.0.0.0:8080")
+    return host, int(port)
 
 
 def _split_csv(value: Any) -> Any:
@@ -74,6 +85,13 @@ class Settings(BaseSettings):
     send_rate: float = 25.0
     feed_poll_minutes: int = 10
     log_level: str = "INFO"
+    # Webhook mode (production): unset WEBHOOK_URL means long polling.
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0:8080"
+    webhook_secret: SecretStr | None = None
+    # How often a standby replica tries to become the leader, and the leader checks
+    # it still is; a dead leader is replaced within about this long (README: Deployment).
+    leader_retry_seconds: float = 5.0
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -157,6 +175,60 @@ class Settings(BaseSettings):
         if value.upper() not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return value.upper()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        local = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+        # Telegram only calls HTTPS webhooks; plain http is for a local Bot API server.
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError(
+                "must be the bot's public https:// URL, like https://bot.example.com/tg"
+            )
+        if not parts.hostname:
+            raise ValueError("must be a full URL with a host, like https://bot.example.com/tg")
+        if parts.path in {"/healthz", "/metrics"}:
+            raise ValueError(f"its path cannot be {parts.path}, which the bot serves itself")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        secret = value.get_secret_value().strip()
+        if not _SECRET.fullmatch(secret):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return SecretStr(secret)
+
+    @field_validator("leader_retry_seconds")
+    @classmethod
+    def _leader_retry(cls, value: float) -> float:
+        # Above 6 s a takeover after a leader's machine vanished (its session timing
+        # out, 15 s, then 2 * retry + 1 s, see leader.py) could exceed the promised 30 s.
+        if not 0.05 <= value <= 6:
+            raise ValueError("must be seconds between 0.05 and 6")
+        return value
+
+    @property
+    def webhook_address(self) -> tuple[str, int]:
+        """``WEBHOOK_LISTEN`` as (host, port)."""
+        return parse_listen(self.webhook_listen)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path Telegram posts updates to: ``WEBHOOK_URL``'s own (``/`` when it has none)."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @property
     def async_database_url(self) -> str:

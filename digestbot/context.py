@@ -19,6 +19,8 @@ from digestbot.delivery import SendBudget, Sender
 from digestbot.digests import DigestService
 from digestbot.feeds import FeedPoller
 from digestbot.ingest import Ingester
+from digestbot.leader import Leadership
+from digestbot.metrics import Metrics
 from digestbot.planner import DigestPlanner
 from digestbot.stats import StatsService
 
@@ -48,6 +50,9 @@ class BotData:
 
     def __init__(self) -> None:
         self.services: Services | None = None
+        # Production (app.py builds both): who runs the background work, and /metrics.
+        self.leadership: Leadership | None = None
+        self.metrics: Metrics | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -211,8 +211,10 @@ class Sender:
         concurrency: int = CONCURRENCY,
         max_attempts: int = MAX_ATTEMPTS,
         jitter: Callable[[], float] = random.random,
+        on_outcome: Callable[[Outcome], None] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._on_outcome = on_outcome  # metrics: called once per row tried
         self._bot = bot
         self.budget = budget
         self._clock = clock
@@ -463,6 +465,9 @@ class Sender:
             await self._record_in(session, outcomes)
 
     async def _record_in(self, session: AsyncSession, outcomes: list[Outcome]) -> None:
+        if self._on_outcome is not None:
+            for o in outcomes:
+                self._on_outcome(o)
         now = self._clock()
         sent = [o.row.id for o in outcomes if o.sent and o.row.id is not None]
         await store.mark_sent(session=session, ids=sent, now=now)

@@ -30,6 +30,7 @@ from digestbot.models import (
     BroadcastStatus,
     Chat,
     Feed,
+    KeyValue,
     Outbox,
     OutboxKind,
     OutboxStatus,
@@ -932,3 +933,44 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
     )
     await session.exec(sa.delete(Chat).where(col(Chat.id) == old_id))
     return known
+
+
+# --- production: metrics and the generated webhook secret --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """The outbox at a glance, for /metrics: rows not yet sent, and the oldest one's age."""
+
+    pending: int  # pending or being sent
+    oldest_pending_at: datetime | None
+
+
+async def outbox_stats(*, session: AsyncSession) -> OutboxStats:
+    """One indexed aggregate (``ix_outbox_due`` leads with status), run at each scrape."""
+    conn = await session.connection()
+    row = (
+        await conn.execute(
+            sa.select(sa.func.count(), sa.func.min(_OUTBOX.c.created_at)).where(
+                _OUTBOX.c.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+            )
+        )
+    ).one()
+    oldest = row[1]
+    if isinstance(oldest, str):  # SQLite through Core returns the stored text
+        oldest = datetime.fromisoformat(oldest)
+    return OutboxStats(pending=int(row[0]), oldest_pending_at=oldest)
+
+
+async def get_or_set_value(*, session: AsyncSession, key: str, value: str) -> str:
+    """The value kept under ``key``, storing ``value`` first if there is none. Replicas
+    starting together agree: only the first insert lands, and everyone reads it back."""
+    table = KeyValue.__table__  # type: ignore[attr-defined]
+    conn = await session.connection()
+    await conn.execute(
+        _insert(session, table)
+        .values(key=key, value=value)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    stored = (await conn.execute(sa.select(table.c.value).where(table.c.key == key))).scalar_one()
+    return str(stored)

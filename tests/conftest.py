@@ -32,6 +32,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "DEFAULT_DIGEST_TIME",
         "SEND_RATE",
         "LOG_LEVEL",
+        "WEBHOOK_URL",
+        "WEBHOOK_LISTEN",
+        "WEBHOOK_SECRET",
+        "LEADER_RETRY_SECONDS",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PTB_TIMEDELTA", "true")  # as the digestbot command sets it

@@ -68,6 +68,14 @@ def test_database_urls_map_to_async_drivers(url, expected):
         ("LOG_LEVEL", "LOUD", "must be one of"),
         ("TELEGRAM_BOT_TOKEN", "not-a-token", "does not look like a bot token"),
         ("TELEGRAM_API_BASE_URL", "api.telegram.org", "must start with http"),
+        ("WEBHOOK_URL", "http://bot.example.com/tg", "public https:// URL"),
+        ("WEBHOOK_URL", "https:///tg", "with a host"),
+        ("WEBHOOK_URL", "https://bot.example.com/healthz", "path cannot be /healthz"),
+        ("WEBHOOK_LISTEN", "8080", "not host:port"),
+        ("WEBHOOK_LISTEN", "0.0.0.0:99999", "not host:port"),
+        ("WEBHOOK_SECRET", "has spaces in it", "A-Z, a-z, 0-9, _ and -"),
+        ("WEBHOOK_SECRET", "x" * 257, "1-256 characters"),
+        ("LEADER_RETRY_SECONDS", "30", "between 0.05 and 6"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_the_problem(monkeypatch, variable, value, problem):
@@ -89,3 +97,22 @@ def test_a_bad_token_is_never_echoed(monkeypatch):
     with pytest.raises(ConfigError) as info:
         load_settings(None)
     assert "short-secret-value" not in str(info.value)
+
+
+def test_webhook_settings_default_to_polling_and_parse_when_set(monkeypatch):
+    settings = load_settings(None)
+    assert settings.webhook_url is None and settings.webhook_secret is None
+    assert settings.webhook_address == ("0.0.0.0", 8080)
+    assert settings.leader_retry_seconds == 5
+
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.com/hooks/tg")
+    monkeypatch.setenv("WEBHOOK_LISTEN", "[::]:8443")
+    monkeypatch.setenv("WEBHOOK_SECRET", "Abc_123-xyz")
+    settings = load_settings(None)
+    assert settings.webhook_path == "/hooks/tg"
+    assert settings.webhook_address == ("::", 8443)
+    assert settings.webhook_secret is not None
+    assert settings.webhook_secret.get_secret_value() == "Abc_123-xyz"
+    assert "Abc_123-xyz" not in repr(settings)  # a secret, like the token
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.com")
+    assert load_settings(None).webhook_path == "/"

@@ -24,18 +24,18 @@ DIGESTBOT = str(Path(sys.executable).with_name("digestbot"))
 CHATS = 60
 
 
-async def prepare(database_url: str) -> None:
-    """Briefs, and CHATS private chats whose digest fell due a moment ago."""
+async def prepare(database_url: str, chats: int = CHATS) -> None:
+    """Briefs, and ``chats`` private chats whose digest fell due a moment ago."""
     engine = db.create_engine(database_url)
     await db.upgrade(engine)
     now = utcnow()
     async with db.session_scope(db.session_factory(engine)) as session:
         await store.upsert_briefs(session=session, briefs=[make_brief(tags=("llm",))])
         tag_ids = await store.ensure_tags(session=session, slugs=["llm"])
-        for chat_id in range(1, CHATS + 1):
+        for chat_id in range(1, chats + 1):
             session.add(Chat(id=chat_id, next_digest_at=now - timedelta(seconds=1)))
         await session.flush()
-        for chat_id in range(1, CHATS + 1):
+        for chat_id in range(1, chats + 1):
             session.add(Subscription(chat_id=chat_id, tag_id=tag_ids["llm"]))
     await engine.dispose()
 
