@@ -128,7 +128,7 @@ async def open_services(
         ),
         sender=sender,
         broadcasts=BroadcastService(
-            sessions, send_rate=settings_.send_rate, clock=clock, on_queued=sender.broadcast_queued
+            sessions, send_rate=settings_.send_rate, clock=clock, on_queued=sender.wake
         ),
         stats=StatsService(sessions, clock),
         budget=budget,

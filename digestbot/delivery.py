@@ -227,10 +227,7 @@ class Sender:
         # that a local fake server or a small machine is not swamped.
         self._concurrency = asyncio.Semaphore(concurrency)
         self._must_release = False
-        # Until a claim shows none, broadcasts may be waiting: batches then alternate
-        # which kind they take first (see _claim_rows).
-        self._broadcasts_pending = True
-        self._turn: str = OutboxKind.BROADCAST
+        self._turn: str = OutboxKind.DIGEST  # which kind the next batch takes first
         self.sent_total = 0
         self.failed_total = 0
 
@@ -238,31 +235,23 @@ class Sender:
         """New rows were queued: look now rather than at the next poll."""
         self._wake.set()
 
-    def broadcast_queued(self) -> None:
-        """A broadcast was queued: share the rate with digests from now on, and look now."""
-        self._broadcasts_pending = True
-        self.wake()
-
     async def _claim_rows(self, session: AsyncSession) -> list[Claimed]:
         """Claim a batch, digests and broadcasts sharing the rate fairly.
 
-        Rows go oldest first; but while broadcasts are queued, every other batch takes
-        broadcasts first and the rest digests first (each topped up with the other kind
-        when short), so neither a 100k-chat broadcast nor a morning digest run holds the
-        other back. With no broadcast queued this is one query, as before.
+        Each claim takes one kind, oldest first (served in order by an index, however
+        long the queue); batches alternate which kind goes first, topping up with the
+        other when short. So neither a broadcast to every chat nor a morning's digest
+        run holds the other back, and either alone gets every batch in full.
         """
         now, limit = self._clock(), self._in_flight
-        if not self._broadcasts_pending:
-            rows = await store.claim_due(session=session, now=now, limit=limit)
-            self._broadcasts_pending = any(r.kind == OutboxKind.BROADCAST for r in rows)
-            return rows
         first = self._turn
-        self._turn = OutboxKind.DIGEST if first == OutboxKind.BROADCAST else OutboxKind.BROADCAST
+        second = OutboxKind.DIGEST if first == OutboxKind.BROADCAST else OutboxKind.BROADCAST
+        self._turn = second
         rows = await store.claim_due(session=session, now=now, limit=limit, kind=first)
-        if first == OutboxKind.BROADCAST and not rows:
-            self._broadcasts_pending = False  # none due: back to one query per batch
         if len(rows) < limit:
-            rows += await store.claim_due(session=session, now=now, limit=limit - len(rows))
+            rows += await store.claim_due(
+                session=session, now=now, limit=limit - len(rows), kind=second
+            )
         return sorted(rows, key=lambda r: r.id)
 
     async def release_in_flight(self) -> int:

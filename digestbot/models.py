@@ -233,11 +233,18 @@ class Outbox(SQLModel, table=True):
     """One message to push; ``key`` makes each (chat, digest period / broadcast) unique."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # The sender claims "pending rows of one kind, oldest first": this index serves that
+    # in order, however many rows wait or were sent before.
+    # ix_outbox_chat_status: "does this chat have an earlier row still to send?", asked
+    # for every row claimed, must not depend on the planner's row estimates.
+    __table_args__ = (
+        sa.Index("ix_outbox_claim", "status", "kind", "id"),
+        sa.Index("ix_outbox_chat_status", "chat_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
-    chat_id: int = Field(sa_type=sa.BigInteger, index=True)
+    chat_id: int = Field(sa_type=sa.BigInteger)
     kind: str = Field(max_length=16)
     part: int = 0  # a digest split into several messages has one row per part
     payload: str = Field(sa_type=sa.Text)  # JSON: what to send

@@ -947,7 +947,7 @@ class OutboxStats:
 
 
 async def outbox_stats(*, session: AsyncSession) -> OutboxStats:
-    """One indexed aggregate (``ix_outbox_due`` leads with status), run at each scrape."""
+    """One indexed aggregate (``ix_outbox_claim`` leads with status), run at each scrape."""
     conn = await session.connection()
     row = (
         await conn.execute(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from digestbot import store
 from digestbot.db import SessionFactory, session_scope
@@ -156,3 +158,34 @@ async def test_nul_characters_are_dropped_and_overlong_ids_rejected(sessions):
     assert (await upsert(sessions, good)) == [Outcome.ADDED]  # PostgreSQL would refuse a NUL
     (stored,) = await all_briefs(sessions)
     assert stored.summary == "Null byte"
+
+
+async def test_claiming_reads_the_queue_in_index_order_never_sorting_all_of_it(sessions, engine):
+    """The sender claims a batch every half second: with 100k rows waiting, a claim that
+    sorted them all each time would cap delivery (measured: 155 ms vs 2 ms a claim)."""
+    now = datetime(2026, 11, 27, 8, tzinfo=UTC)
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX"):
+            statements.append((statement, parameters))
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with session_scope(sessions) as session:
+            await store.claim_due(session=session, now=now, limit=13, kind="digest")
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    (statement, parameters), *_ = statements
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        dbapi = raw.driver_connection
+        if engine.dialect.name == "sqlite":
+            cursor = await dbapi.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            plan = " / ".join(str(row[-1]) for row in await cursor.fetchall())
+        else:
+            # asyncpg: the compiled statement uses $1..$n placeholders
+            rows = await dbapi.fetch("EXPLAIN " + statement, *parameters)
+            plan = " / ".join(row[0] for row in rows)
+    assert "ix_outbox_claim" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

@@ -1,4 +1,4 @@
-"""broadcast progress: the admin's status message, start time; outbox sent_at index
+"""broadcast progress: the admin's status message, start time; outbox claim, per-chat and sent_at indexes
 
 Revision ID: 0002
 Revises: 0001
@@ -24,10 +24,20 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("started_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_sent_at"), ["sent_at"], unique=False)
+        # claims go per kind in id order; the old (status, next_attempt_at) index made
+        # every claim sort all waiting rows
+        batch_op.drop_index("ix_outbox_due")
+        batch_op.create_index("ix_outbox_claim", ["status", "kind", "id"], unique=False)
+        batch_op.drop_index(batch_op.f("ix_outbox_chat_id"))
+        batch_op.create_index("ix_outbox_chat_status", ["chat_id", "status"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_chat_status")
+        batch_op.create_index(batch_op.f("ix_outbox_chat_id"), ["chat_id"], unique=False)
+        batch_op.drop_index("ix_outbox_claim")
+        batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
         batch_op.drop_index(batch_op.f("ix_outbox_sent_at"))
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
         batch_op.drop_column("started_at")
