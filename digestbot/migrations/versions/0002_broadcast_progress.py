@@ -1,4 +1,4 @@
-"""broadcast progress: the admin's status message, start time; outbox claim, per-chat and sent_at indexes
+"""broadcast progress (status message, start time); outbox claim, per-chat, sent_at indexes
 
 Revision ID: 0002
 Revises: 0001
