@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,8 @@ from digestbot.db import SessionFactory, session_scope
 from digestbot.models import Broadcast, BroadcastStatus, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
+
+SLOW_COUNT = 0.5  # seconds: progress() slower than this runs less often
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,7 @@ def outcome_of(status: str, error: str | None) -> str:
     reason = (error or "").lower()
     if "blocked" in reason:
         return "blocked"
-    if any(word in reason for word in ("kicked", "not found", "deactivated", "not a member")):
+    if any(w in reason for w in ("kicked", "chat not found", "deactivated", "not a member")):
         return "left"
     if status == OutboxStatus.CANCELLED and "admin" in reason:
         return "cancelled"
@@ -141,6 +144,8 @@ class BroadcastService:
         self._clock = clock
         self._on_queued = on_queued
         self._shown: dict[int, Counts] = {}  # the counts last reported, per broadcast
+        self._cost = 0.0  # seconds the last progress() took
+        self._counted_at = 0.0
 
     async def audience(self, typed_tag: str | None) -> Audience | UnknownTag:
         """How many chats a broadcast to everyone, or to ``typed_tag``'s followers, reaches."""
@@ -199,11 +204,16 @@ class BroadcastService:
                 broadcast.status_message_id = message_id
 
     async def _owned(
-        self, session: AsyncSession, broadcast_id: int, message_id: int
+        self, session: AsyncSession, broadcast_id: int, admin_id: int, message_id: int
     ) -> Broadcast | None:
-        """The broadcast, if the button pressed is on its own status message."""
+        """The broadcast, if the button pressed is on its own status message, in the chat
+        of the admin who drafted it (message ids are only unique within a chat)."""
         broadcast = await store.get_broadcast(session=session, broadcast_id=broadcast_id)
-        if broadcast is None or broadcast.status_message_id != message_id:
+        if (
+            broadcast is None
+            or broadcast.admin_id != admin_id
+            or broadcast.status_message_id != message_id
+        ):
             return None
         return broadcast
 
@@ -211,7 +221,7 @@ class BroadcastService:
         """The Send button: queue one row per chat of the audience, once."""
         now = self._clock()
         async with session_scope(self._sessions) as session:
-            broadcast = await self._owned(session, broadcast_id, message_id)
+            broadcast = await self._owned(session, broadcast_id, admin_id, message_id)
             if broadcast is None:
                 return SendResult(refused="unknown")
             if broadcast.status != BroadcastStatus.DRAFT:
@@ -223,21 +233,11 @@ class BroadcastService:
                 )
                 if tag_id is None:  # the tag was deleted since the preview
                     return SendResult(refused="unknown")
-            payload: dict[str, object]
-            if broadcast.from_chat_id is not None and broadcast.from_message_id is not None:
-                payload = {
-                    "copy": {
-                        "from_chat_id": broadcast.from_chat_id,
-                        "message_id": broadcast.from_message_id,
-                    }
-                }
-            else:
-                payload = {"text": broadcast.text or ""}
             queued = await store.start_broadcast(
                 session=session,
                 broadcast_id=broadcast_id,
                 tag_id=tag_id,
-                payload=json.dumps(payload, ensure_ascii=False),
+                payload=json.dumps({"broadcast": broadcast_id}),
                 now=now,
             )
             if queued is None:  # another press (or replica) got there first
@@ -281,25 +281,40 @@ class BroadcastService:
         log.info("broadcast %s: cancelled, %s messages not sent", broadcast_id, dropped)
         return dropped
 
+    async def _with_counts(
+        self, session: AsyncSession, broadcasts: Sequence[Broadcast]
+    ) -> list[Progress]:
+        """Each broadcast with its counts: kept ones for the finished, counted otherwise."""
+        live = [b.id for b in broadcasts if b.id is not None and b.counts is None]
+        groups = await store.outbox_outcomes(session=session, broadcast_ids=live)
+        return [
+            self._progress(
+                b,
+                Counts(**json.loads(b.counts)) if b.counts else count(groups.get(b.id or 0, [])),
+            )
+            for b in broadcasts
+        ]
+
     async def get(self, broadcast_id: int) -> Progress | None:
         async with self._sessions() as session:
             broadcast = await store.get_broadcast(session=session, broadcast_id=broadcast_id)
-            if broadcast is None or broadcast.id is None:
+            if broadcast is None:
                 return None
-            groups = await store.outbox_outcomes(session=session, broadcast_ids=[broadcast.id])
-        return self._progress(broadcast, count(groups.get(broadcast.id, [])))
+            (progress,) = await self._with_counts(session, [broadcast])
+        return progress
 
     async def recent(self, limit: int = 10) -> list[Progress]:
         """The latest broadcasts sent or under way, newest first."""
         async with self._sessions() as session:
             found = await store.recent_broadcasts(session=session, limit=limit)
-            ids = [b.id for b in found if b.id is not None]
-            groups = await store.outbox_outcomes(session=session, broadcast_ids=ids)
-        return [self._progress(b, count(groups.get(b.id or 0, []))) for b in found]
+            return await self._with_counts(session, found)
 
     async def progress(self) -> list[Progress]:
         """Broadcasts under way whose counts moved since the last call; one with nothing
         left to send is marked done (and reported once more, as finished)."""
+        if self._cost > SLOW_COUNT and time.perf_counter() - self._counted_at < 5 * self._cost:
+            return []  # counting a huge broadcast is slow: do it at most a fifth of the time
+        self._counted_at = time.perf_counter()
         now = self._clock()
         changed = []
         async with session_scope(self._sessions) as session:
@@ -312,7 +327,7 @@ class BroadcastService:
                 assert broadcast.id is not None
                 counts = count(groups.get(broadcast.id, []))
                 if not counts.pending and await store.finish_broadcast(
-                    session=session, broadcast_id=broadcast.id, now=now
+                    session=session, broadcast_id=broadcast.id, now=now, counts=counts.as_dict()
                 ):
                     broadcast.status, broadcast.finished_at = BroadcastStatus.DONE, now
                     await store.add_audit(
@@ -331,6 +346,7 @@ class BroadcastService:
                 changed.append(self._progress(broadcast, counts))
         for done in (p.id for p in changed if p.finished):
             self._shown.pop(done, None)
+        self._cost = time.perf_counter() - self._counted_at
         return changed
 
     def _progress(self, broadcast: Broadcast, counts: Counts) -> Progress:

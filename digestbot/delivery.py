@@ -228,6 +228,7 @@ class Sender:
         self._concurrency = asyncio.Semaphore(concurrency)
         self._must_release = False
         self._turn: str = OutboxKind.DIGEST  # which kind the next batch takes first
+        self._broadcasts: dict[int, dict[str, Any]] = {}
         self.sent_total = 0
         self.failed_total = 0
 
@@ -394,8 +395,23 @@ class Sender:
             link_preview_options=NO_PREVIEW,
         )
 
+    async def _message_of(self, broadcast_id: int) -> dict[str, Any]:
+        """A broadcast's message (rows hold only its id), read once per broadcast."""
+        message = self._broadcasts.get(broadcast_id)
+        if message is None:
+            async with self._sessions() as session:
+                broadcast = await store.get_broadcast(session=session, broadcast_id=broadcast_id)
+            if broadcast is None:
+                raise LookupError(f"broadcast {broadcast_id} is gone")
+            if len(self._broadcasts) >= 64:  # only a few are ever under way at once
+                self._broadcasts.clear()
+            message = self._broadcasts[broadcast_id] = broadcast.message()
+        return message
+
     async def _send(self, row: Claimed) -> Outcome:
         payload = json.loads(row.payload)
+        if "broadcast" in payload:
+            payload = await self._message_of(int(payload["broadcast"]))
         chat_id = row.chat_id
         plain = False
         for _ in range(3):  # the first try, plus one resend after a migration or a parse error

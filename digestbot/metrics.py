@@ -142,6 +142,7 @@ class Metrics:
         if outcome.sent:
             self.sent.inc()
             self._recent_sends.append(self._monotonic())
+            self._rate()  # forget sends past the window: nothing else may ever scrape them
         elif outcome.retry_in is not None:
             self.retried.labels(failure_reason(outcome)).inc()
         else:

@@ -224,9 +224,21 @@ class Broadcast(SQLModel, table=True):
     audience: int = 0
     # the admin's message with the Send/Cancel buttons, edited as sending goes
     status_message_id: int | None = None
+    # JSON: the outcome counts, kept when it is done so reports need not recount rows
+    counts: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _ts(default_now=True)
     started_at: datetime | None = _ts(nullable=True)
     finished_at: datetime | None = _ts(nullable=True)
+
+    def message(self) -> dict[str, Any]:
+        """What each chat gets, as an outbox payload: HTML text, or a message to copy.
+
+        Outbox rows of a broadcast hold only ``{"broadcast": id}``: a message to a
+        million chats is stored once, not a million times.
+        """
+        if self.from_chat_id is not None and self.from_message_id is not None:
+            return {"copy": {"from_chat_id": self.from_chat_id, "message_id": self.from_message_id}}
+        return {"text": self.text or ""}
 
 
 class Outbox(SQLModel, table=True):

@@ -56,7 +56,7 @@ class StatsService:
             broadcasts = await store.sent_since(
                 session=session, kind=OutboxKind.BROADCAST, since=today
             )
-            depth, oldest = await store.outbox_backlog(session=session)
+            backlog = await store.outbox_stats(session=session)
             feeds = await store.all_feeds(session=session)
         grouped: dict[str, int] = {}
         for error, rows in failures:
@@ -70,8 +70,8 @@ class StatsService:
             digests_sent_today=sent,
             digests_failed_today=sorted(grouped.items(), key=lambda kv: (-kv[1], kv[0])),
             broadcasts_sent_today=broadcasts,
-            outbox_depth=depth,
-            oldest_pending=oldest,
+            outbox_depth=backlog.pending,
+            oldest_pending=backlog.oldest_pending_at,
             feeds=feeds,
         )
 

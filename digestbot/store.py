@@ -611,12 +611,18 @@ async def cancel_broadcast(
     return int(result.rowcount)
 
 
-async def finish_broadcast(*, session: AsyncSession, broadcast_id: int, now: datetime) -> bool:
-    """Sending to done, once nothing of it is left to send."""
+async def finish_broadcast(
+    *, session: AsyncSession, broadcast_id: int, now: datetime, counts: dict[str, int]
+) -> bool:
+    """Sending to done, once nothing of it is left to send, keeping its final counts."""
     result = await session.exec(
         sa.update(Broadcast)
         .where(col(Broadcast.id) == broadcast_id, col(Broadcast.status) == BroadcastStatus.SENDING)
-        .values(status=BroadcastStatus.DONE, finished_at=now)
+        .values(
+            status=BroadcastStatus.DONE,
+            finished_at=now,
+            counts=json.dumps(counts, sort_keys=True),
+        )
     )
     return bool(result.rowcount)
 
@@ -746,15 +752,6 @@ async def failures_since(
     return [(error, int(n)) for error, n in await session.exec(query)]
 
 
-async def outbox_backlog(*, session: AsyncSession) -> tuple[int, datetime | None]:
-    """Rows waiting to be sent, and when the oldest of them was queued."""
-    query = sa.select(sa.func.count(), sa.func.min(Outbox.created_at)).where(
-        col(Outbox.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
-    )
-    depth, oldest = (await session.exec(query)).one()  # type: ignore[call-overload]
-    return int(depth), oldest
-
-
 # --- outbox -----------------------------------------------------------------------------
 
 
@@ -788,16 +785,24 @@ _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 async def claim_due(
     *, session: AsyncSession, now: datetime, limit: int, kind: str | None = None
 ) -> list[Claimed]:
-    """Up to ``limit`` due rows (of ``kind`` only, when given), at most one per chat and
-    only each chat's oldest unsent one (so a digest's parts go in order), marked ``sending``."""
+    """Up to ``limit`` due rows (of ``kind`` only, when given), marked ``sending``: at most
+    one per chat, none for a chat with a row on its way already, and only each chat's
+    oldest waiting row of its kind (so a digest's parts go in order, while a chat's
+    digest never waits behind its copy of a long broadcast)."""
     # Core, not the ORM: this runs for every few messages sent.
     earlier = _OUTBOX.alias("earlier")
     blocked = (
         sa.select(earlier.c.id)
         .where(
             earlier.c.chat_id == _OUTBOX.c.chat_id,
-            earlier.c.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-            earlier.c.id < _OUTBOX.c.id,
+            sa.or_(
+                earlier.c.status == OutboxStatus.SENDING,
+                sa.and_(
+                    earlier.c.status == OutboxStatus.PENDING,
+                    earlier.c.kind == _OUTBOX.c.kind,
+                    earlier.c.id < _OUTBOX.c.id,
+                ),
+            ),
         )
         .exists()
     )
@@ -947,19 +952,35 @@ class OutboxStats:
 
 
 async def outbox_stats(*, session: AsyncSession) -> OutboxStats:
-    """One indexed aggregate (``ix_outbox_claim`` leads with status), run at each scrape."""
+    """Rows not yet sent and when the oldest was queued, for /stats and /metrics.
+
+    Both read ``ix_outbox_claim`` only: the count over its status prefix, and the oldest
+    row as the lowest id of each (status, kind), one index probe each; ``min(created_at)``
+    would read every waiting row of the table instead.
+    """
     conn = await session.connection()
-    row = (
-        await conn.execute(
-            sa.select(sa.func.count(), sa.func.min(_OUTBOX.c.created_at)).where(
-                _OUTBOX.c.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
-            )
-        )
-    ).one()
-    oldest = row[1]
-    if isinstance(oldest, str):  # SQLite through Core returns the stored text
-        oldest = datetime.fromisoformat(oldest)
-    return OutboxStats(pending=int(row[0]), oldest_pending_at=oldest)
+    waiting = [OutboxStatus.PENDING, OutboxStatus.SENDING]
+    count = (
+        await conn.execute(sa.select(sa.func.count()).where(_OUTBOX.c.status.in_(waiting)))
+    ).scalar_one()
+    firsts = []
+    for status in waiting:
+        for kind in OutboxKind:
+            first = (
+                await conn.execute(
+                    sa.select(sa.func.min(_OUTBOX.c.id)).where(
+                        _OUTBOX.c.status == status, _OUTBOX.c.kind == kind
+                    )
+                )
+            ).scalar_one()
+            if first is not None:
+                firsts.append(first)
+    oldest = None
+    if firsts:
+        oldest = (
+            await session.exec(select(Outbox.created_at).where(col(Outbox.id) == min(firsts)))
+        ).first()
+    return OutboxStats(pending=int(count), oldest_pending_at=oldest)
 
 
 async def get_or_set_value(*, session: AsyncSession, key: str, value: str) -> str:

@@ -254,17 +254,20 @@ async def show_progress(bot: Bot, services: Services) -> None:
                 message_id=p.status_message_id,
                 reply_markup=markup,
             )
-            if p.finished:  # an edit makes no sound: say it once more, as a new message
-                await bot.send_message(
-                    p.admin_id,
-                    f"Broadcast #{p.id} is done: {p.counts.sent:,} of {p.audience:,} chats got it.",
-                    reply_to_message_id=p.status_message_id,
-                )
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 log.warning("broadcast %s: cannot update its status (%s)", p.id, exc.message)
         except TelegramError as exc:
             log.warning("broadcast %s: cannot update its status (%s)", p.id, exc)
+        if not p.finished:
+            continue
+        try:  # an edit makes no sound, and the status message may be gone: say it anew
+            await bot.send_message(
+                p.admin_id,
+                f"Broadcast #{p.id} is done: {p.counts.sent:,} of {p.audience:,} chats got it.",
+            )
+        except TelegramError as exc:
+            log.warning("broadcast %s: cannot report that it is done (%s)", p.id, exc)
 
 
 async def broadcast_button(update: Update, context: BotContext, parts: list[str]) -> None:

@@ -22,6 +22,7 @@ def upgrade() -> None:
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("status_message_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("started_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("counts", sa.Text(), nullable=True))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_sent_at"), ["sent_at"], unique=False)
         # claims go per kind in id order; the old (status, next_attempt_at) index made
@@ -40,5 +41,6 @@ def downgrade() -> None:
         batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
         batch_op.drop_index(batch_op.f("ix_outbox_sent_at"))
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        batch_op.drop_column("counts")
         batch_op.drop_column("started_at")
         batch_op.drop_column("status_message_id")
