@@ -389,8 +389,10 @@ async def health(app: BotApp) -> tuple[bool, dict[str, Any]]:
         sender = "stopped"
     elif leader:
         sender = "running" if leadership.work_alive else "dead"
-    else:
+    elif leadership.in_touch:
         sender = "standby"  # another replica sends; this one takes over if it dies
+    else:
+        sender = "no election"  # cannot ask for the lock: would never take over
     ok = database == "ok" and sender in {"running", "standby"}
     return ok, {"database": database, "leader": leader, "sender": sender}
 

@@ -95,6 +95,16 @@ class Leadership:
         self.elections = 0
         self.tries = 0  # attempts to take the lock (a standby's keep growing)
         self.running = False  # the election loop itself is alive
+        self.answered_at: float | None = None  # monotonic: the lock query last answered
+
+    @property
+    def in_touch(self) -> bool:
+        """The election heard from the database lately. A standby that cannot even ask
+        for the lock (the server refuses its session, say) would never take over, so
+        it must not look healthy: when every replica is such a standby, nothing sends."""
+        if self.answered_at is None:
+            return False
+        return time.monotonic() - self.answered_at <= 3 * self._retry + 5.0
 
     @property
     def work_alive(self) -> bool:
@@ -108,9 +118,13 @@ class Leadership:
             while not stop.is_set():
                 try:
                     if not self.is_leader:
-                        if await self._try_acquire():
+                        got = await self._try_acquire()
+                        self.answered_at = time.monotonic()
+                        if got:
                             await self._elected()
-                    elif not await self._still_leader():
+                    elif await self._still_leader():
+                        self.answered_at = time.monotonic()
+                    else:
                         await self._deposed("lost the database connection that holds the lock")
                 except _DATABASE_ERRORS as exc:  # the database is away: one line per try
                     log.warning("leader election: database unreachable (%s); retrying", exc)

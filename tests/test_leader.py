@@ -102,3 +102,19 @@ async def test_sqlite_is_always_the_leader(tmp_path):
     await task
     assert await election.gate(job)(2) is None  # not the leader any more: the tick is skipped
     assert calls == [1]
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_standby_that_cannot_ask_for_the_lock_is_not_in_touch(database_url):
+    healthy = Leadership(database_url, Worker(), retry=RETRY)
+    # a server that refuses every session: this replica could never take over
+    cut_off = Leadership("postgresql://postgres@127.0.0.1:1/none", Worker(), retry=RETRY)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(e.run(stop)) for e in (healthy, cut_off)]
+    try:
+        await until(lambda: cut_off.tries >= 3, within=10, what="three failed tries")
+        assert healthy.in_touch
+        assert not cut_off.in_touch and not cut_off.is_leader
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
