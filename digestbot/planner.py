@@ -108,13 +108,6 @@ class _Window:
         return tuple(chosen), total
 
 
-async def _load_window(session: AsyncSession, now: datetime, end: int) -> _Window:
-    first = await store.first_brief_since(session=session, since=now - RECENT)
-    floor = end if first is None else first - 1
-    items = await store.find_items(session=session, after_id=floor, upto_id=end, limit=10**9)
-    return _Window(items, floor)
-
-
 class DigestPlanner:
     """Turns due schedules into outbox rows; run it every minute (see jobs.py)."""
 
@@ -127,6 +120,12 @@ class DigestPlanner:
         self._sessions = sessions
         self._clock = clock
         self._on_queued = on_queued
+        # The last window and what it was built from: the minute job finds chats due
+        # at most minutes of a busy day, and the briefs rarely change between two of
+        # them, so loading and rendering them again every tick would cost more than
+        # planning the chats (1,440 times a day).
+        self._window: _Window | None = None
+        self._window_key: tuple[Any, ...] = ()
 
     async def plan(self) -> PlanReport:
         """Schedule new chats and queue every digest due now."""
@@ -146,8 +145,10 @@ class DigestPlanner:
                 after_id = chats[-1].id
                 if window is None:
                     end = await store.max_brief_id(session=session)
-                    window = await _load_window(session, now, end)
+                    window = await self._load_window(session, now, end)
                 await self._plan_batch(session, chats, now, window, end, report)
+            if len(chats) < BATCH:  # that was the last: spare the tick an empty query
+                break
         if report.queued:
             self._on_queued()
         if report.due:
@@ -156,6 +157,20 @@ class DigestPlanner:
                 report.due, report.queued, report.distinct, report.empty, report.stale,
             )  # fmt: skip
         return report
+
+    async def _load_window(self, session: AsyncSession, now: datetime, end: int) -> _Window:
+        """The briefs of the last ``RECENT`` days up to ``end``: the previous tick's,
+        unless a brief came, left the window or changed since."""
+        first = await store.first_brief_since(session=session, since=now - RECENT)
+        floor = end if first is None else first - 1
+        version = await store.briefs_version(session=session, after_id=floor, upto_id=end)
+        key = (floor, end, version)
+        if self._window is None or key != self._window_key:
+            items = await store.find_items(
+                session=session, after_id=floor, upto_id=end, limit=10**9
+            )
+            self._window, self._window_key = _Window(items, floor), key
+        return self._window
 
     async def _schedule_new(self, now: datetime, report: PlanReport) -> None:
         while True:
@@ -188,6 +203,7 @@ class DigestPlanner:
         # Most chats share a handful of schedules and timezones: work each out once.
         schedules: dict[tuple[str, str, str, int], datetime] = {}
         days: dict[str, date] = {}
+        due_days: dict[tuple[datetime, str], date] = {}  # most chats of a tick share both
         headers: dict[date, str] = {}
         for chat in chats:
             rule = (chat.digest_time, chat.timezone, chat.frequency, chat.weekly_day)
@@ -198,7 +214,10 @@ class DigestPlanner:
             if chat.timezone not in days:
                 days[chat.timezone] = local_day(now, chat.timezone)
             today = days[chat.timezone]
-            if local_day(chat.next_digest_at, chat.timezone) != today:
+            due_at = (chat.next_digest_at, chat.timezone)
+            if due_at not in due_days:
+                due_days[due_at] = local_day(*due_at)
+            if due_days[due_at] != today:
                 report.stale += 1
                 continue
             due_key = chat.next_digest_at.strftime("%Y%m%dT%H%MZ")

@@ -515,6 +515,19 @@ async def first_brief_since(*, session: AsyncSession, since: datetime) -> int | 
     return first
 
 
+async def briefs_version(
+    *, session: AsyncSession, after_id: int, upto_id: int
+) -> tuple[int, datetime | None]:
+    """How many briefs have ids in ``(after_id, upto_id]``, and when the latest of them
+    changed: a brief is only ever added or updated (``upsert_briefs`` stamps
+    ``updated_at``), so while this stays the same the briefs in that range do too."""
+    stmt = select(sa.func.count(), sa.func.max(Brief.updated_at)).where(
+        col(Brief.id) > after_id, col(Brief.id) <= upto_id
+    )
+    count, changed = (await session.exec(stmt)).one()
+    return count, changed
+
+
 # --- outbox -----------------------------------------------------------------------------
 
 
