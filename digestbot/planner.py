@@ -71,6 +71,7 @@ class _Window:
 
     items: list[store.Item]
     floor: int  # briefs with ids above this are recent enough
+    end: int  # and up to this one
     blocks: list[render.Block] = field(init=False)
     tag_masks: dict[str, int] = field(init=False)
     _after: dict[int, int] = field(default_factory=dict)
@@ -125,7 +126,7 @@ class DigestPlanner:
         # them, so loading and rendering them again every tick would cost more than
         # planning the chats (1,440 times a day).
         self._window: _Window | None = None
-        self._window_key: tuple[Any, ...] = ()
+        self._window_state: store.BriefWindow | None = None
 
     async def plan(self) -> PlanReport:
         """Schedule new chats and queue every digest due now."""
@@ -134,18 +135,23 @@ class DigestPlanner:
         await self._schedule_new(now, report)
         window: _Window | None = None
         end = 0
-        after_id = -(2**63)  # group and channel ids are negative
+        previous: set[int] = set()
         while True:
             async with session_scope(self._sessions) as session:
-                chats = await store.due_chats(
-                    session=session, now=now, after_id=after_id, limit=BATCH
-                )
+                # Each batch moves its chats' schedules past now, so the next query
+                # returns the next chats (see store.due_chats).
+                chats = await store.due_chats(session=session, now=now, limit=BATCH)
                 if not chats:
                     break
-                after_id = chats[-1].id
+                ids = {c.id for c in chats}
+                if ids & previous:  # a schedule did not move: never loop on it
+                    stuck = sorted(ids & previous)[:10]
+                    log.error("planning stopped: chats still due after planning: %s", stuck)
+                    break
+                previous = ids
                 if window is None:
-                    end = await store.max_brief_id(session=session)
-                    window = await self._load_window(session, now, end)
+                    window = await self._load_window(session, now)
+                    end = window.end
                 await self._plan_batch(session, chats, now, window, end, report)
             if len(chats) < BATCH:  # that was the last: spare the tick an empty query
                 break
@@ -158,18 +164,16 @@ class DigestPlanner:
             )  # fmt: skip
         return report
 
-    async def _load_window(self, session: AsyncSession, now: datetime, end: int) -> _Window:
-        """The briefs of the last ``RECENT`` days up to ``end``: the previous tick's,
-        unless a brief came, left the window or changed since."""
-        first = await store.first_brief_since(session=session, since=now - RECENT)
-        floor = end if first is None else first - 1
-        version = await store.briefs_version(session=session, after_id=floor, upto_id=end)
-        key = (floor, end, version)
-        if self._window is None or key != self._window_key:
+    async def _load_window(self, session: AsyncSession, now: datetime) -> _Window:
+        """The briefs of the last ``RECENT`` days: the previous tick's, unless a brief
+        came, left the window or changed since."""
+        state = await store.brief_window(session=session, since=now - RECENT)
+        if self._window is None or state != self._window_state:
+            floor = state.end if state.first is None else state.first - 1
             items = await store.find_items(
-                session=session, after_id=floor, upto_id=end, limit=10**9
+                session=session, after_id=floor, upto_id=state.end, limit=10**9
             )
-            self._window, self._window_key = _Window(items, floor), key
+            self._window, self._window_state = _Window(items, floor, state.end), state
         return self._window
 
     async def _schedule_new(self, now: datetime, report: PlanReport) -> None:

@@ -452,23 +452,31 @@ _SCHEDULE_COLUMNS = (
 )
 
 
-async def _chat_rows(session: AsyncSession, *where: Any, limit: int) -> Sequence[Any]:
+async def _chat_rows(
+    session: AsyncSession, *where: Any, order: Any = _CHATS.c.id, limit: int
+) -> Sequence[Any]:
     conn = await session.connection()
     stmt = sa.select(*(_CHATS.c[name] for name in _SCHEDULE_COLUMNS)).where(*where)
-    return (await conn.execute(stmt.order_by(_CHATS.c.id).limit(limit))).all()
+    return (await conn.execute(stmt.order_by(order).limit(limit))).all()
 
 
-async def due_chats(
-    *, session: AsyncSession, now: datetime, after_id: int, limit: int
-) -> Sequence[Any]:
-    """Reachable, unpaused chats whose digest is due, by id after ``after_id``."""
+async def due_chats(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[Any]:
+    """Reachable, unpaused chats whose digest is due, the earliest due first.
+
+    The planner moves every chat it gets past ``now`` before it asks again, so the next
+    call returns the next ones without an offset, and each call reads no more of the
+    ``next_digest_at`` index than the rows it returns: a tick costs what is due, not
+    what is stored (a day of minute ticks over a million chats).
+    """
     return await _chat_rows(
         session,
         _CHATS.c.next_digest_at <= now,
-        _CHATS.c.active,
+        # "!= false", not "= true": SQLite would otherwise pick the index on ``active``
+        # (true for nearly every chat) and scan and sort every chat on every tick.
+        _CHATS.c.active != sa.false(),
         ~_CHATS.c.paused,
         _CHATS.c.frequency != "off",
-        _CHATS.c.id > after_id,
+        order=_CHATS.c.next_digest_at,
         limit=limit,
     )
 
@@ -496,36 +504,58 @@ async def chat_tag_sets(
 ) -> dict[int, tuple[str, ...]]:
     """The tags each chat follows."""
     out: dict[int, list[str]] = defaultdict(list)
+    subs, tags = Subscription.__table__, Tag.__table__  # type: ignore[attr-defined]
+    # Core, not the ORM: a busy tick reads thousands of these rows.
     stmt = (
-        select(Subscription.chat_id, Tag.slug)
-        .join(Tag, col(Tag.id) == col(Subscription.tag_id))
-        .where(col(Subscription.chat_id).in_(list(chat_ids)))
+        sa.select(subs.c.chat_id, tags.c.slug)
+        .join(tags, tags.c.id == subs.c.tag_id)
+        .where(subs.c.chat_id.in_(list(chat_ids)))
     )
-    for chat_id, slug in await session.exec(stmt):
+    conn = await session.connection()
+    for chat_id, slug in await conn.execute(stmt):
         out[chat_id].append(slug)
     return {chat_id: tuple(tags) for chat_id, tags in out.items()}
 
 
-async def first_brief_since(*, session: AsyncSession, since: datetime) -> int | None:
-    """The id of the oldest brief ingested at or after ``since``."""
-    result = await session.exec(
-        select(sa.func.min(Brief.id)).where(col(Brief.ingested_at) >= since)
-    )
-    first: int | None = result.one()
-    return first
+@dataclass(frozen=True, slots=True)
+class BriefWindow:
+    """Where the briefs ingested since some moment lie, and whether they changed."""
+
+    end: int  # the newest brief's id (0: none)
+    first: int | None  # the oldest brief's id ingested since then (None: none)
+    count: int  # briefs with ids from ``first`` on
+    changed: datetime | None  # when the latest of those was added or updated
 
 
-async def briefs_version(
-    *, session: AsyncSession, after_id: int, upto_id: int
-) -> tuple[int, datetime | None]:
-    """How many briefs have ids in ``(after_id, upto_id]``, and when the latest of them
-    changed: a brief is only ever added or updated (``upsert_briefs`` stamps
-    ``updated_at``), so while this stays the same the briefs in that range do too."""
-    stmt = select(sa.func.count(), sa.func.max(Brief.updated_at)).where(
-        col(Brief.id) > after_id, col(Brief.id) <= upto_id
+async def brief_window(*, session: AsyncSession, since: datetime) -> BriefWindow:
+    """The newest brief's id, the oldest one ingested at or after ``since``, and how many
+    briefs there are from that one on and when the latest of them changed, in one round
+    trip: the planner asks every minute. Ids grow with ingestion, and a brief is only
+    ever added or updated (``upsert_briefs`` stamps ``updated_at``), so while these stay
+    the same so do the briefs from ``first`` on."""
+    first = (
+        sa.select(sa.func.min(Brief.id))
+        .where(col(Brief.ingested_at) >= since)
+        .scalar_subquery()
+        .correlate(None)
     )
-    count, changed = (await session.exec(stmt)).one()
-    return count, changed
+    newest = sa.select(sa.func.max(Brief.id)).scalar_subquery().correlate(None)
+    count = (
+        sa.select(sa.func.count())
+        .select_from(Brief)
+        .where(col(Brief.id) >= first)
+        .scalar_subquery()
+        .correlate(None)
+    )
+    changed = (
+        sa.select(sa.func.max(Brief.updated_at))
+        .where(col(Brief.id) >= first)
+        .scalar_subquery()
+        .correlate(None)
+    )
+    conn = await session.connection()
+    row = (await conn.execute(sa.select(newest, first, count, changed))).one()
+    return BriefWindow(end=row[0] or 0, first=row[1], count=row[2], changed=row[3])
 
 
 # --- outbox -----------------------------------------------------------------------------
