@@ -156,6 +156,11 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
     tag_ids = await ensure_tags(session=session, slugs=(t for b in briefs for t in b.tags))
     outcomes: list[Outcome] = []
     now = utcnow()
+    # Every brief added or changed, with its tags (by object: a new one has no id yet),
+    # and the stored ones whose old tags go: written at the end, so a batch costs a few
+    # statements (one INSERT of all the new briefs) rather than a few per brief.
+    tagged: dict[int, tuple[Brief, Sequence[str]]] = {}
+    retagged: list[int] = []
     for data in briefs:
         digest = content_hash(data)
         row = (by_source.get(data.id) if data.id is not None else None) or by_title.get(
@@ -167,8 +172,7 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
         values = _brief_values(data, digest)
         if row is None:
             row = Brief(**values, ingested_at=now, updated_at=now)
-            session.add(row)
-            await session.flush()
+            session.add(row)  # the ORM inserts them in this order: ids follow the input's
             outcomes.append(Outcome.ADDED)
         else:
             if row.source_id is not None and data.id is None:
@@ -176,17 +180,24 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
             for key, value in values.items():
                 setattr(row, key, value)
             row.updated_at = now
-            await session.exec(sa.delete(BriefTag).where(col(BriefTag.brief_id) == row.id))
+            if row.id is not None:  # stored before this batch (else added earlier in it)
+                retagged.append(row.id)
             outcomes.append(Outcome.UPDATED)
-        assert row.id is not None
-        session.add_all(
-            BriefTag(brief_id=row.id, tag_id=tag_ids[slug], position=i)
-            for i, slug in enumerate(data.tags)
-        )
+        tagged[id(row)] = (row, data.tags)
         if row.source_id:
             by_source[row.source_id] = row
         by_title[(row.title, row.published_at)] = row
-    await session.flush()
+    for chunk in _chunks(retagged):
+        await session.exec(sa.delete(BriefTag).where(col(BriefTag.brief_id).in_(chunk)))
+    await session.flush()  # assigns the new briefs' ids
+    links = [
+        {"brief_id": row.id, "tag_id": tag_ids[slug], "position": i}
+        for row, tags in tagged.values()
+        for i, slug in enumerate(tags)
+    ]
+    if links:  # Core, not ORM objects: building those cost more than storing them
+        conn = await session.connection()
+        await conn.execute(sa.insert(BriefTag.__table__), links)  # type: ignore[attr-defined]
     return outcomes
 
 
