@@ -35,6 +35,9 @@ BATCH = 5000
 # A push never reaches back further than this: two weeks covers a weekly digest that
 # missed a week (a whole day down, or a daylight-saving hour); older news is stale.
 RECENT = timedelta(days=15)
+# Renderings kept at most (about 2 KB each): enough for a busy day's repeats, bounded
+# however many distinct digests there are.
+RENDERED = 5_000
 
 
 @dataclass
@@ -74,6 +77,9 @@ class _Window:
     end: int  # and up to this one
     blocks: list[render.Block] = field(init=False)
     tag_masks: dict[str, int] = field(init=False)
+    # Digests rendered from these briefs, by (positions, how many more, local day), kept
+    # across ticks with the window: chats due at different minutes often get the same.
+    rendered: dict[tuple[tuple[int, ...], int, date], list[str]] = field(default_factory=dict)
     _after: dict[int, int] = field(default_factory=dict)
     _score: dict[int, int] = field(default_factory=dict)
 
@@ -201,13 +207,13 @@ class DigestPlanner:
         tags = await store.chat_tag_sets(session=session, chat_ids=[c.id for c in chats])
         updates: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
-        # Renderings shared by the chats of this batch; kept per batch so memory stays
-        # flat however many distinct digests a tick has.
-        rendered: dict[tuple[tuple[int, ...], int, date], list[str]] = {}
+        seen: set[tuple[tuple[int, ...], int, date]] = set()  # this batch's digests
+        rendered = window.rendered  # shared with the other chats getting the same digest
         # Most chats share a handful of schedules and timezones: work each out once.
         schedules: dict[tuple[str, str, str, int], datetime] = {}
         days: dict[str, date] = {}
-        due_days: dict[tuple[datetime, str], date] = {}  # most chats of a tick share both
+        # most chats of a tick share their due moment and zone: (local day, outbox key part)
+        due_days: dict[tuple[datetime, str], tuple[date, str]] = {}
         headers: dict[date, str] = {}
         for chat in chats:
             rule = (chat.digest_time, chat.timezone, chat.frequency, chat.weekly_day)
@@ -220,11 +226,11 @@ class DigestPlanner:
             today = days[chat.timezone]
             due_at = (chat.next_digest_at, chat.timezone)
             if due_at not in due_days:
-                due_days[due_at] = local_day(*due_at)
-            if due_days[due_at] != today:
+                due_days[due_at] = (local_day(*due_at), due_at[0].strftime("%Y%m%dT%H%MZ"))
+            due_day, due_key = due_days[due_at]
+            if due_day != today:
                 report.stale += 1
                 continue
-            due_key = chat.next_digest_at.strftime("%Y%m%dT%H%MZ")
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id
             chosen, total = window.select(
                 tags.get(chat.id, ()), chat.min_score, max(start, window.floor), chat.digest_size
@@ -235,8 +241,12 @@ class DigestPlanner:
                 continue
             more = total - len(chosen)
             key = (chosen, more, today)
-            if key not in rendered:
+            if key not in seen:
+                seen.add(key)
                 report.distinct += 1
+            if key not in rendered:
+                if len(rendered) >= RENDERED:  # bounded: a day has many distinct digests
+                    rendered.clear()
                 if today not in headers:
                     headers[today] = f"<b>{render.esc(digest_heading(today))}</b>"
                 rendered[key] = [
