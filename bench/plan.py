@@ -50,7 +50,9 @@ How it measures, and why:
   because planning changes the store (it queues the outbox and moves every schedule).
 * Each measurement runs in a fresh child process (this script with ``--worker``), so
   the Python heap is not shaped by building the store or by an earlier size.
-* Times are wall time of ``plan()`` alone, never under tracemalloc.
+* Times are wall time of ``plan()`` alone, never under tracemalloc. ``cpu s`` is the
+  measuring process's CPU time in those calls (SQLite's work included, the PostgreSQL
+  server's not): on a shared machine it moves less than wall time.
 * Memory, per run: ``peak RSS`` is the child's RSS high-water mark (``VmHWM``) at the end;
   ``RSS+`` is its growth during planning (``VmHWM``, reset through
   ``/proc/self/clear_refs`` just before planning, minus the RSS just before: Python
@@ -58,9 +60,10 @@ How it measures, and why:
   tracemalloc peak during the burst's second run. (Where there is no /proc, both RSS
   figures fall back to ``ru_maxrss``, which on Linux a child inherits from its parent
   across fork+exec, so they may be too high.)
-* ``digests`` is the number of digests the planner assembled and rendered
-  (``PlanReport.distinct``, summed over the day's ticks): chats that get the same digest
-  in the same batch of 5,000 share one, so ``digests / chats`` is how much sharing saves.
+* ``digests`` is the number of distinct digests the planner assembled
+  (``PlanReport.distinct``: distinct within each batch of up to 5,000 chats, summed over
+  the day's ticks), so ``digests / chats`` is how much sharing saves. (The renderings
+  themselves are also reused from tick to tick, up to ``planner.RENDERED`` of them.)
 * Under a profiler (``python -m cProfile -s cumtime bench/plan.py ...``) or with
   ``--in-process``, the planner runs in this process instead, without tracemalloc, so
   the profile shows it (mixed with building the store); ``--profile FILE`` profiles the
@@ -70,7 +73,7 @@ How it measures, and why:
 Output: a table on standard output, then, as the last line, JSON of the largest size
 (the last one measured with ``--db both``)::
 
-    {"chats": N, "digests": D, "seconds": S, "peak_mb": M, "db": ..., "ticks": 1440,
+    {"chats": N, "digests": D, "seconds": S, "peak_mb": M, "db": ..., "cpu_s": ..., "ticks": 1440,
      "due_ticks": ..., "slowest_tick_s": ..., "due": ..., "queued": ..., "stale": ...,
      "build_s": ..., "rss_delta_mb": ..., "burst_seconds": ..., "burst_digests": ...,
      "burst_traced_mb": ...}
@@ -609,8 +612,8 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def print_table(rows: Sequence[Row]) -> None:
     head = (
-        f"{'db':<9}{'chats':>10}{'build s':>8} | {'day s':>7}{'ticks*':>7}{'slowest':>8}"
-        f"{'queued':>10}{'digests':>9}{'dig/chat':>9}{'peak RSS':>9}{'RSS+':>7} | "
+        f"{'db':<9}{'chats':>10}{'build s':>8} | {'day s':>7}{'cpu s':>7}{'ticks*':>7}"
+        f"{'slowest':>8}{'queued':>10}{'digests':>9}{'dig/chat':>9}{'peak RSS':>9}{'RSS+':>7} | "
         f"{'burst s':>8}{'digests':>9}{'peak RSS':>9}{'traced':>7}"
     )
     print(head)
@@ -619,14 +622,15 @@ def print_table(rows: Sequence[Row]) -> None:
         d, b, t = row.day, row.burst, row.burst_traced
         print(
             f"{row.db:<9}{row.chats:>10,}{row.build_s:>8.1f} | {d['seconds']:>7.2f}"
-            f"{d['due_ticks']:>7,}{d['slowest_tick_s']:>8.3f}{d['queued']:>10,}"
+            f"{d['cpu_s']:>7.1f}{d['due_ticks']:>7,}{d['slowest_tick_s']:>8.3f}{d['queued']:>10,}"
             f"{d['distinct']:>9,}{d['distinct'] / row.chats:>9.2f}{d['peak_rss_mb']:>9.0f}"
             f"{d['rss_delta_mb']:>7.0f} | {_fmt(b and b['seconds'], '8.2f'):>8}"
             f"{_fmt(b and b['distinct'], ',d'):>9}{_fmt(b and b['peak_rss_mb'], '.0f'):>9}"
             f"{_fmt(t and t['traced_peak_mb'], '.1f'):>7}"
         )
     print(
-        "day s: wall time of the 1,440 plan() calls of one day; ticks*: ticks with chats due; "
+        "day s: wall time of the 1,440 plan() calls of one day; cpu s: this process's CPU "
+        "time in them (not the PostgreSQL server's); ticks*: ticks with chats due; "
         "slowest: the slowest tick, s; queued: digests queued over the day; digests: "
         "digests assembled and rendered (shared by chats with the same one); peak RSS / "
         "RSS+: the measuring process's peak RSS and its growth while planning, MB; burst: "
@@ -725,6 +729,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "seconds": round(day["seconds"], 3),
                 "peak_mb": round(day["peak_rss_mb"], 1),
                 "db": last.db,
+                "cpu_s": round(day["cpu_s"], 1),
                 "ticks": day["ticks"],
                 "due_ticks": day["due_ticks"],
                 "slowest_tick_s": round(day["slowest_tick_s"], 3),
