@@ -1,25 +1,49 @@
-"""How long ``DigestPlanner.plan()`` takes, and how much memory it needs, when every chat is due.
+"""How long ``DigestPlanner.plan()`` takes, and how much memory it needs: a whole day, and
+every chat due in one tick.
 
-The scenario is the one of issue 4: N private chats, each following 5 tags drawn from 40,
-300 new briefs (2-4 tags each from the same 40, scores 1-10), and every chat's
-``next_digest_at`` a moment ago, so one planner tick has to assemble and queue all N
-digests. Timezone UTC, digest time 08:00, a fixed injected clock (08:00:30 on a fixed
-day), so every run is the same.
+The scenario is issue 7's: N private chats, each following 1-8 tags (uniformly many)
+drawn from 40 with a skewed, Zipf-like popularity (weight ``1/rank**skew``, ``--skew``,
+1.0 by default; 0 is uniform), in mixed IANA timezones (24 of them, weighted roughly
+like a real audience, with half- and quarter-hour offsets), at mixed digest times (40%
+the default 08:00, 20% another full hour 06:00-22:00, 25% any quarter hour, 15% any
+minute of the day) and mixed minimum scores (60% none, the rest 3-8); all daily, 10
+items. 300 new briefs (2-4 tags each with the same popularity, scores 1-10) arrived
+the night before. Everything is drawn from ``--seed``, so every run is the same.
+
+Two measurements, each on a fresh copy of the store:
+
+* **day** (``seconds`` in the JSON line): an injected clock drives ``plan()`` through
+  all 1,440 minute ticks of one UTC day (Friday 27 November 2026), each at HH:MM:30, as
+  the bot's minute job does. Every chat's first digest falls in that day exactly once,
+  so the day plans all N digests; the table shows how many ticks had something due
+  (the others cost two empty queries each; they are run and counted, not skipped), the
+  slowest tick, and ``seconds``, the sum of the wall time of the 1,440 ``plan()`` calls.
+  Its memory is the peak RSS of the measuring process (``VmHWM``): everything it holds,
+  interpreter and libraries included, which is what the 500 MB target is about.
+* **burst**: every chat's ``next_digest_at`` set to 08:00 and the clock at 08:00:30, so
+  one tick assembles and queues all N digests (what happens when the bot comes back
+  after an outage; issue 4's measurement, on this scenario). Timed once, then once more under
+  tracemalloc unless ``--no-trace`` (tracemalloc hooks every allocation and slows this
+  code 3-5x; its peak counts only Python allocations made during planning).
 
 Run from the repository root::
 
     .venv/bin/python bench/plan.py --chats 100000 --db sqlite
     .venv/bin/python bench/plan.py --sizes 10000,100000 --db both   # one row per size
     .venv/bin/python bench/plan.py --quick                           # 2,000 chats, SQLite
-    .venv/bin/python bench/plan.py --chats 100000 --skew 1.0         # Zipf-like tag popularity
+    .venv/bin/python bench/plan.py --chats 1000000 --db postgres --no-trace
 
-The store is built directly with bulk SQL (SQLAlchemy Core executemany on the migrated
-schema) for chats and subscriptions; the briefs go through ``store.upsert_briefs``, as
-ingestion stores them (then their ``ingested_at`` is moved to the fixed clock's night,
-so they are "new" whatever day this runs). ``--skew`` gives the briefs' tags the same
-popularity as the chats'. SQLite uses a temporary file; PostgreSQL a fresh database
-``digestbot_bench_<random>`` on the server of ``$DIGESTBOT_TEST_POSTGRES_URL`` (default
-``postgresql://postgres@127.0.0.1:5432/test``), dropped at the end.
+The store is built with bulk SQL on the migrated schema: chats and subscriptions go in
+through the driver directly (``executemany`` of plain tuples on SQLite, ``COPY`` on
+PostgreSQL), which keeps SQLAlchemy's per-row parameter processing out of a build of
+millions of rows; the briefs go through ``store.upsert_briefs``, as ingestion stores
+them (then their ``ingested_at`` is moved to the night before the measured day, so they
+are "new" whatever day this runs). The ``build s`` column says how long building took:
+here about 5 s for 100k chats and 50-80 s for a million (with 4.5 million
+subscriptions), most of it generating the rows in Python. SQLite uses a temporary file;
+PostgreSQL a fresh database ``digestbot_bench_<random>`` on the server of
+``$DIGESTBOT_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``),
+dropped at the end.
 
 How it measures, and why:
 
@@ -28,37 +52,36 @@ How it measures, and why:
   because planning changes the store (it queues the outbox and moves every schedule).
 * Each measurement runs in a fresh child process (this script with ``--worker``), so
   the Python heap is not shaped by building the store or by an earlier size.
-* ``seconds`` is wall time of ``plan()`` in a run *without* tracemalloc (tracemalloc
-  hooks every allocation and slows this code 3-5x: compare the ``plan s`` and
-  ``traced s`` columns).
-* Memory is measured in both runs, three ways:
-
-  - ``RSS+``: the growth of resident memory during ``plan()`` in the timed run, as the
-    OS sees it (Python objects, SQLite's page cache, driver buffers, allocator slack):
-    the process's RSS high-water mark (``VmHWM``, reset through ``/proc/self/clear_refs``
-    just before planning) minus its RSS just before.
-  - ``maxrss+``: the same from ``resource.getrusage().ru_maxrss``, as asked for. Beware:
-    on Linux a child inherits its parent's ``ru_maxrss`` across fork+exec, and this
-    parent grew while building the store, so the child starts with a "peak" it never
-    had and this delta is often 0. It is shown for completeness; ``RSS+`` is the
-    trustworthy figure (where there is no /proc, ``RSS+`` falls back to this one).
-  - ``traced``: the tracemalloc peak during ``plan()`` of a second run on a second fresh
-    copy (only Python allocations made during planning; exact, but blind to C-level
-    memory such as SQLite's cache). ``peak_mb`` in the JSON line is this figure;
-    ``--no-trace`` skips that run, and then ``peak_mb`` is ``RSS+``.
+* Times are wall time of ``plan()`` alone, never under tracemalloc. ``cpu s`` is the
+  measuring process's CPU time in those calls (SQLite's work included, the PostgreSQL
+  server's not): on a shared machine it moves less than wall time.
+* Memory, per run: ``peak RSS`` is the child's RSS high-water mark (``VmHWM``) at the end;
+  ``RSS+`` is its growth during planning (``VmHWM``, reset through
+  ``/proc/self/clear_refs`` just before planning, minus the RSS just before: Python
+  objects, SQLite's page cache, driver buffers, allocator slack); ``traced`` is the
+  tracemalloc peak during the burst's second run. (Where there is no /proc, both RSS
+  figures fall back to ``ru_maxrss``, which on Linux a child inherits from its parent
+  across fork+exec, so they may be too high.)
+* ``digests`` is the number of distinct digests the planner assembled
+  (``PlanReport.distinct``: distinct within each batch of up to 5,000 chats, summed over
+  the day's ticks), so ``digests / chats`` is how much sharing saves. (The renderings
+  themselves are also reused from tick to tick, up to ``planner.RENDERED`` of them.)
 * Under a profiler (``python -m cProfile -s cumtime bench/plan.py ...``) or with
-  ``--in-process``, the planner runs in this process instead, once and without
-  tracemalloc, so the profile shows it (mixed with building the store); ``--profile
-  FILE`` profiles ``plan()`` alone and prints its top functions after the table. Times
+  ``--in-process``, the planner runs in this process instead, without tracemalloc, so
+  the profile shows it (mixed with building the store); ``--profile FILE`` profiles the
+  day's ``plan()`` calls alone and prints their top functions after the table. Times
   taken under a profiler include its overhead (~1.5x here).
 
 Output: a table on standard output, then, as the last line, JSON of the largest size
 (the last one measured with ``--db both``)::
 
-    {"chats": N, "digests": D, "seconds": S, "peak_mb": M, "db": ...,
-     "rss_delta_mb": ..., "maxrss_delta_mb": ...}
+    {"chats": N, "digests": D, "seconds": S, "peak_mb": M, "db": ..., "cpu_s": ..., "ticks": 1440,
+     "due_ticks": ..., "slowest_tick_s": ..., "due": ..., "queued": ..., "stale": ...,
+     "build_s": ..., "rss_delta_mb": ..., "burst_seconds": ..., "burst_digests": ...,
+     "burst_traced_mb": ...}
 
-``digests`` is the number of distinct digests assembled (``PlanReport.distinct``).
+``seconds`` and ``digests`` are the whole day's; ``peak_mb`` is the day's peak RSS of
+the measuring process; ``burst_*`` are null with ``--no-burst``.
 """
 
 from __future__ import annotations
@@ -95,17 +118,57 @@ import sqlalchemy as sa  # noqa: E402
 
 from digestbot import db, store  # noqa: E402
 from digestbot.briefs import BriefData  # noqa: E402
-from digestbot.models import Brief, Chat, Subscription  # noqa: E402
+from digestbot.models import Brief, Chat  # noqa: E402
 from digestbot.planner import DigestPlanner  # noqa: E402
+from digestbot.schedule import next_due  # noqa: E402
 
-NOW = datetime(2026, 11, 27, 8, 0, 30, tzinfo=UTC)  # the planner's clock
-DUE = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # every chat's next_digest_at: just past
-INGESTED = DUE - timedelta(hours=6)  # when the 300 briefs arrived
+DAY = datetime(2026, 11, 27, tzinfo=UTC)  # the measured day (a Friday, no DST change)
+TICKS = 24 * 60
+TICK_SECOND = 30  # the minute job runs at HH:MM:30 here
+BURST_DUE = DAY.replace(hour=8)  # the burst: every chat due at 08:00 ...
+BURST_NOW = BURST_DUE + timedelta(seconds=30)  # ... and planned at 08:00:30
+INGESTED = DAY - timedelta(hours=6)  # when the 300 briefs arrived
+CREATED = DAY - timedelta(days=30)
 TAGS = [f"topic-{n:02d}" for n in range(40)]
-TAGS_PER_CHAT = 5
+MAX_TAGS_PER_CHAT = 8
 BRIEFS = 300
 QUICK_CHATS = 2000
-CHUNK = 10_000  # chats per executemany (and five times as many subscriptions)
+CHUNK = 50_000  # chats generated and inserted at a time
+# (zone, weight): roughly where a bot's users are, with the odd offsets that make UTC
+# due moments fall on half and quarter hours (Kolkata, Kathmandu, St John's, Chatham...).
+ZONES: list[tuple[str, float]] = [
+    ("UTC", 4),
+    ("Europe/London", 8),
+    ("Europe/Berlin", 10),
+    ("Europe/Moscow", 5),
+    ("America/New_York", 12),
+    ("America/Chicago", 6),
+    ("America/Denver", 3),
+    ("America/Los_Angeles", 8),
+    ("America/Sao_Paulo", 5),
+    ("America/St_Johns", 1),
+    ("Asia/Kolkata", 10),
+    ("Asia/Kathmandu", 1),
+    ("Asia/Shanghai", 6),
+    ("Asia/Tokyo", 5),
+    ("Asia/Singapore", 3),
+    ("Asia/Jakarta", 3),
+    ("Asia/Dubai", 2),
+    ("Asia/Tehran", 1),
+    ("Africa/Lagos", 3),
+    ("Africa/Nairobi", 2),
+    ("Australia/Sydney", 3),
+    ("Australia/Adelaide", 1),
+    ("Pacific/Auckland", 1),
+    ("Pacific/Chatham", 0.2),
+]
+MIN_SCORES: list[tuple[int, float]] = [(0, 60), (3, 5), (4, 5), (5, 10), (6, 10), (7, 6), (8, 4)]
+CHAT_COLUMNS = (
+    "id", "type", "title", "language", "timezone", "digest_time", "frequency", "weekly_day",
+    "min_score", "digest_size", "active", "paused", "last_brief_id", "window_end_id",
+    "window_shown", "last_digest_at", "next_digest_at", "created_at",
+)  # fmt: skip
+SUB_COLUMNS = ("chat_id", "tag_id", "created_at")
 ADMIN_URL = os.environ.get(
     "DIGESTBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -144,7 +207,7 @@ def synthetic_briefs(picker: TagPicker) -> list[BriefData]:
                 title=f"Synthetic brief {n}: a model, a chip and a policy walk into a lab",
                 score=rng.randint(1, 10),
                 category=rng.choice(["Research", "Industry", "Policy", "Open source"]),
-                published_at=DUE - timedelta(minutes=BRIEFS - n),
+                published_at=INGESTED - timedelta(minutes=BRIEFS - n),
                 tags=tags,
                 summary=f"What brief {n} says, in two sentences. It is synthetic.",
                 what_happened="Something happened that the benchmark made up.",
@@ -156,19 +219,58 @@ def synthetic_briefs(picker: TagPicker) -> list[BriefData]:
     return briefs
 
 
-def chat_rows(first_id: int, count: int) -> list[dict[str, Any]]:
-    created = DUE - timedelta(days=30)
-    return [
-        {
+class ChatMaker:
+    """Draws each chat's settings and tags, and knows its first digest moment of the day."""
+
+    def __init__(self, rng: random.Random, picker: TagPicker) -> None:
+        self.rng = rng
+        self.picker = picker
+        self.zones = [zone for zone, _ in ZONES]
+        self.zone_weights = list(itertools.accumulate(w for _, w in ZONES))
+        self.scores = [score for score, _ in MIN_SCORES]
+        self.score_weights = list(itertools.accumulate(w for _, w in MIN_SCORES))
+        self._due: dict[tuple[str, str], datetime] = {}
+
+    def digest_time(self) -> str:
+        rng = self.rng
+        draw = rng.random()
+        if draw < 0.40:
+            return "08:00"
+        if draw < 0.60:
+            return f"{rng.randint(6, 22):02d}:00"
+        if draw < 0.85:
+            return f"{rng.randrange(24):02d}:{rng.choice((0, 15, 30, 45)):02d}"
+        return f"{rng.randrange(24):02d}:{rng.randrange(60):02d}"
+
+    def first_due(self, zone: str, at: str) -> datetime:
+        """The chat's first digest at or after the day's start (once per zone and time)."""
+        key = (zone, at)
+        if key not in self._due:
+            due = next_due(
+                after=DAY - timedelta(microseconds=1),
+                digest_time=at,
+                timezone=zone,
+                frequency="daily",
+            )
+            assert due is not None and DAY <= due < DAY + timedelta(days=1)
+            self._due[key] = due
+        return self._due[key]
+
+    def chat(self, chat_id: int) -> tuple[dict[str, Any], list[int]]:
+        """One chat's column values and the indexes (into TAGS) of the tags it follows."""
+        rng = self.rng
+        zone = rng.choices(self.zones, cum_weights=self.zone_weights)[0]
+        at = self.digest_time()
+        values = {
             "id": chat_id,
             "type": "private",
             "title": None,
             "language": "en",
-            "timezone": "UTC",
-            "digest_time": "08:00",
+            "timezone": zone,
+            "digest_time": at,
             "frequency": "daily",
             "weekly_day": 0,
-            "min_score": 0,
+            "min_score": rng.choices(self.scores, cum_weights=self.score_weights)[0],
             "digest_size": 10,
             "active": True,
             "paused": False,
@@ -176,15 +278,48 @@ def chat_rows(first_id: int, count: int) -> list[dict[str, Any]]:
             "window_end_id": 0,
             "window_shown": 0,
             "last_digest_at": None,
-            "next_digest_at": DUE,
-            "created_at": created,
+            "next_digest_at": self.first_due(zone, at),
+            "created_at": CREATED,
         }
-        for chat_id in range(first_id, first_id + count)
-    ]
+        return values, self.picker.pick(rng.randint(1, MAX_TAGS_PER_CHAT))
+
+
+def _naive(value: Any) -> Any:
+    """Stored the way ``models.UTCDateTime`` stores it: naive UTC."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _sqlite_value(value: Any) -> Any:
+    # SQLAlchemy's SQLite DateTime format: schedules are compared as these strings.
+    if isinstance(value, datetime):
+        return _naive(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+async def _bulk_insert(
+    conn: Any, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert plain tuples through the driver itself, skipping SQLAlchemy's per-row work."""
+    if conn.dialect.name == "postgresql":
+        raw = await conn.get_raw_connection()
+        pg = raw.driver_connection
+        await pg.copy_records_to_table(
+            table, records=[tuple(_naive(v) for v in row) for row in rows], columns=columns
+        )
+    else:
+        marks = ", ".join("?" for _ in columns)
+        await conn.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+            [tuple(_sqlite_value(v) for v in row) for row in rows],
+        )
 
 
 async def build_store(url: str, chats: int, *, skew: float, seed: int) -> None:
-    """Migrate an empty database and fill it: tags, 300 briefs, ``chats`` due chats."""
+    """Migrate an empty database and fill it: tags, 300 briefs, ``chats`` chats."""
     engine = db.create_engine(url)
     try:
         await db.upgrade(engine)
@@ -196,22 +331,30 @@ async def build_store(url: str, chats: int, *, skew: float, seed: int) -> None:
             # "new" on the planner's clock, not on the wall clock of the day this runs
             await session.exec(sa.update(Brief).values(ingested_at=INGESTED, updated_at=INGESTED))
         ids = [tag_ids[slug] for slug in TAGS]
-        created = DUE - timedelta(days=30)
-        chat_insert = sa.insert(Chat.__table__)  # type: ignore[attr-defined]
-        sub_insert = sa.insert(Subscription.__table__)  # type: ignore[attr-defined]
+        maker = ChatMaker(picker.rng, picker)
         async with engine.begin() as conn:
             for first in range(1, chats + 1, CHUNK):
-                count = min(CHUNK, chats + 1 - first)
-                subs = [
-                    {"chat_id": chat_id, "tag_id": ids[i], "created_at": created}
-                    for chat_id in range(first, first + count)
-                    for i in picker.pick(TAGS_PER_CHAT)
-                ]
-                await conn.execute(chat_insert, chat_rows(first, count))
-                await conn.execute(sub_insert, subs)
+                chat_rows: list[tuple[Any, ...]] = []
+                sub_rows: list[tuple[Any, ...]] = []
+                for chat_id in range(first, min(first + CHUNK, chats + 1)):
+                    values, tags = maker.chat(chat_id)
+                    chat_rows.append(tuple(values[name] for name in CHAT_COLUMNS))
+                    sub_rows.extend((chat_id, ids[i], CREATED) for i in tags)
+                await _bulk_insert(conn, "chats", CHAT_COLUMNS, chat_rows)
+                await _bulk_insert(conn, "subscriptions", SUB_COLUMNS, sub_rows)
             if conn.dialect.name == "postgresql":
                 # a production server's autovacuum would have these statistics
                 await conn.execute(sa.text("ANALYZE"))
+    finally:
+        await engine.dispose()
+
+
+async def make_burst(url: str) -> None:
+    """Turn a copy of the store into the burst scenario: every chat due at 08:00."""
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.update(Chat).values(next_digest_at=BURST_DUE))
     finally:
         await engine.dispose()
 
@@ -323,56 +466,75 @@ def _reset_rss_peak() -> bool:
         return False
 
 
-async def measure(url: str, *, trace: bool, profile: str | None = None) -> dict[str, Any]:
-    """Plan once on this store: wall time, RSS growth, and the tracemalloc peak if ``trace``;
-    with ``profile``, cProfile ``plan()`` alone and write its statistics to that file."""
+async def measure(
+    url: str, *, mode: str, trace: bool = False, profile: str | None = None
+) -> dict[str, Any]:
+    """Plan on this store, ``mode`` ``burst`` (one tick) or ``day`` (1,440 ticks): wall
+    time of ``plan()``, RSS, and the tracemalloc peak if ``trace``; with ``profile``,
+    cProfile the ``plan()`` calls alone and write their statistics to that file."""
     engine = db.create_engine(url)
+    clock = [BURST_NOW]  # the planner's injected clock, moved tick by tick
+    ticks = [BURST_NOW] if mode == "burst" else [
+        DAY + timedelta(minutes=m, seconds=TICK_SECOND) for m in range(TICKS)
+    ]  # fmt: skip
+    totals = {"due": 0, "queued": 0, "messages": 0, "distinct": 0, "empty": 0, "stale": 0}
+    seconds = slowest = cpu = 0.0
+    due_ticks = 0
     try:
         sessions = db.session_factory(engine)
         async with engine.connect() as conn:  # open the pool before the clock starts
             await conn.execute(sa.text("SELECT 1"))
-        planner = DigestPlanner(sessions, clock=lambda: NOW)
+        planner = DigestPlanner(sessions, clock=lambda: clock[0])
         hwm_reset = _reset_rss_peak()
         rss_before = _proc_status_mb("VmRSS")
         maxrss_before = _maxrss_mb()
         if trace:
             tracemalloc.start()
         profiler = cProfile.Profile() if profile else None
-        started = time.perf_counter()
+        for clock[0] in ticks:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
+            report = await planner.plan()
+            if profiler is not None:
+                profiler.disable()
+            took = time.perf_counter() - started
+            cpu += time.process_time() - cpu_started
+            seconds += took
+            if report.due:
+                due_ticks += 1
+                slowest = max(slowest, took)
+            for name in totals:
+                totals[name] += getattr(report, name)
         if profiler is not None:
-            profiler.enable()
-        report = await planner.plan()
-        if profiler is not None:
-            profiler.disable()
             profiler.dump_stats(str(profile))
-        seconds = time.perf_counter() - started
         traced_peak = None
         if trace:
             traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
-        maxrss_delta = _maxrss_mb() - maxrss_before
+        maxrss_after = _maxrss_mb()
         hwm_after = _proc_status_mb("VmHWM")
     finally:
         await engine.dispose()
     if hwm_reset and rss_before is not None and hwm_after is not None:
-        rss_delta = hwm_after - rss_before
+        rss_delta, peak_rss = hwm_after - rss_before, hwm_after
     else:  # no /proc: ru_maxrss, with its caveat (see the module docstring)
-        rss_delta = maxrss_delta
+        rss_delta, peak_rss = maxrss_after - maxrss_before, maxrss_after
     return {
         "seconds": seconds,
+        "cpu_s": cpu,
+        "ticks": len(ticks),
+        "due_ticks": due_ticks,
+        "slowest_tick_s": slowest,
         "rss_delta_mb": rss_delta,
-        "maxrss_delta_mb": maxrss_delta,
+        "peak_rss_mb": peak_rss,
         "traced_peak_mb": traced_peak,
-        "due": report.due,
-        "queued": report.queued,
-        "messages": report.messages,
-        "distinct": report.distinct,
-        "empty": report.empty,
+        **totals,
     }
 
 
-def measure_in_child(url: str, *, trace: bool) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", url]
+def measure_in_child(url: str, *, mode: str, trace: bool) -> dict[str, Any]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", url, "--mode", mode]
     if trace:
         command.append("--worker-trace")
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -391,14 +553,9 @@ class Row:
     db: str
     chats: int
     build_s: float
-    timed: dict[str, Any]
-    traced: dict[str, Any] | None
-
-    @property
-    def peak_mb(self) -> float:
-        if self.traced is not None and self.traced["traced_peak_mb"] is not None:
-            return float(self.traced["traced_peak_mb"])
-        return float(self.timed["rss_delta_mb"])
+    day: dict[str, Any]
+    burst: dict[str, Any] | None
+    burst_traced: dict[str, Any] | None
 
 
 def profiled() -> bool:
@@ -415,62 +572,79 @@ def progress(message: str) -> None:
 
 def bench_one(stores: SqliteStores | PostgresStores, chats: int, args: argparse.Namespace) -> Row:
     template = stores.new(f"template_{chats}")
+    tag = f"[{stores.name} {chats:,}]"
     try:
-        progress(f"[{stores.name} {chats:,}] building the store...")
+        progress(f"{tag} building the store...")
         started = time.perf_counter()
         asyncio.run(build_store(template, chats, skew=args.skew, seed=args.seed))
         build_s = time.perf_counter() - started
-        runs: list[dict[str, Any] | None] = []
-        for trace in (False, True):
-            if trace and (args.no_trace or args.in_process):
-                runs.append(None)
+        progress(f"{tag} built in {build_s:.1f} s")
+        runs: dict[str, dict[str, Any] | None] = {"day": None, "burst": None, "traced": None}
+        for label, mode, trace in (
+            ("day", "day", False),
+            ("burst", "burst", False),
+            ("traced", "burst", True),
+        ):
+            if mode == "burst" and args.no_burst:
                 continue
-            label = "tracemalloc run" if trace else "timed run"
-            progress(f"[{stores.name} {chats:,}] built in {build_s:.1f} s; {label}...")
-            url = stores.copy(template, f"run_{chats}_{int(trace)}")
+            if trace and (args.no_trace or args.in_process):
+                continue
+            progress(f"{tag} {label} run...")
+            url = stores.copy(template, f"run_{chats}_{label}")
             try:
+                if mode == "burst":
+                    asyncio.run(make_burst(url))
                 if args.in_process:
-                    runs.append(asyncio.run(measure(url, trace=trace, profile=args.profile)))
+                    profile = args.profile if mode == "day" else None
+                    runs[label] = asyncio.run(measure(url, mode=mode, profile=profile))
                 else:
-                    runs.append(measure_in_child(url, trace=trace))
+                    runs[label] = measure_in_child(url, mode=mode, trace=trace)
             finally:
                 stores.drop(url)
     finally:
         stores.drop(template)
-    timed, traced = runs
-    assert timed is not None
-    return Row(stores.name, chats, build_s, timed, traced)
+    day = runs["day"]
+    assert day is not None
+    return Row(stores.name, chats, build_s, day, runs["burst"], runs["traced"])
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def print_table(rows: Sequence[Row]) -> None:
     head = (
-        f"{'db':<9}{'chats':>9}{'due':>9}{'queued':>9}{'digests':>9}{'messages':>10}"
-        f"{'build s':>9}{'plan s':>9}{'chats/s':>9}{'RSS+ MB':>9}{'maxrss+':>9}"
-        f"{'traced MB':>10}{'traced s':>9}"
+        f"{'db':<9}{'chats':>10}{'build s':>8} | {'day s':>7}{'cpu s':>7}{'ticks*':>7}"
+        f"{'slowest':>8}{'queued':>10}{'digests':>9}{'dig/chat':>9}{'peak RSS':>9}{'RSS+':>7} | "
+        f"{'burst s':>8}{'digests':>9}{'peak RSS':>9}{'traced':>7}"
     )
     print(head)
     print("-" * len(head))
     for row in rows:
-        t = row.timed
-        traced_mb = f"{row.traced['traced_peak_mb']:.1f}" if row.traced else "-"
-        traced_s = f"{row.traced['seconds']:.1f}" if row.traced else "-"
+        d, b, t = row.day, row.burst, row.burst_traced
         print(
-            f"{row.db:<9}{row.chats:>9,}{t['due']:>9,}{t['queued']:>9,}{t['distinct']:>9,}"
-            f"{t['messages']:>10,}{row.build_s:>9.1f}{t['seconds']:>9.2f}"
-            f"{row.chats / t['seconds']:>9,.0f}{t['rss_delta_mb']:>9.1f}"
-            f"{t['maxrss_delta_mb']:>9.1f}{traced_mb:>10}{traced_s:>9}"
+            f"{row.db:<9}{row.chats:>10,}{row.build_s:>8.1f} | {d['seconds']:>7.2f}"
+            f"{d['cpu_s']:>7.1f}{d['due_ticks']:>7,}{d['slowest_tick_s']:>8.3f}{d['queued']:>10,}"
+            f"{d['distinct']:>9,}{d['distinct'] / row.chats:>9.2f}{d['peak_rss_mb']:>9.0f}"
+            f"{d['rss_delta_mb']:>7.0f} | {_fmt(b and b['seconds'], '8.2f'):>8}"
+            f"{_fmt(b and b['distinct'], ',d'):>9}{_fmt(b and b['peak_rss_mb'], '.0f'):>9}"
+            f"{_fmt(t and t['traced_peak_mb'], '.1f'):>7}"
         )
     print(
-        "plan s: wall time of plan(), no tracemalloc; RSS+ MB: peak RSS growth during plan() "
-        "(VmHWM); maxrss+: the same from ru_maxrss (inherits the parent's peak, often 0); "
-        "traced MB / traced s: tracemalloc peak and plan() time in the second run"
+        "day s: wall time of the 1,440 plan() calls of one day; cpu s: this process's CPU "
+        "time in them (not the PostgreSQL server's); ticks*: ticks with chats due; "
+        "slowest: the slowest tick, s; queued: digests queued over the day; digests: "
+        "digests assembled and rendered (shared by chats with the same one); peak RSS / "
+        "RSS+: the measuring process's peak RSS and its growth while planning, MB; burst: "
+        "every chat due in one tick; traced: tracemalloc peak of a second burst run, MB"
     )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Time DigestPlanner.plan() and measure its peak memory when every chat "
-        "is due at once (see the module docstring for the method).",
+        description="Time DigestPlanner.plan() over a whole day of minute ticks and in one "
+        "tick with every chat due, and measure its peak memory (see the module docstring "
+        "for the scenario and the method).",
     )
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--chats", type=int, help="number of chats (default 100000)")
@@ -480,10 +654,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skew",
         type=float,
-        default=0.0,
-        help="Zipf exponent of tag popularity (0 = uniform, as issue 4; 1.0 = classic Zipf)",
+        default=1.0,
+        help="Zipf exponent of tag popularity (default 1.0, classic Zipf; 0 = uniform)",
     )
-    parser.add_argument("--seed", type=int, default=4, help="random seed (default 4)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument("--no-burst", action="store_true", help="measure the day only")
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc run")
     parser.add_argument(
         "--in-process",
@@ -493,10 +668,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         metavar="FILE",
-        help="cProfile plan() alone (in-process) into FILE and print its top functions",
+        help="cProfile the day's plan() calls (in-process) into FILE and print the top",
     )
     parser.add_argument("--pg-url", default=ADMIN_URL, help="PostgreSQL server to use")
     parser.add_argument("--worker", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=["day", "burst"], default="day", help=argparse.SUPPRESS)
     parser.add_argument("--worker-trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.sizes:
@@ -522,10 +698,15 @@ def open_stores(kind: str, pg_url: str) -> Iterator[SqliteStores | PostgresStore
         stores.close()
 
 
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.worker:  # a measuring child process: one plan(), one JSON line
-        print(json.dumps(asyncio.run(measure(args.worker, trace=args.worker_trace))))
+    if args.worker:  # a measuring child process: one measurement, one JSON line
+        result = asyncio.run(measure(args.worker, mode=args.mode, trace=args.worker_trace))
+        print(json.dumps(result))
         return 0
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     rows: list[Row] = []
@@ -541,16 +722,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         stats.sort_stats("cumulative").print_stats(40)
         stats.sort_stats("tottime").print_stats(25)
     last = rows[-1]
+    day, burst, traced = last.day, last.burst, last.burst_traced
     print(
         json.dumps(
             {
                 "chats": last.chats,
-                "digests": last.timed["distinct"],
-                "seconds": round(last.timed["seconds"], 3),
-                "peak_mb": round(last.peak_mb, 1),
+                "digests": day["distinct"],
+                "seconds": round(day["seconds"], 3),
+                "peak_mb": round(day["peak_rss_mb"], 1),
                 "db": last.db,
-                "rss_delta_mb": round(last.timed["rss_delta_mb"], 1),
-                "maxrss_delta_mb": round(last.timed["maxrss_delta_mb"], 1),
+                "cpu_s": round(day["cpu_s"], 1),
+                "ticks": day["ticks"],
+                "due_ticks": day["due_ticks"],
+                "slowest_tick_s": round(day["slowest_tick_s"], 3),
+                "due": day["due"],
+                "queued": day["queued"],
+                "stale": day["stale"],
+                "build_s": round(last.build_s, 1),
+                "rss_delta_mb": round(day["rss_delta_mb"], 1),
+                "burst_seconds": _round(burst and burst["seconds"], 3),
+                "burst_digests": burst and burst["distinct"],
+                "burst_traced_mb": _round(traced and traced["traced_peak_mb"], 1),
             }
         )
     )

@@ -7,9 +7,12 @@ every digest holds what arrived since the previous one). The outbox key
 ``digest:CHAT:DUE-MOMENT:PART`` makes planning the same digest twice a no-op.
 
 Assembly stays cheap at scale: the briefs a tick can use (those of the last
-``RECENT`` days) are loaded and rendered once, each tag becomes a bit mask over them
-in rank order, and a chat's digest is a few integer operations on masks. Chats that
-get the same digest share one rendering. No query runs per chat or per brief.
+``RECENT`` days) are loaded and rendered once, and kept from tick to tick until a brief
+comes, changes or ages out; each tag becomes a bit mask over them in rank order, and a
+chat's digest is a few integer operations on masks. Chats that get the same digest
+share one rendering. No query runs per chat or per brief, and a tick reads only the
+chats due then (through the ``next_digest_at`` index), so a day of minute ticks costs
+about what planning every chat once does.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ BATCH = 5000
 # A push never reaches back further than this: two weeks covers a weekly digest that
 # missed a week (a whole day down, or a daylight-saving hour); older news is stale.
 RECENT = timedelta(days=15)
+# Renderings kept at most (about 2 KB each): enough for a busy day's repeats, bounded
+# however many distinct digests there are.
+RENDERED = 5_000
 
 
 @dataclass
@@ -71,8 +77,12 @@ class _Window:
 
     items: list[store.Item]
     floor: int  # briefs with ids above this are recent enough
+    end: int  # and up to this one
     blocks: list[render.Block] = field(init=False)
     tag_masks: dict[str, int] = field(init=False)
+    # Digests rendered from these briefs, by (positions, how many more, local day), kept
+    # across ticks with the window: chats due at different minutes often get the same.
+    rendered: dict[tuple[tuple[int, ...], int, date], list[str]] = field(default_factory=dict)
     _after: dict[int, int] = field(default_factory=dict)
     _score: dict[int, int] = field(default_factory=dict)
 
@@ -108,13 +118,6 @@ class _Window:
         return tuple(chosen), total
 
 
-async def _load_window(session: AsyncSession, now: datetime, end: int) -> _Window:
-    first = await store.first_brief_since(session=session, since=now - RECENT)
-    floor = end if first is None else first - 1
-    items = await store.find_items(session=session, after_id=floor, upto_id=end, limit=10**9)
-    return _Window(items, floor)
-
-
 class DigestPlanner:
     """Turns due schedules into outbox rows; run it every minute (see jobs.py)."""
 
@@ -127,6 +130,12 @@ class DigestPlanner:
         self._sessions = sessions
         self._clock = clock
         self._on_queued = on_queued
+        # The last window and what it was built from: the minute job finds chats due
+        # at most minutes of a busy day, and the briefs rarely change between two of
+        # them, so loading and rendering them again every tick would cost more than
+        # planning the chats (1,440 times a day).
+        self._window: _Window | None = None
+        self._window_state: store.BriefWindow | None = None
 
     async def plan(self) -> PlanReport:
         """Schedule new chats and queue every digest due now."""
@@ -135,19 +144,26 @@ class DigestPlanner:
         await self._schedule_new(now, report)
         window: _Window | None = None
         end = 0
-        after_id = -(2**63)  # group and channel ids are negative
+        previous: set[int] = set()
         while True:
             async with session_scope(self._sessions) as session:
-                chats = await store.due_chats(
-                    session=session, now=now, after_id=after_id, limit=BATCH
-                )
+                # Each batch moves its chats' schedules past now, so the next query
+                # returns the next chats (see store.due_chats).
+                chats = await store.due_chats(session=session, now=now, limit=BATCH)
                 if not chats:
                     break
-                after_id = chats[-1].id
+                ids = {c.id for c in chats}
+                if ids & previous:  # a schedule did not move: never loop on it
+                    stuck = sorted(ids & previous)[:10]
+                    log.error("planning stopped: chats still due after planning: %s", stuck)
+                    break
+                previous = ids
                 if window is None:
-                    end = await store.max_brief_id(session=session)
-                    window = await _load_window(session, now, end)
+                    window = await self._load_window(session, now)
+                    end = window.end
                 await self._plan_batch(session, chats, now, window, end, report)
+            if len(chats) < BATCH:  # that was the last: spare the tick an empty query
+                break
         if report.queued:
             self._on_queued()
         if report.due:
@@ -156,6 +172,18 @@ class DigestPlanner:
                 report.due, report.queued, report.distinct, report.empty, report.stale,
             )  # fmt: skip
         return report
+
+    async def _load_window(self, session: AsyncSession, now: datetime) -> _Window:
+        """The briefs of the last ``RECENT`` days: the previous tick's, unless a brief
+        came, left the window or changed since."""
+        state = await store.brief_window(session=session, since=now - RECENT)
+        if self._window is None or state != self._window_state:
+            floor = state.end if state.first is None else state.first - 1
+            items = await store.find_items(
+                session=session, after_id=floor, upto_id=state.end, limit=10**9
+            )
+            self._window, self._window_state = _Window(items, floor, state.end), state
+        return self._window
 
     async def _schedule_new(self, now: datetime, report: PlanReport) -> None:
         while True:
@@ -182,12 +210,13 @@ class DigestPlanner:
         tags = await store.chat_tag_sets(session=session, chat_ids=[c.id for c in chats])
         updates: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
-        # Renderings shared by the chats of this batch; kept per batch so memory stays
-        # flat however many distinct digests a tick has.
-        rendered: dict[tuple[tuple[int, ...], int, date], list[str]] = {}
+        seen: set[tuple[tuple[int, ...], int, date]] = set()  # this batch's digests
+        rendered = window.rendered  # shared with the other chats getting the same digest
         # Most chats share a handful of schedules and timezones: work each out once.
         schedules: dict[tuple[str, str, str, int], datetime] = {}
         days: dict[str, date] = {}
+        # most chats of a tick share their due moment and zone: (local day, outbox key part)
+        due_days: dict[tuple[datetime, str], tuple[date, str]] = {}
         headers: dict[date, str] = {}
         for chat in chats:
             rule = (chat.digest_time, chat.timezone, chat.frequency, chat.weekly_day)
@@ -198,10 +227,13 @@ class DigestPlanner:
             if chat.timezone not in days:
                 days[chat.timezone] = local_day(now, chat.timezone)
             today = days[chat.timezone]
-            if local_day(chat.next_digest_at, chat.timezone) != today:
+            due_at = (chat.next_digest_at, chat.timezone)
+            if due_at not in due_days:
+                due_days[due_at] = (local_day(*due_at), due_at[0].strftime("%Y%m%dT%H%MZ"))
+            due_day, due_key = due_days[due_at]
+            if due_day != today:
                 report.stale += 1
                 continue
-            due_key = chat.next_digest_at.strftime("%Y%m%dT%H%MZ")
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id
             chosen, total = window.select(
                 tags.get(chat.id, ()), chat.min_score, max(start, window.floor), chat.digest_size
@@ -212,8 +244,12 @@ class DigestPlanner:
                 continue
             more = total - len(chosen)
             key = (chosen, more, today)
-            if key not in rendered:
+            if key not in seen:
+                seen.add(key)
                 report.distinct += 1
+            if key not in rendered:
+                if len(rendered) >= RENDERED:  # bounded: a day has many distinct digests
+                    rendered.clear()
                 if today not in headers:
                     headers[today] = f"<b>{render.esc(digest_heading(today))}</b>"
                 rendered[key] = [

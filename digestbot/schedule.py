@@ -9,10 +9,19 @@ fold) counts once, the first time.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from digestbot.config import parse_hhmm
 from digestbot.models import Frequency
+
+
+@cache
+def zone_of(name: str) -> ZoneInfo:
+    """The zone called ``name``, kept: ``ZoneInfo`` itself keeps only the 8 last used
+    alive, and planning a day of chats in a few dozen zones would read their files from
+    disk again and again."""
+    return ZoneInfo(name)
 
 
 def runs_on(day: date, frequency: str, weekly_day: int) -> bool:
@@ -42,7 +51,7 @@ def next_due(
     """The first digest moment strictly after ``after`` (UTC), or None when the chat gets none."""
     if frequency == Frequency.OFF:
         return None
-    zone = ZoneInfo(timezone)
+    zone = zone_of(timezone)
     at = parse_hhmm(digest_time)
     day = after.astimezone(zone).date()
     for _ in range(9):  # a weekly digest is at most 7 days away; two spare for DST edges
@@ -56,4 +65,4 @@ def next_due(
 
 def local_day(moment: datetime, timezone: str) -> date:
     """The calendar day ``moment`` falls on for a chat in ``timezone``."""
-    return moment.astimezone(ZoneInfo(timezone)).date()
+    return moment.astimezone(zone_of(timezone)).date()

@@ -162,6 +162,11 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
     tag_ids = await ensure_tags(session=session, slugs=(t for b in briefs for t in b.tags))
     outcomes: list[Outcome] = []
     now = utcnow()
+    # Every brief added or changed, with its tags (by object: a new one has no id yet),
+    # and the stored ones whose old tags go: written at the end, so a batch costs a few
+    # statements (one INSERT of all the new briefs) rather than a few per brief.
+    tagged: dict[int, tuple[Brief, Sequence[str]]] = {}
+    retagged: list[int] = []
     for data in briefs:
         digest = content_hash(data)
         row = (by_source.get(data.id) if data.id is not None else None) or by_title.get(
@@ -173,8 +178,7 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
         values = _brief_values(data, digest)
         if row is None:
             row = Brief(**values, ingested_at=now, updated_at=now)
-            session.add(row)
-            await session.flush()
+            session.add(row)  # the ORM inserts them in this order: ids follow the input's
             outcomes.append(Outcome.ADDED)
         else:
             if row.source_id is not None and data.id is None:
@@ -182,17 +186,24 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
             for key, value in values.items():
                 setattr(row, key, value)
             row.updated_at = now
-            await session.exec(sa.delete(BriefTag).where(col(BriefTag.brief_id) == row.id))
+            if row.id is not None:  # stored before this batch (else added earlier in it)
+                retagged.append(row.id)
             outcomes.append(Outcome.UPDATED)
-        assert row.id is not None
-        session.add_all(
-            BriefTag(brief_id=row.id, tag_id=tag_ids[slug], position=i)
-            for i, slug in enumerate(data.tags)
-        )
+        tagged[id(row)] = (row, data.tags)
         if row.source_id:
             by_source[row.source_id] = row
         by_title[(row.title, row.published_at)] = row
-    await session.flush()
+    for chunk in _chunks(retagged):
+        await session.exec(sa.delete(BriefTag).where(col(BriefTag.brief_id).in_(chunk)))
+    await session.flush()  # assigns the new briefs' ids
+    links = [
+        {"brief_id": row.id, "tag_id": tag_ids[slug], "position": i}
+        for row, tags in tagged.values()
+        for i, slug in enumerate(tags)
+    ]
+    if links:  # Core, not ORM objects: building those cost more than storing them
+        conn = await session.connection()
+        await conn.execute(sa.insert(BriefTag.__table__), links)  # type: ignore[attr-defined]
     return outcomes
 
 
@@ -458,23 +469,31 @@ _SCHEDULE_COLUMNS = (
 )
 
 
-async def _chat_rows(session: AsyncSession, *where: Any, limit: int) -> Sequence[Any]:
+async def _chat_rows(
+    session: AsyncSession, *where: Any, order: Any = _CHATS.c.id, limit: int
+) -> Sequence[Any]:
     conn = await session.connection()
     stmt = sa.select(*(_CHATS.c[name] for name in _SCHEDULE_COLUMNS)).where(*where)
-    return (await conn.execute(stmt.order_by(_CHATS.c.id).limit(limit))).all()
+    return (await conn.execute(stmt.order_by(order).limit(limit))).all()
 
 
-async def due_chats(
-    *, session: AsyncSession, now: datetime, after_id: int, limit: int
-) -> Sequence[Any]:
-    """Reachable, unpaused chats whose digest is due, by id after ``after_id``."""
+async def due_chats(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[Any]:
+    """Reachable, unpaused chats whose digest is due, the earliest due first.
+
+    The planner moves every chat it gets past ``now`` before it asks again, so the next
+    call returns the next ones without an offset, and each call reads no more of the
+    ``next_digest_at`` index than the rows it returns: a tick costs what is due, not
+    what is stored (a day of minute ticks over a million chats).
+    """
     return await _chat_rows(
         session,
         _CHATS.c.next_digest_at <= now,
-        _CHATS.c.active,
+        # "!= false", not "= true": SQLite would otherwise pick the index on ``active``
+        # (true for nearly every chat) and scan and sort every chat on every tick.
+        _CHATS.c.active != sa.false(),
         ~_CHATS.c.paused,
         _CHATS.c.frequency != "off",
-        _CHATS.c.id > after_id,
+        order=_CHATS.c.next_digest_at,
         limit=limit,
     )
 
@@ -502,23 +521,58 @@ async def chat_tag_sets(
 ) -> dict[int, tuple[str, ...]]:
     """The tags each chat follows."""
     out: dict[int, list[str]] = defaultdict(list)
+    subs, tags = Subscription.__table__, Tag.__table__  # type: ignore[attr-defined]
+    # Core, not the ORM: a busy tick reads thousands of these rows.
     stmt = (
-        select(Subscription.chat_id, Tag.slug)
-        .join(Tag, col(Tag.id) == col(Subscription.tag_id))
-        .where(col(Subscription.chat_id).in_(list(chat_ids)))
+        sa.select(subs.c.chat_id, tags.c.slug)
+        .join(tags, tags.c.id == subs.c.tag_id)
+        .where(subs.c.chat_id.in_(list(chat_ids)))
     )
-    for chat_id, slug in await session.exec(stmt):
+    conn = await session.connection()
+    for chat_id, slug in await conn.execute(stmt):
         out[chat_id].append(slug)
     return {chat_id: tuple(tags) for chat_id, tags in out.items()}
 
 
-async def first_brief_since(*, session: AsyncSession, since: datetime) -> int | None:
-    """The id of the oldest brief ingested at or after ``since``."""
-    result = await session.exec(
-        select(sa.func.min(Brief.id)).where(col(Brief.ingested_at) >= since)
+@dataclass(frozen=True, slots=True)
+class BriefWindow:
+    """Where the briefs ingested since some moment lie, and whether they changed."""
+
+    end: int  # the newest brief's id (0: none)
+    first: int | None  # the oldest brief's id ingested since then (None: none)
+    count: int  # briefs with ids from ``first`` on
+    changed: datetime | None  # when the latest of those was added or updated
+
+
+async def brief_window(*, session: AsyncSession, since: datetime) -> BriefWindow:
+    """The newest brief's id, the oldest one ingested at or after ``since``, and how many
+    briefs there are from that one on and when the latest of them changed, in one round
+    trip: the planner asks every minute. Ids grow with ingestion, and a brief is only
+    ever added or updated (``upsert_briefs`` stamps ``updated_at``), so while these stay
+    the same so do the briefs from ``first`` on."""
+    first = (
+        sa.select(sa.func.min(Brief.id))
+        .where(col(Brief.ingested_at) >= since)
+        .scalar_subquery()
+        .correlate(None)
     )
-    first: int | None = result.one()
-    return first
+    newest = sa.select(sa.func.max(Brief.id)).scalar_subquery().correlate(None)
+    count = (
+        sa.select(sa.func.count())
+        .select_from(Brief)
+        .where(col(Brief.id) >= first)
+        .scalar_subquery()
+        .correlate(None)
+    )
+    changed = (
+        sa.select(sa.func.max(Brief.updated_at))
+        .where(col(Brief.id) >= first)
+        .scalar_subquery()
+        .correlate(None)
+    )
+    conn = await session.connection()
+    row = (await conn.execute(sa.select(newest, first, count, changed))).one()
+    return BriefWindow(end=row[0] or 0, first=row[1], count=row[2], changed=row[3])
 
 
 # --- broadcasts -------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -393,3 +394,20 @@ async def test_migrating_into_a_known_supergroup_sends_one_digest_there(bot):
     await bot.deliver()
 
     assert len([r for r in bot.server.calls("sendMessage", chat_id=-1001234) if r.ok]) == 1
+
+
+async def test_a_brief_corrected_between_two_ticks_goes_out_corrected(bot):
+    # the planner keeps the briefs it loaded from tick to tick; a correction must show
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    original = make_brief(id="src-9", title="Chip news, first take", tags=("llm",), score=7)
+    await bot.add_briefs([original])
+    early, late = await user(bot, 1, at="08:00"), await user(bot, 2, at="09:00")
+
+    await tick_until(bot, datetime(2026, 11, 27, 8, 30, tzinfo=UTC))
+    await bot.add_briefs([dataclasses.replace(original, title="Chip news, corrected")])
+    await tick_until(bot, datetime(2026, 11, 27, 9, 30, tzinfo=UTC))
+
+    (first,) = digests_in(bot, early)
+    (second,) = digests_in(bot, late)
+    assert "first take" in first
+    assert "corrected" in second and "first take" not in second

@@ -189,3 +189,96 @@ async def test_claiming_reads_the_queue_in_index_order_never_sorting_all_of_it(s
             plan = " / ".join(row[0] for row in rows)
     assert "ix_outbox_claim" in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+async def test_a_batch_of_new_briefs_gets_ids_in_the_order_given(sessions):
+    # digests take "every id above the last one seen": ids must follow ingestion order
+    briefs = [make_brief(title=f"Order {n}") for n in (3, 1, 2, 5, 4)]
+    await upsert(sessions, *briefs)
+
+    async with sessions() as session:
+        items = await store.find_items(session=session, order="latest", limit=10)
+    by_title = {item.brief.title: item.id for item in items}
+    assert [by_title[b.title] for b in briefs] == sorted(by_title.values())
+
+
+async def test_a_brief_changed_twice_in_one_batch_keeps_the_last_tags_once(sessions):
+    stored = make_brief(tags=("a", "b"))
+    await upsert(sessions, stored)
+    fresh = make_brief(tags=("x",))
+    batch = [
+        dataclasses.replace(stored, tags=("c",)),
+        dataclasses.replace(stored, tags=("d", "a")),
+        fresh,
+        dataclasses.replace(fresh, tags=("y", "z")),
+    ]
+
+    assert await upsert(sessions, *batch) == [
+        Outcome.UPDATED,
+        Outcome.UPDATED,
+        Outcome.ADDED,
+        Outcome.UPDATED,
+    ]
+    assert await all_briefs(sessions) == [batch[1], batch[3]]
+
+
+async def test_brief_window_says_where_recent_briefs_lie_and_when_they_changed(sessions):
+    from datetime import timedelta
+
+    from digestbot.models import utcnow
+
+    old, recent = make_brief(), make_brief(id="w-1")
+    await upsert(sessions, old)
+    between = utcnow()
+    await upsert(sessions, recent)
+
+    async with sessions() as session:
+        window = await store.brief_window(session=session, since=between)
+        again = await store.brief_window(session=session, since=between)
+        everything = await store.brief_window(session=session, since=between - timedelta(days=1))
+        none = await store.brief_window(session=session, since=utcnow() + timedelta(hours=1))
+    assert (window.end, window.first, window.count) == (2, 2, 1)
+    assert window.changed is not None and window.changed >= between
+    assert again == window  # nothing happened: the planner may keep what it loaded
+    assert (everything.first, everything.count) == (1, 2)
+    assert (none.end, none.first, none.count, none.changed) == (2, None, 0, None)
+
+    await upsert(sessions, dataclasses.replace(recent, score=recent.score + 1))
+    async with sessions() as session:
+        corrected = await store.brief_window(session=session, since=between)
+    assert (corrected.end, corrected.count) == (2, 1)
+    assert corrected.changed is not None and corrected.changed > window.changed
+
+    await upsert(sessions, make_brief())
+    async with sessions() as session:
+        grown = await store.brief_window(session=session, since=between)
+    assert (grown.end, grown.first, grown.count) == (3, 2, 2)
+
+
+async def test_due_chats_come_earliest_first_without_the_unreachable_paused_or_off(sessions):
+    from datetime import UTC, datetime, timedelta
+
+    from digestbot.models import Chat
+
+    now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    chats = [
+        Chat(id=1, next_digest_at=now - timedelta(minutes=1)),
+        Chat(id=2, next_digest_at=now - timedelta(hours=2)),
+        Chat(id=-100, type="group", next_digest_at=now),  # groups have negative ids
+        Chat(id=3, next_digest_at=now + timedelta(seconds=1)),  # not yet
+        Chat(id=4, next_digest_at=None),  # not scheduled yet
+        Chat(id=5, next_digest_at=now - timedelta(hours=1), active=False),
+        Chat(id=6, next_digest_at=now - timedelta(hours=1), paused=True),
+        Chat(id=7, next_digest_at=now - timedelta(hours=1), frequency="off"),
+        Chat(id=8, next_digest_at=now - timedelta(minutes=30)),
+    ]
+    async with session_scope(sessions) as session:
+        session.add_all(chats)
+
+    async with sessions() as session:
+        due = await store.due_chats(session=session, now=now, limit=10)
+        first_two = await store.due_chats(session=session, now=now, limit=2)
+        unscheduled = await store.unscheduled_chats(session=session, limit=10)
+    assert [c.id for c in due] == [2, 8, 1, -100]
+    assert [c.id for c in first_two] == [2, 8]
+    assert [c.id for c in unscheduled] == [4]
