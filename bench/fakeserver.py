@@ -74,7 +74,7 @@ class _Child:
         self.server = server
         self._mark = 0
 
-    def sends(self) -> JSONDict:
+    def sends(self, arrivals: bool = False) -> JSONDict:
         requests = self.server.requests[self._mark :]
         self._mark += len(requests)
         sends = [r for r in requests if r.method in SENDS and r.status is not None]
@@ -92,6 +92,8 @@ class _Child:
             "rejected_429": len(rejected),
             "rejected_at": [at - first for at in rejected],
             "failed": others,
+            # (chat, arrival, status) of each send, on request: to see where time went
+            "arrivals": [[r.chat_id, r.at, r.status] for r in sends] if arrivals else [],
         }
 
     async def load(
@@ -161,7 +163,7 @@ async def _serve(chats: Sequence[tuple[int, int]], limit: int) -> None:
             command = json.loads(line)
             name = command.pop("cmd")
             if name == "sends":
-                _answer(child.sends())
+                _answer(child.sends(**command))
             elif name == "load":
                 _answer(await child.load(**command))
             else:
