@@ -20,6 +20,7 @@ The child (``python bench/fakeserver.py``) is driven over its standard streams:
   - ``{"cmd": "sends"}``: the sends (``sendMessage``, ``copyMessage``...) answered since
     the previous ``sends``: how many were accepted, the server's arrival times of the
     first and last accepted, how many were answered 429 and when, other failures;
+  - ``{"cmd": "cpu"}``: the CPU seconds the server child has used so far;
   - ``{"cmd": "load", "texts": [...], "first_user": U, "count": M, "rate": R}``: users
     U ... U+M-1 (private chats, created here) each send one message,
     ``texts[i % len(texts)]``, as updates for ``getUpdates``: all at once (``R == 0``)
@@ -164,6 +165,8 @@ async def _serve(chats: Sequence[tuple[int, int]], limit: int) -> None:
             name = command.pop("cmd")
             if name == "sends":
                 _answer(child.sends(**command))
+            elif name == "cpu":
+                _answer({"cpu": time.process_time()})
             elif name == "load":
                 _answer(await child.load(**command))
             else:
