@@ -23,7 +23,10 @@ b. sender: N outbox rows as the planner writes them (key, chat_id, kind "digest"
    never holds a row back, enqueued with ``store.enqueue`` into a migrated SQLite temp
    database; then ``Sender(..., budget=SendBudget(rate=1e9)).drain()`` (the pipelined
    loop ``run()`` uses) until every row is sent. Its Bot is configured like the app's
-   sender bot (``HTTPXRequest(connection_pool_size=CONCURRENCY)``).
+   sender bot (``HTTPXRequest(connection_pool_size=CONCURRENCY)``). Before the timed
+   drain, one batch of 64 rows to other chats is drained untimed on the same database
+   and Bot, as (a) sends once before its clock starts: the first batch pays once-only
+   costs (lazy imports, SQLAlchemy compiling statements) a long-running sender does not.
    ratio = (b) / (a). (a) and (b) run ``--rounds`` times, alternating, against the one
    server process; each figure is the median of its rounds, so a burst of load from
    elsewhere on the machine does not land on one side only.
@@ -87,6 +90,7 @@ CAPPED_MESSAGES = 300
 QUICK_MESSAGES = 200
 QUICK_CAPPED = 60
 DEFAULT_ROUNDS = 3
+WARM_UP_ROWS = 64  # one full batch (MAX_BATCH) before (b) is timed
 TELEGRAM_RATE = 30
 DAY = datetime(2026, 11, 27, tzinfo=UTC)
 
@@ -189,19 +193,30 @@ async def drain(
     database: Path,
     *,
     give_up_after: float,
+    warm_up: Sequence[int] = (),
 ) -> float:
     """Queue one row per chat, then ``drain()`` until all are handled; returns seconds.
 
     The Sender's ``SendBudget(rate)`` is made just before the first send (a cold start:
-    one token in the bucket), so setting up the database does not fill the bucket."""
+    one token in the bucket), so setting up the database does not fill the bucket.
+    With ``warm_up`` chats, one row to each is drained first, untimed: a sender runs for
+    days, and its first batch pays once-only costs (lazy imports, SQLAlchemy compiling
+    its statements for this engine) that the baseline's warm-up send does not have."""
     engine = db.create_engine(f"sqlite:///{database}")
     try:
         await db.upgrade(engine)
         sessions = db.session_factory(engine)
-        async with db.session_scope(sessions) as session:
-            await store.enqueue(session=session, rows=outbox_rows(chat_ids, text))
         async with sender_bot(server) as bot:
             await bot.get_me()  # warm the connection pool
+            if warm_up:
+                async with db.session_scope(sessions) as session:
+                    await store.enqueue(session=session, rows=outbox_rows(warm_up, text))
+                warm = Sender(sessions, bot, budget=SendBudget(rate=rate))
+                while warm.sent_total < len(warm_up):
+                    if not await warm.drain():
+                        raise SystemExit("the warm-up rows were not sent")
+            async with db.session_scope(sessions) as session:
+                await store.enqueue(session=session, rows=outbox_rows(chat_ids, text))
             sender = Sender(sessions, bot, budget=SendBudget(rate=rate))
             started = time.perf_counter()
             deadline = started + give_up_after
@@ -250,11 +265,12 @@ async def run(
     text = digest_text()
     base_ids = range(1_000_001, 1_000_001 + chats)
     sender_ids = range(2_000_001, 2_000_001 + messages)
+    warm_ids = range(4_000_001, 4_000_001 + WARM_UP_ROWS)
     bases: list[float] = []
     senders: list[float] = []
     with tempfile.TemporaryDirectory(prefix="digestbot_bench_send_") as tmp:
         workdir = Path(tmp)
-        async with ServerProcess(chats=[base_ids, sender_ids]) as server:
+        async with ServerProcess(chats=[base_ids, sender_ids, warm_ids]) as server:
             for n in range(1, rounds + 1):
                 print(f"round {n}/{rounds}", file=sys.stderr, flush=True)
                 print(f"(a) bare PTB loop: {messages:,} messages...", file=sys.stderr, flush=True)
@@ -262,9 +278,11 @@ async def run(
                 expect_accepted(await server.ask("sends"), messages + 1, "(a)")  # + warm-up
                 print(f"(b) outbox Sender: {messages:,} messages...", file=sys.stderr, flush=True)
                 database = workdir / f"outbox_{n}.db"
-                seconds = await drain(server, text, sender_ids, 1e9, database, give_up_after=600)
+                seconds = await drain(
+                    server, text, sender_ids, 1e9, database, give_up_after=600, warm_up=warm_ids
+                )
                 senders.append(messages / seconds)
-                expect_accepted(await server.ask("sends"), messages, "(b)")
+                expect_accepted(await server.ask("sends"), messages + WARM_UP_ROWS, "(b)")
         print(f"(c) capped: {capped_messages} messages...", file=sys.stderr, flush=True)
         capped_ids = range(3_000_001, 3_000_001 + capped_messages)
         cap = await capped(text, capped_ids, workdir, budget_rate)
