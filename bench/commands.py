@@ -111,8 +111,12 @@ class Load:
     def per_second(self) -> float:
         return self.handled / self.seconds if self.seconds else 0.0
 
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
+    def percentile(self, p: float, command: str | None = None) -> float:
+        """The p-th percentile latency (nearest rank), of one command's updates if given."""
+        mine = self.latencies_ms
+        if command is not None:
+            mine = [ms for i, ms in enumerate(mine) if MIX[i % len(MIX)] == command]
+        ordered = sorted(mine)
         if not ordered:
             return 0.0
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -149,7 +153,7 @@ async def load(server: ServerProcess, users: range, rate: float) -> Load:
         handled=int(answer["handled"]),
         seconds=float(answer["seconds"]),
         messages=int(answer["messages"]),
-        latencies_ms=[float(ms) for ms in answer["latencies_ms"]],
+        latencies_ms=[float(ms) for ms in answer["latencies_ms"]],  # in push order
     )
 
 
@@ -289,19 +293,22 @@ async def run(updates: int, rate: float, seconds: float) -> dict[str, float]:
 
     ratio = real.throughput.per_second / base.throughput.per_second
     print(f"updates: {', '.join(MIX)}, in turn; one per user; fake server in a child process")
-    print(f"{'':<34}{'updates':>9}{'msgs':>7}{'upd/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
-    print("-" * 77)
+    print(f"{'':<38}{'updates':>9}{'msgs':>7}{'upd/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
+    print("-" * 81)
     for name, figures in (("echo bot (baseline)", base), ("digestbot", real)):
         t, lat = figures.throughput, figures.latency
-        print(f"{name + ', all at once':<34}{t.updates:>9,}{t.messages:>7,}{t.per_second:>9.1f}")
+        print(f"{name + ', all at once':<38}{t.updates:>9,}{t.messages:>7,}{t.per_second:>9.1f}")
         label = f"{name}, {rate:g}/s for {seconds:g} s"
         print(
-            f"{label:<34}{lat.updates:>9,}{lat.messages:>7,}{lat.per_second:>9.1f}"
+            f"{label:<38}{lat.updates:>9,}{lat.messages:>7,}{lat.per_second:>9.1f}"
             f"{lat.percentile(50):>9.1f}{lat.percentile(99):>9.1f}"
         )
-    print(f"{'ratio digestbot / echo bot':<34}{'':>25}{ratio:>9.2f}")
+    print(f"{'ratio digestbot / echo bot':<38}{'':>25}{ratio:>9.2f}")
     slowest = max(real.latency.latencies_ms)
-    print(f"digestbot at {rate:g}/s: slowest answer {slowest:.1f} ms")
+    by_command = ", ".join(
+        f"{command.split()[0]} {real.latency.percentile(50, command):.1f}" for command in MIX
+    )
+    print(f"digestbot at {rate:g}/s: p50 ms by command: {by_command}; slowest {slowest:.1f} ms")
     return {
         "updates_per_s": round(real.throughput.per_second, 1),
         "baseline_updates_per_s": round(base.throughput.per_second, 1),

@@ -141,7 +141,10 @@ class _Child:
             "missing": count - len(answered),
             "seconds": (max(answered.values()) - first_push) if answered else 0.0,
             "push_seconds": max(pushed.values()) - first_push,
-            "latencies_ms": [1000 * (answered[c] - pushed[c]) for c in answered],
+            # in push order (update i is texts[i % len(texts)]); None: never answered
+            "latencies_ms": [
+                1000 * (answered[c.id] - pushed[c.id]) if c.id in answered else None for c in chats
+            ],
             "messages": sum(messages.values()),
         }
 
