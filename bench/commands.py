@@ -8,7 +8,10 @@ as the bot polls Telegram on another machine. Pushing and timing in the child ke
 load generator's CPU out of the measured process; with the server in-process its work
 would count against the bot, and the bot's against the latencies.
 
-The two bots, measured one after the other against the same server child:
+The two bots take turns against the same server child, ``--rounds`` times (default 3),
+each round with fresh users (and, for digestbot, a fresh database), so that load from
+elsewhere on the machine does not land on one bot only. Updates per second are the
+median round's; latencies are pooled over the rounds:
 
 * baseline: a bare PTB ``Application`` with one ``MessageHandler`` that answers each text
   with ``reply_text(text)``. It processes updates concurrently
@@ -39,10 +42,13 @@ reached the server (the table shows how many messages the answers took in all).
 Before each bot's measurements, a warm-up load of 40 updates (not counted) lets the bot
 open its connections and SQLAlchemy compile its statements.
 
+The table also gives digestbot's p50 at ``--rate`` for each command, and the rounds'
+figures.
+
 Run from the repository root::
 
-    .venv/bin/python bench/commands.py                 # M = 2,000; latency for 10 s
-    .venv/bin/python bench/commands.py --quick         # M = 200; latency for 2 s
+    .venv/bin/python bench/commands.py                 # M = 2,000; latency 10 s; 3 rounds
+    .venv/bin/python bench/commands.py --quick         # M = 200; latency 2 s; 1 round
 
 Output: a table, then, as the last line, JSON::
 
@@ -61,6 +67,7 @@ import argparse
 import asyncio
 import json
 import logging
+import statistics
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -89,6 +96,7 @@ DEFAULT_UPDATES = 2000
 QUICK_UPDATES = 200
 DEFAULT_SECONDS = 10.0
 QUICK_SECONDS = 2.0
+DEFAULT_ROUNDS = 3
 RATE = 100.0
 WARM_UP = 40
 SEND_RATE = 1000.0  # Settings allows at most 1000
@@ -99,27 +107,32 @@ POLL_TIMEOUT = 10  # seconds, getUpdates long polling, as in production
 
 @dataclass
 class Load:
-    """One load's figures, from the server child."""
+    """One load's figures (or several rounds' together), from the server child."""
 
     updates: int
-    handled: int
-    seconds: float
     messages: int
-    latencies_ms: list[float]
+    rates: list[float]  # updates handled per second, one per round
+    latencies_ms: list[tuple[str, float]]  # (command, push to answer)
 
     @property
     def per_second(self) -> float:
-        return self.handled / self.seconds if self.seconds else 0.0
+        """The median round's."""
+        return statistics.median(self.rates)
 
     def percentile(self, p: float, command: str | None = None) -> float:
         """The p-th percentile latency (nearest rank), of one command's updates if given."""
-        mine = self.latencies_ms
-        if command is not None:
-            mine = [ms for i, ms in enumerate(mine) if MIX[i % len(MIX)] == command]
-        ordered = sorted(mine)
+        ordered = sorted(ms for what, ms in self.latencies_ms if command in (None, what))
         if not ordered:
             return 0.0
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+    def __add__(self, other: Load) -> Load:
+        return Load(
+            self.updates + other.updates,
+            self.messages + other.messages,
+            self.rates + other.rates,
+            self.latencies_ms + other.latencies_ms,
+        )
 
 
 @dataclass
@@ -127,18 +140,19 @@ class Figures:
     throughput: Load
     latency: Load
 
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(self.throughput + other.throughput, self.latency + other.latency)
+
 
 class Users:
     """Hands out fresh user ids, so every update comes from a user with nothing in flight."""
 
     def __init__(self, first: int) -> None:
         self.next = first
-        self.taken: list[range] = []
 
     def take(self, count: int) -> range:
         ids = range(self.next, self.next + count)
         self.next += count
-        self.taken.append(ids)
         return ids
 
 
@@ -148,12 +162,15 @@ async def load(server: ServerProcess, users: range, rate: float) -> Load:
     )
     if answer["missing"]:
         raise SystemExit(f"{answer['missing']} of {len(users)} updates got no answer in time")
+    seconds = float(answer["seconds"])
     return Load(
         updates=len(users),
-        handled=int(answer["handled"]),
-        seconds=float(answer["seconds"]),
         messages=int(answer["messages"]),
-        latencies_ms=[float(ms) for ms in answer["latencies_ms"]],  # in push order
+        rates=[int(answer["handled"]) / seconds if seconds else 0.0],
+        # in push order: update i sent MIX[i % len(MIX)]
+        latencies_ms=[
+            (MIX[i % len(MIX)], float(ms)) for i, ms in enumerate(answer["latencies_ms"])
+        ],
     )
 
 
@@ -197,11 +214,11 @@ async def echo_bot(server: ServerProcess) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def real_bot(server: ServerProcess, workdir: Path, users: range) -> AsyncIterator[None]:
+async def real_bot(server: ServerProcess, database: Path, users: range) -> AsyncIterator[None]:
     """digestbot as ``digestbot run`` builds it (see the module docstring for what differs)."""
     settings = load_settings(
         None,
-        database_url=f"sqlite:///{workdir / 'bench.db'}",
+        database_url=f"sqlite:///{database}",
         telegram_api_base_url=server.base_url,
         send_rate=SEND_RATE,
         log_level="WARNING",
@@ -278,33 +295,46 @@ async def _unpoll(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 # ---- the run -----------------------------------------------------------------------------
 
 
-async def run(updates: int, rate: float, seconds: float) -> dict[str, float]:
+async def run(updates: int, rate: float, seconds: float, rounds: int) -> dict[str, float]:
+    per_round = WARM_UP + updates + max(1, round(rate * seconds))
+    base: Figures | None = None
+    real: Figures | None = None
     with tempfile.TemporaryDirectory(prefix="digestbot_bench_commands_") as tmp:
         async with ServerProcess() as server:
-            print("baseline: echo bot...", file=sys.stderr, flush=True)
-            echo_users = Users(1_000_001)
-            async with echo_bot(server):
-                base = await measure(server, echo_users, updates, rate, seconds)
-            print("digestbot...", file=sys.stderr, flush=True)
-            users = Users(2_000_001)
-            planned = users.next, WARM_UP + updates + max(1, round(rate * seconds))
-            async with real_bot(server, Path(tmp), range(planned[0], planned[0] + planned[1])):
-                real = await measure(server, users, updates, rate, seconds)
+            for n in range(rounds):
+                # fresh users every round (and a fresh database for digestbot), so no
+                # round inherits another's chats, flood buckets or answered digests
+                print(f"round {n + 1}/{rounds}: echo bot...", file=sys.stderr, flush=True)
+                echo_users = Users(1_000_001 + n * per_round)
+                async with echo_bot(server):
+                    figures = await measure(server, echo_users, updates, rate, seconds)
+                base = figures if base is None else base + figures
+                print(f"round {n + 1}/{rounds}: digestbot...", file=sys.stderr, flush=True)
+                users = Users(50_000_001 + n * per_round)
+                registered = range(users.next, users.next + per_round)
+                async with real_bot(server, Path(tmp) / f"round{n}.db", registered):
+                    figures = await measure(server, users, updates, rate, seconds)
+                real = figures if real is None else real + figures
+    assert base is not None and real is not None
 
     ratio = real.throughput.per_second / base.throughput.per_second
     print(f"updates: {', '.join(MIX)}, in turn; one per user; fake server in a child process")
+    if rounds > 1:
+        print(f"{rounds} rounds, alternating: upd/s is the median round's; latencies are pooled")
     print(f"{'':<38}{'updates':>9}{'msgs':>7}{'upd/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
     print("-" * 81)
     for name, figures in (("echo bot (baseline)", base), ("digestbot", real)):
         t, lat = figures.throughput, figures.latency
         print(f"{name + ', all at once':<38}{t.updates:>9,}{t.messages:>7,}{t.per_second:>9.1f}")
+        if rounds > 1:
+            print(f"{'    rounds':<38}{'':>16}" + ", ".join(f"{r:.1f}" for r in t.rates))
         label = f"{name}, {rate:g}/s for {seconds:g} s"
         print(
             f"{label:<38}{lat.updates:>9,}{lat.messages:>7,}{lat.per_second:>9.1f}"
             f"{lat.percentile(50):>9.1f}{lat.percentile(99):>9.1f}"
         )
     print(f"{'ratio digestbot / echo bot':<38}{'':>25}{ratio:>9.2f}")
-    slowest = max(real.latency.latencies_ms)
+    slowest = max(ms for _, ms in real.latency.latencies_ms)
     by_command = ", ".join(
         f"{command.split()[0]} {real.latency.percentile(50, command):.1f}" for command in MIX
     )
@@ -338,19 +368,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=float,
         help=f"how long to push at --rate (default {DEFAULT_SECONDS:g}; --quick {QUICK_SECONDS:g})",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help=f"the two bots alternate this many times (default {DEFAULT_ROUNDS}; --quick 1)",
+    )
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke test")
     args = parser.parse_args(argv)
+    args.rounds = args.rounds or (1 if args.quick else DEFAULT_ROUNDS)
     args.updates = args.updates or (QUICK_UPDATES if args.quick else DEFAULT_UPDATES)
     args.seconds = args.seconds or (QUICK_SECONDS if args.quick else DEFAULT_SECONDS)
-    if args.updates < 1 or args.rate <= 0 or args.seconds <= 0:
-        parser.error("--updates, --rate and --seconds must be positive")
+    if args.updates < 1 or args.rate <= 0 or args.seconds <= 0 or args.rounds < 1:
+        parser.error("--updates, --rate, --seconds and --rounds must be positive")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    result = asyncio.run(run(args.updates, args.rate, args.seconds))
+    result = asyncio.run(run(args.updates, args.rate, args.seconds, args.rounds))
     print(json.dumps(result))
     return 0
 
