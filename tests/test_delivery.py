@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digestbot.delivery import ChatPacer, SendBudget, plain_text
+from digestbot.delivery import WINDOW, ChatPacer, SendBudget, plain_text
 from tests.bot import Clock
 
 
@@ -19,6 +19,35 @@ async def test_budget_holds_the_rate_and_command_replies_go_first():
     before = clock.monotonic()
     await budget.take()  # so the sender is the one that waits
     assert clock.monotonic() - before >= 1.0
+
+
+async def test_budget_never_lets_more_than_the_rate_into_a_rolling_second():
+    clock = Clock()
+    budget = SendBudget(rate=10, monotonic=clock.monotonic, sleep=clock.sleep)
+    for _ in range(5):
+        budget.spend()  # command replies count too
+    sent = [clock.monotonic()] * 5
+    for _ in range(40):
+        await budget.take()
+        sent.append(clock.monotonic())
+    assert all(later - earlier >= WINDOW for earlier, later in zip(sent, sent[10:], strict=False))
+    assert sent[-1] - sent[5] <= 40 / 10 * WINDOW + 0.2  # and no slower than that
+
+
+async def test_a_message_held_up_on_its_way_counts_from_when_it_can_have_arrived():
+    clock = Clock()
+    budget = SendBudget(rate=10, monotonic=clock.monotonic, sleep=clock.sleep)
+    quick = await budget.take()
+    clock.advance(seconds=0.01)
+    budget.answered(quick)  # the quickest round trip: 10 ms
+    held = await budget.take()
+    clock.advance(seconds=0.5)  # its answer took half a second: it arrived late
+    budget.answered(held)
+    arrived = clock.monotonic() - 0.01
+    for _ in range(9):
+        await budget.take()
+    await budget.take()  # the tenth after it must not reach Telegram within its second
+    assert clock.monotonic() >= arrived + WINDOW
 
 
 async def test_a_429_pauses_everything_for_retry_after():
