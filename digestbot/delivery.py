@@ -169,7 +169,7 @@ class SendBudget:
                 await self.sleep(self.paused_until - now)
                 continue
             wait = self._window_wait(now)
-            if wait > 0:
+            if wait > 1e-9:  # (a float-sized wait might not move an injected clock)
                 await self.sleep(wait)
                 continue
             self._refill()
