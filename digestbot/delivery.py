@@ -98,6 +98,11 @@ def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+# The shortest wait: a clock that moves in whole microseconds (timedelta, a test's
+# injected one) would not move at all for less, and the wait would never end.
+MIN_WAIT = 1e-6
+
+
 @dataclass
 class SendBudget:
     """The global messages-per-second budget, shared by the sender and command replies.
@@ -169,8 +174,8 @@ class SendBudget:
                 await self.sleep(self.paused_until - now)
                 continue
             wait = self._window_wait(now)
-            if wait > 1e-9:  # (a float-sized wait might not move an injected clock)
-                await self.sleep(wait)
+            if wait > 1e-9:
+                await self.sleep(max(wait, MIN_WAIT))
                 continue
             self._refill()
             # within rounding of a whole token: waiting for the last 1e-12 of one would
@@ -178,7 +183,7 @@ class SendBudget:
             if self._tokens >= 1 - 1e-9:
                 self._tokens -= 1
                 return self._stamp(now)
-            await self.sleep((1 - self._tokens) / self.rate)
+            await self.sleep(max((1 - self._tokens) / self.rate, MIN_WAIT))
 
 
 class SharedRateLimiter(AIORateLimiter):

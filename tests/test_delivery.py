@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from digestbot.delivery import WINDOW, ChatPacer, SendBudget, plain_text
 from tests.bot import Clock
 
@@ -80,3 +82,14 @@ def test_plain_text_fallback_shows_what_the_html_showed():
     assert plain_text("<b>4/10</b> R&amp;D &lt;lab&gt;\n<a href='x'>link</a>") == (
         "4/10 R&D <lab>\nlink"
     )
+
+
+async def test_budget_at_30_a_second_ends_its_waits_on_a_microsecond_clock():
+    # 1/30 s is not a whole number of microseconds: the remainder must not become a
+    # wait too short for such a clock to move, forever
+    clock = Clock()
+    budget = SendBudget(rate=30, monotonic=clock.monotonic, sleep=clock.sleep)
+    start = clock.monotonic()
+    for _ in range(31):
+        await asyncio.wait_for(budget.take(), timeout=5)
+    assert 0.95 <= clock.monotonic() - start <= 1.1
