@@ -243,13 +243,15 @@ class ChatService:
         return await self._update(chat_id, digest_size=int(typed))
 
     async def pause(self, chat_id: int) -> Chat:
-        return await self._update(chat_id, paused=True)
+        # cleared: the planner parks it (see planner.schedule_of), and schedules it
+        # afresh when /start resumes it
+        return await self._update(chat_id, paused=True, next_digest_at=None)
 
     async def set_active(self, chat_id: int, active: bool) -> None:
         async with session_scope(self._sessions) as session:
             chat = await session.get(Chat, chat_id)
-            if chat is not None:
-                chat.active = active
+            if chat is not None and chat.active != active:
+                chat.active, chat.next_digest_at = active, None
 
     async def forget(self, chat_id: int) -> bool:
         """Delete everything the bot keeps about a chat; False when it knew nothing."""

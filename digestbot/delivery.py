@@ -596,4 +596,4 @@ class Sender:
         )
         chat = await session.get(Chat, row.chat_id)
         if chat is not None:
-            chat.active = False
+            chat.active, chat.next_digest_at = False, None  # the planner parks it

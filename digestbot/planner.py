@@ -22,7 +22,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -54,9 +54,15 @@ class PlanReport:
     scheduled: int = 0  # chats given their first (or a changed) schedule
 
 
+PARKED = datetime(9999, 1, 1, tzinfo=UTC)  # "never": no digest until a change clears it
+
+
 def schedule_of(chat: Any, after: datetime) -> datetime:
-    """The chat's next digest moment; a year away for a chat that gets none, so the
-    planner looks at it again only when a settings change clears it."""
+    """The chat's next digest moment; :data:`PARKED` for a chat that gets none (off,
+    paused, or unreachable), so the planner looks at it again only when a change clears
+    it, and its past due time never sits in front of every tick's read of the index."""
+    if not chat.active or chat.paused:
+        return PARKED
     due = next_due(
         after=after,
         digest_time=chat.digest_time,
@@ -64,7 +70,7 @@ def schedule_of(chat: Any, after: datetime) -> datetime:
         frequency=chat.frequency,
         weekly_day=chat.weekly_day,
     )
-    return due or after + timedelta(days=365)
+    return due or PARKED
 
 
 def digest_heading(day: date) -> str:

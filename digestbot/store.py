@@ -466,6 +466,8 @@ _SCHEDULE_COLUMNS = (
     "window_end_id",
     "window_shown",
     "next_digest_at",
+    "active",
+    "paused",
 )
 
 

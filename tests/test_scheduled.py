@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from digestbot.delivery import SendBudget, Sender
 from digestbot.fakeapi import Fault
 from digestbot.models import Chat, OutboxStatus
+from digestbot.planner import PARKED
 from tests.factories import make_brief
 
 
@@ -411,3 +412,34 @@ async def test_a_brief_corrected_between_two_ticks_goes_out_corrected(bot):
     (second,) = digests_in(bot, late)
     assert "first take" in first
     assert "corrected" in second and "first take" not in second
+
+
+async def test_paused_and_unreachable_chats_are_parked_until_they_come_back(bot):
+    """Their past due time would otherwise sit at the front of every tick's read of the
+    schedule index, forever (200k such chats cost each tick 19 ms on SQLite)."""
+    await bot.add_briefs([make_brief(tags=("llm",))])
+    bot.clock.set(datetime(2026, 11, 27, 0, 0, tzinfo=UTC))
+    for chat_id in (1, 2, 3):
+        await user(bot, chat_id)
+    await bot.services.planner.plan()
+    await bot.services.chats.pause(2)
+    await bot.services.chats.set_active(3, False)
+    await bot.services.planner.plan()
+
+    async def due(chat_id):
+        return (await bot.services.chats.get(chat_id)).next_digest_at
+
+    assert await due(1) == datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    assert await due(2) == PARKED and await due(3) == PARKED
+
+    await bot.services.chats.register(chat_id=2)  # /start resumes
+    await bot.services.chats.set_active(3, True)  # added back to the group
+    await bot.services.planner.plan()
+    assert await due(2) == await due(3) == datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+    bot.server.fail("sendMessage", Fault.blocked(), chat_id=1)
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    await bot.services.planner.plan()
+    await bot.deliver()
+    await bot.services.planner.plan()
+    assert await due(1) == PARKED  # blocked the bot: parked too
