@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from digestbot import render, store
 from digestbot.db import SessionFactory, session_scope
 from digestbot.models import OutboxKind, utcnow
-from digestbot.schedule import local_day, next_due
+from digestbot.schedule import local_day, next_due, todays_due
 
 log = logging.getLogger(__name__)
 
@@ -238,8 +238,19 @@ class DigestPlanner:
                 due_days[due_at] = (local_day(*due_at), due_at[0].strftime("%Y%m%dT%H%MZ"))
             due_day, due_key = due_days[due_at]
             if due_day != today:
-                report.stale += 1
-                continue
+                # due on an earlier day (the bot was down): that one is gone, but
+                # today's, if it has come already, is still owed
+                owed = todays_due(
+                    now=now,
+                    digest_time=chat.digest_time,
+                    timezone=chat.timezone,
+                    frequency=chat.frequency,
+                    weekly_day=chat.weekly_day,
+                )
+                if owed is None:
+                    report.stale += 1
+                    continue
+                due_key = owed.strftime("%Y%m%dT%H%MZ")
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id
             chosen, total = window.select(
                 tags.get(chat.id, ()), chat.min_score, max(start, window.floor), chat.digest_size

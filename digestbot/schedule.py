@@ -66,3 +66,16 @@ def next_due(
 def local_day(moment: datetime, timezone: str) -> date:
     """The calendar day ``moment`` falls on for a chat in ``timezone``."""
     return moment.astimezone(zone_of(timezone)).date()
+
+
+def todays_due(
+    *, now: datetime, digest_time: str, timezone: str, frequency: str, weekly_day: int = 0
+) -> datetime | None:
+    """Today's digest moment (the chat's own today) when it has one and it has come, else
+    None: what a bot that was down for days still owes the chat today (catch-up)."""
+    zone = zone_of(timezone)
+    today = now.astimezone(zone).date()
+    if frequency == Frequency.OFF or not runs_on(today, frequency, weekly_day):
+        return None
+    moment = local_moment(today, parse_hhmm(digest_time), zone)
+    return moment if moment <= now else None

@@ -443,3 +443,22 @@ async def test_paused_and_unreachable_chats_are_parked_until_they_come_back(bot)
     await bot.deliver()
     await bot.services.planner.plan()
     assert await due(1) == PARKED  # blocked the bot: parked too
+
+
+async def test_down_for_days_then_back_after_digest_time_still_sends_todays(bot):
+    bot.clock.set(datetime(2026, 11, 25, 6, 0, tzinfo=UTC))
+    await bot.add_briefs([make_brief(title="Old news", tags=("llm",))])
+    chat = await user(bot, 9)
+    await bot.services.planner.plan()  # due 25 Nov 08:00, then the bot goes down
+    await bot.add_briefs([make_brief(title="While down", tags=("llm",))])
+
+    bot.clock.set(datetime(2026, 11, 27, 10, 0, tzinfo=UTC))  # back on the 27th at 10:00
+    await bot.services.planner.plan()
+    await bot.deliver()
+
+    (digest,) = digests_in(bot, chat)  # the 27th's digest, once; the 25th's is gone
+    assert "While down" in digest and "27 Nov" in digest
+    assert (await bot.outbox())[0].key.startswith("digest:9:20261127T0800Z")
+    assert (await bot.services.chats.get(9)).next_digest_at == datetime(
+        2026, 11, 28, 8, 0, tzinfo=UTC
+    )
