@@ -204,7 +204,23 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
     if links:  # Core, not ORM objects: building those cost more than storing them
         conn = await session.connection()
         await conn.execute(sa.insert(BriefTag.__table__), links)  # type: ignore[attr-defined]
+    if any(o != Outcome.UNCHANGED for o in outcomes):
+        await _bump_revision(session)
     return outcomes
+
+
+BRIEFS_REVISION = "briefs_rev"
+
+
+async def _bump_revision(session: AsyncSession) -> None:
+    """Count every change to the briefs, in the changing transaction: the planner keeps
+    briefs between ticks while this stays the same. A counter, not a time stamp, so an
+    edit from a process whose clock is behind is never mistaken for no change."""
+    table = KeyValue.__table__  # type: ignore[attr-defined]
+    insert = _insert(session, table).values(key=BRIEFS_REVISION, value="1")
+    bumped = sa.cast(sa.cast(table.c.value, sa.Integer) + 1, sa.Text)
+    conn = await session.connection()
+    await conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"value": bumped}))
 
 
 async def count_briefs(*, session: AsyncSession) -> int:
@@ -544,6 +560,7 @@ class BriefWindow:
     first: int | None  # the oldest brief's id ingested since then (None: none)
     count: int  # briefs with ids from ``first`` on
     changed: datetime | None  # when the latest of those was added or updated
+    revision: str | None = None  # counts every change to the briefs (see upsert_briefs)
 
 
 async def brief_window(*, session: AsyncSession, since: datetime) -> BriefWindow:
@@ -572,9 +589,13 @@ async def brief_window(*, session: AsyncSession, since: datetime) -> BriefWindow
         .scalar_subquery()
         .correlate(None)
     )
+    kv = KeyValue.__table__  # type: ignore[attr-defined]
+    revision = (
+        sa.select(kv.c.value).where(kv.c.key == BRIEFS_REVISION).scalar_subquery().correlate(None)
+    )
     conn = await session.connection()
-    row = (await conn.execute(sa.select(newest, first, count, changed))).one()
-    return BriefWindow(end=row[0] or 0, first=row[1], count=row[2], changed=row[3])
+    row = (await conn.execute(sa.select(newest, first, count, changed, revision))).one()
+    return BriefWindow(end=row[0] or 0, first=row[1], count=row[2], changed=row[3], revision=row[4])
 
 
 # --- broadcasts -------------------------------------------------------------------------

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import col
 
 from digestbot import store
 from digestbot.db import SessionFactory, session_scope
+from digestbot.models import Brief
 from digestbot.store import Outcome
 from tests.factories import make_brief
 
@@ -282,3 +284,32 @@ async def test_due_chats_come_earliest_first_without_the_unreachable_paused_or_o
     assert [c.id for c in due] == [2, 8, 1, -100]
     assert [c.id for c in first_two] == [2, 8]
     assert [c.id for c in unscheduled] == [4]
+
+
+async def test_every_change_to_the_briefs_moves_the_window_revision(sessions):
+    """The planner keeps briefs between ticks while the window stays the same: an edit
+    must change it even when stamped earlier than the latest change (a clock behind)."""
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+
+    async def window():
+        async with sessions() as session:
+            return await store.brief_window(session=session, since=since)
+
+    brief = make_brief(title="Chip export rules", score=5)
+    await upsert(sessions, brief, make_brief(title="Fab subsidies"))
+    first = await window()
+    async with session_scope(sessions) as session:  # another process stamped one ahead
+        await session.exec(
+            sa.update(Brief)
+            .where(col(Brief.title) == "Fab subsidies")
+            .values(updated_at=datetime(2100, 1, 1, tzinfo=UTC))
+        )
+    ahead = await window()
+
+    await upsert(sessions, brief)  # unchanged: nothing moves
+    assert await window() == ahead
+    await upsert(sessions, dataclasses.replace(brief, score=9))  # a correction
+    corrected = await window()
+
+    assert corrected.changed == ahead.changed  # the time stamp alone would miss it
+    assert corrected != ahead and corrected.revision != ahead.revision == first.revision
