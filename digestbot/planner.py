@@ -159,16 +159,20 @@ class DigestPlanner:
                 if not chats:
                     break
                 ids = {c.id for c in chats}
-                if ids & previous:  # a schedule did not move: never loop on it
-                    stuck = sorted(ids & previous)[:10]
-                    log.error("planning stopped: chats still due after planning: %s", stuck)
-                    break
+                if stuck := ids & previous:  # a schedule did not move (a bug): park those
+                    # chats rather than loop on them or stall everyone after them
+                    log.error("chats still due after planning, parked: %s", sorted(stuck)[:10])
+                    await store.update_chats(
+                        session=session,
+                        updates=[{"b_id": c, "next_digest_at": PARKED} for c in stuck],
+                    )
+                    chats = [c for c in chats if c.id not in stuck]
                 previous = ids
                 if window is None:
                     window = await self._load_window(session, now)
                     end = window.end
                 await self._plan_batch(session, chats, now, window, end, report)
-            if len(chats) < BATCH:  # that was the last: spare the tick an empty query
+            if len(ids) < BATCH:  # that was the last: spare the tick an empty query
                 break
         if report.queued:
             self._on_queued()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
+from digestbot import planner
 from digestbot.delivery import SendBudget, Sender
 from digestbot.fakeapi import Fault
 from digestbot.models import Chat, OutboxStatus
@@ -462,3 +463,27 @@ async def test_down_for_days_then_back_after_digest_time_still_sends_todays(bot)
     assert (await bot.services.chats.get(9)).next_digest_at == datetime(
         2026, 11, 28, 8, 0, tzinfo=UTC
     )
+
+
+async def test_a_schedule_that_fails_to_move_parks_that_chat_and_spares_the_rest(
+    bot, monkeypatch, caplog
+):
+    await bot.add_briefs([make_brief(tags=("llm",))])
+    bot.clock.set(datetime(2026, 11, 27, 0, 0, tzinfo=UTC))
+    for chat_id in (1, 2, 3):  # chat 2's own rule (same times), so its schedule is its own
+        await user(bot, chat_id, zone="Europe/London" if chat_id == 2 else "UTC")
+    await bot.services.planner.plan()
+    real = planner.schedule_of
+
+    def broken_for_chat_2(chat, after):  # stands for a bug in the schedule rules
+        return after - timedelta(minutes=1) if chat.id == 2 else real(chat, after)
+
+    monkeypatch.setattr(planner, "schedule_of", broken_for_chat_2)
+    monkeypatch.setattr(planner, "BATCH", 1)  # a batch each, so chat 2 comes back in the tick
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    await asyncio.wait_for(bot.services.planner.plan(), timeout=10)
+
+    assert (await bot.services.chats.get(2)).next_digest_at == PARKED
+    assert "parked: [2]" in caplog.text
+    await bot.deliver()
+    assert all(len(digests_in(bot, bot.server.chat(n))) == 1 for n in (1, 2, 3))
