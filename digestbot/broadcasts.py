@@ -40,7 +40,32 @@ class Audience:
     chats: int
 
     def describe(self) -> str:
-        return f"followers of #{self.tag}" if self.tag else "all active chats"
+        return describe_audience(self.tag)
+
+
+def describe_audience(tag: str | None) -> str:
+    return f"followers of #{tag}" if tag else "all active chats"
+
+
+async def _audit(
+    session: AsyncSession,
+    broadcast: Broadcast,
+    action: str,
+    *,
+    admin_id: int,
+    counts: dict[str, int],
+    now: datetime,
+) -> None:
+    """One audit entry for an action on ``broadcast``."""
+    await store.add_audit(
+        session=session,
+        admin_id=admin_id,
+        action=f"broadcast.{action}",
+        detail=f"broadcast {broadcast.id}",
+        audience=describe_audience(broadcast.tag),
+        counts=counts,
+        now=now,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,12 +210,11 @@ class BroadcastService:
                     created_at=now,
                 ),
             )
-            await store.add_audit(
-                session=session,
+            await _audit(
+                session,
+                broadcast,
+                "draft",
                 admin_id=admin_id,
-                action="broadcast.draft",
-                detail=f"broadcast {broadcast.id}",
-                audience=audience.describe(),
                 counts={"chats": audience.chats},
                 now=now,
             )
@@ -242,14 +266,8 @@ class BroadcastService:
             )
             if queued is None:  # another press (or replica) got there first
                 return SendResult(refused=BroadcastStatus.SENDING)
-            await store.add_audit(
-                session=session,
-                admin_id=admin_id,
-                action="broadcast.send",
-                detail=f"broadcast {broadcast_id}",
-                audience=f"#{broadcast.tag}" if broadcast.tag else "all",
-                counts={"queued": queued},
-                now=now,
+            await _audit(
+                session, broadcast, "send", admin_id=admin_id, counts={"queued": queued}, now=now
             )
         log.info("broadcast %s: queued for %s chats", broadcast_id, queued)
         self._on_queued()
@@ -269,12 +287,11 @@ class BroadcastService:
             )
             if dropped is None:
                 return None
-            await store.add_audit(
-                session=session,
+            await _audit(
+                session,
+                broadcast,
+                "cancel",
                 admin_id=admin_id,
-                action="broadcast.cancel",
-                detail=f"broadcast {broadcast_id}",
-                audience=f"#{broadcast.tag}" if broadcast.tag else "all",
                 counts={"dropped": dropped},
                 now=now,
             )
@@ -330,12 +347,11 @@ class BroadcastService:
                     session=session, broadcast_id=broadcast.id, now=now, counts=counts.as_dict()
                 ):
                     broadcast.status, broadcast.finished_at = BroadcastStatus.DONE, now
-                    await store.add_audit(
-                        session=session,
+                    await _audit(
+                        session,
+                        broadcast,
+                        "done",
                         admin_id=broadcast.admin_id,
-                        action="broadcast.done",
-                        detail=f"broadcast {broadcast.id}",
-                        audience=f"#{broadcast.tag}" if broadcast.tag else "all",
                         counts=counts.as_dict(),
                         now=now,
                     )

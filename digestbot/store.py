@@ -860,9 +860,9 @@ _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 
 
 async def claim_due(
-    *, session: AsyncSession, now: datetime, limit: int, kind: str | None = None
+    *, session: AsyncSession, now: datetime, limit: int, kind: str
 ) -> list[Claimed]:
-    """Up to ``limit`` due rows (of ``kind`` only, when given), marked ``sending``: at most
+    """Up to ``limit`` due rows of ``kind``, marked ``sending``: at most
     one per chat, none for a chat with a row on its way already, and only each chat's
     oldest waiting row of its kind (so a digest's parts go in order, while a chat's
     digest never waits behind its copy of a long broadcast)."""
@@ -889,7 +889,7 @@ async def claim_due(
             _OUTBOX.c.status == OutboxStatus.PENDING,
             _OUTBOX.c.next_attempt_at <= now,
             ~blocked,
-            *([_OUTBOX.c.kind == kind] if kind is not None else []),
+            _OUTBOX.c.kind == kind,  # with the order by id: read from ix_outbox_claim
         )
         .order_by(_OUTBOX.c.id)
         .limit(limit)

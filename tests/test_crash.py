@@ -58,6 +58,16 @@ async def start_bot(
     )  # fmt: skip
 
 
+async def outbox_statuses(database_url: str) -> dict[str, int]:
+    """How many outbox rows are in each status."""
+    engine = db.create_engine(database_url)
+    async with engine.connect() as conn:
+        query = sa.text("select status, count(*) from outbox group by status")
+        statuses = {status: int(n) for status, n in (await conn.execute(query)).all()}
+    await engine.dispose()
+    return statuses
+
+
 def delivered(server: FakeBotAPI) -> dict[int, int]:
     counts: dict[int, int] = {}
     for request in server.calls("sendMessage"):
@@ -103,15 +113,7 @@ async def test_sigkill_while_sending_then_restart_delivers_everyone(database_url
     duplicates = sum(n - 1 for n in counts.values())
     assert duplicates <= max_duplicates(30)  # SEND_RATE=30 below
     assert second.returncode == 0, stderr.decode()[-2000:]
-    engine = db.create_engine(database_url)
-    async with engine.connect() as conn:
-        statuses = dict(
-            (
-                await conn.execute(sa.text("select status, count(*) from outbox group by status"))
-            ).all()
-        )
-    await engine.dispose()
-    assert statuses == {"sent": CHATS}
+    assert await outbox_statuses(database_url) == {"sent": CHATS}
 
 
 ADMIN = 9000

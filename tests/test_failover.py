@@ -17,12 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from digestbot import db
 from digestbot.delivery import max_duplicates
 from digestbot.fakeapi import FakeBotAPI
-from tests.test_crash import DIGESTBOT, delivered, prepare
+from tests.test_crash import DIGESTBOT, delivered, outbox_statuses, prepare
 
 pytestmark = pytest.mark.postgres
 
@@ -179,15 +177,7 @@ async def test_leader_killed_mid_send_the_standby_takes_over_and_finishes(
     assert metric(metrics, "digestbot_messages_sent_total") <= sends(server) - before + 1e-9
     assert metric(metrics, "digestbot_leader") == 1
     assert metric(metrics, "digestbot_outbox_pending") == 0
-    engine = db.create_engine(database_url)
-    async with engine.connect() as conn:
-        statuses = dict(
-            (
-                await conn.execute(sa.text("select status, count(*) from outbox group by status"))
-            ).all()
-        )
-    await engine.dispose()
-    assert statuses == {"sent": CHATS}
+    assert await outbox_statuses(database_url) == {"sent": CHATS}
     print(f"takeover {takeover:.2f} s, {duplicates} duplicates")
 
 

@@ -20,7 +20,7 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.error import BadRequest, TelegramError
 
 from digestbot.briefs import looks_like_json
-from digestbot.broadcasts import Audience, Progress, UnknownTag
+from digestbot.broadcasts import Audience, Progress, UnknownTag, describe_audience
 from digestbot.context import BotContext, Services
 from digestbot.handlers import basics, keyboards
 from digestbot.handlers.common import STALE_BUTTON, args_of, reply
@@ -215,7 +215,7 @@ def _duration(seconds: float) -> str:
 def progress_text(p: Progress) -> str:
     """The admin's status message for a broadcast under way or finished."""
     c = p.counts
-    to = f"followers of #{esc(p.tag)}" if p.tag else "all active chats"
+    to = esc(describe_audience(p.tag))
     losses = [
         f"{c.blocked:,} blocked the bot" if c.blocked else "",
         f"{c.left:,} left or were deleted" if c.left else "",
