@@ -30,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -47,7 +47,7 @@ from telegram.error import (
 )
 from telegram.ext import AIORateLimiter
 
-from digestbot import store
+from digestbot import render, store
 from digestbot.db import SessionFactory, session_scope
 from digestbot.models import Chat, OutboxKind, OutboxStatus, utcnow
 from digestbot.store import Claimed
@@ -276,6 +276,7 @@ class Sender:
         self._must_release = False
         self._turn: str = OutboxKind.DIGEST  # which kind the next batch takes first
         self._broadcasts: dict[int, dict[str, Any]] = {}
+        self._digests: dict[int, list[str]] = {}  # claimed digest rows' texts, by row id
         self.sent_total = 0
         self.failed_total = 0
 
@@ -331,7 +332,25 @@ class Sender:
                     error=row.last_error,
                     attempts=row.attempts,
                 )
+            await self._render_digests(session, ready)
         return ready, len(claimed)
+
+    async def _render_digests(self, session: AsyncSession, rows: list[Claimed]) -> None:
+        """Digest rows name their briefs (see planner.py): render the batch's texts now,
+        with one read of the briefs for the whole batch, so a brief corrected since
+        planning goes out corrected."""
+        parts = {row.id: json.loads(row.payload) for row in rows if '"digest"' in row.payload}
+        parts = {row_id: part for row_id, part in parts.items() if "digest" in part}
+        if not parts:
+            return
+        wanted = {brief_id for part in parts.values() for brief_id in part["digest"]}
+        items = await store.items_by_ids(session=session, brief_ids=wanted)
+        for row_id, part in parts.items():
+            self._digests[row_id] = render.digest_part(
+                [items[i] for i in part["digest"] if i in items],
+                day=date.fromisoformat(part["day"]) if "day" in part else None,
+                more=int(part.get("more", 0)),
+            )
 
     async def _send_all(self, rows: list[Claimed]) -> list[Outcome]:
         # A few workers taking the rows in turn, not a task per row queued on the
@@ -409,6 +428,8 @@ class Sender:
         return handled
 
     async def _unclaim(self, rows: list[Claimed]) -> None:
+        for row in rows:
+            self._digests.pop(row.id, None)
         async with session_scope(self._sessions) as session:
             await store.release_rows(session=session, ids=[r.id for r in rows])
 
@@ -470,13 +491,23 @@ class Sender:
 
     async def _send(self, row: Claimed) -> Outcome:
         payload = json.loads(row.payload)
+        messages = [payload]
         if "broadcast" in payload:
-            payload = await self._message_of(int(payload["broadcast"]))
+            messages = [await self._message_of(int(payload["broadcast"]))]
+        elif "digest" in payload:
+            if row.id not in self._digests:  # not claimed through _claim: render it now
+                async with self._sessions() as session:
+                    await self._render_digests(session, [row])
+            # one message, unless a brief grew since planning and it no longer fits
+            messages = [{"text": text} for text in self._digests.pop(row.id)]
+            if not messages:
+                return Outcome(row, error="its briefs are gone", cancelled=True)
         chat_id = row.chat_id
         plain = False
         for _ in range(3):  # the first try, plus one resend after a migration or a parse error
             try:
-                await self._deliver(chat_id, payload, plain=plain)
+                for payload in messages:
+                    await self._deliver(chat_id, payload, plain=plain)
                 return Outcome(
                     row, sent=True, migrated_to=chat_id if chat_id != row.chat_id else None
                 )

@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot import render, store
 from digestbot.db import SessionFactory, session_scope
-from digestbot.models import OutboxKind, utcnow
+from digestbot.models import utcnow
 from digestbot.schedule import local_day, next_due, todays_due
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,14 @@ BATCH = 5000
 # A push never reaches back further than this: two weeks covers a weekly digest that
 # missed a week (a whole day down, or a daylight-saving hour); older news is stale.
 RECENT = timedelta(days=15)
-# Renderings kept at most (about 2 KB each): enough for a busy day's repeats, bounded
-# however many distinct digests there are.
-RENDERED = 5_000
+# Once a tick has planned everything due, the next reads only what fell due since, less
+# this slack (for another replica's clock a little behind); every hour, and after any
+# jump of the clock backwards, a tick reads everything due (see store.due_chats).
+SWEEP_SLACK = timedelta(minutes=10)
+FULL_SWEEP = timedelta(hours=1)
+# Planned digests kept at most (a few hundred bytes each): enough for a busy day's
+# repeats, bounded however many distinct digests there are.
+PLANNED = 50_000
 
 
 @dataclass
@@ -63,6 +68,11 @@ def schedule_of(chat: Any, after: datetime) -> datetime:
     it, and its past due time never sits in front of every tick's read of the index."""
     if not chat.active or chat.paused:
         return PARKED
+    return next_schedule(chat, after)
+
+
+def next_schedule(chat: Any, after: datetime) -> datetime:
+    """The next digest moment of a chat that gets digests (:data:`PARKED` for "off")."""
     due = next_due(
         after=after,
         digest_time=chat.digest_time,
@@ -73,10 +83,6 @@ def schedule_of(chat: Any, after: datetime) -> datetime:
     return due or PARKED
 
 
-def digest_heading(day: date) -> str:
-    return f"Your digest · {day.day} {day:%b}"
-
-
 @dataclass
 class _Window:
     """The briefs one planning run may use, in rank order, with a bit mask per tag."""
@@ -84,20 +90,24 @@ class _Window:
     items: list[store.Item]
     floor: int  # briefs with ids above this are recent enough
     end: int  # and up to this one
+    tag_ids: dict[str, int]  # the items' tags' ids, by slug
     blocks: list[render.Block] = field(init=False)
-    tag_masks: dict[str, int] = field(init=False)
-    # Digests rendered from these briefs, by (positions, how many more, local day), kept
-    # across ticks with the window: chats due at different minutes often get the same.
-    rendered: dict[tuple[tuple[int, ...], int, date], list[str]] = field(default_factory=dict)
+    tag_masks: dict[int, int] = field(init=False)  # by tag id
+    # Digests planned from these briefs, by (positions, how many more, local day): the
+    # payload of each message. Kept across ticks with the window: chats due at
+    # different minutes often get the same.
+    planned: dict[tuple[tuple[int, ...], int, date], list[str]] = field(default_factory=dict)
     _after: dict[int, int] = field(default_factory=dict)
     _score: dict[int, int] = field(default_factory=dict)
+    _headers: dict[date, render.Block] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.blocks = [render.measure(render.digest_item(i)) for i in self.items]
         self.tag_masks = defaultdict(int)
         for position, item in enumerate(self.items):
             for tag in item.brief.tags:
-                self.tag_masks[tag] |= 1 << position
+                if tag in self.tag_ids:
+                    self.tag_masks[self.tag_ids[tag]] |= 1 << position
 
     def _mask(self, cache: dict[int, int], key: int, keep: Callable[[store.Item], bool]) -> int:
         if key not in cache:
@@ -105,12 +115,13 @@ class _Window:
         return cache[key]
 
     def select(
-        self, tags: Sequence[str], min_score: int, after_id: int, size: int
+        self, tag_ids: Sequence[int], min_score: int, after_id: int, size: int
     ) -> tuple[tuple[int, ...], int]:
         """(positions of the digest's items, best first; how many matched in all)."""
         mask = 0
-        for tag in tags:
-            mask |= self.tag_masks.get(tag, 0)
+        masks = self.tag_masks
+        for tag in tag_ids:
+            mask |= masks.get(tag, 0)
         if not mask:
             return (), 0
         mask &= self._mask(self._after, after_id, lambda i: i.id > after_id)
@@ -122,6 +133,32 @@ class _Window:
             chosen.append(low.bit_length() - 1)
             mask ^= low
         return tuple(chosen), total
+
+    def payloads(self, chosen: tuple[int, ...], more: int, day: date) -> list[str]:
+        """The messages of one digest, split as Telegram's limits need: each names its
+        briefs, and the sender renders them (see ``delivery``), so a row is ~100 bytes
+        rather than the ~2 KB of its text (a million of them a day)."""
+        if day not in self._headers:
+            self._headers[day] = render.measure(render.digest_header(day))
+        footer = render.more_footer(more)
+        blocks = [self._headers[day], *(self.blocks[p] for p in chosen)]
+        if footer:
+            blocks.append(render.measure(footer))
+        groups = render.pack_groups(blocks)
+        ids = [self.items[p].id for p in chosen]
+        out: list[str] = []
+        start = 0
+        for number, group in enumerate(groups):
+            last = number == len(groups) - 1
+            count = len(group) - (number == 0) - (last and bool(footer))
+            part: dict[str, Any] = {"digest": ids[start : start + count]}
+            if number == 0:
+                part["day"] = day.isoformat()
+            if last and more:
+                part["more"] = more
+            out.append(json.dumps(part, separators=(",", ":")))
+            start += count
+        return out
 
 
 class DigestPlanner:
@@ -142,6 +179,16 @@ class DigestPlanner:
         # planning the chats (1,440 times a day).
         self._window: _Window | None = None
         self._window_state: store.BriefWindow | None = None
+        self._swept: datetime | None = None  # every chat due by then was planned
+        self._full_sweep: datetime | None = None
+
+    def _since(self, now: datetime) -> datetime | None:
+        """Where this tick's read of due chats may start (None: from the beginning)."""
+        swept, full = self._swept, self._full_sweep
+        if swept is None or full is None or swept > now or not full <= now < full + FULL_SWEEP:
+            self._full_sweep = now
+            return None
+        return swept - SWEEP_SLACK
 
     async def plan(self) -> PlanReport:
         """Schedule new chats and queue every digest due now."""
@@ -151,11 +198,12 @@ class DigestPlanner:
         window: _Window | None = None
         end = 0
         previous: set[int] = set()
+        since = self._since(now)
         while True:
             async with session_scope(self._sessions) as session:
                 # Each batch moves its chats' schedules past now, so the next query
                 # returns the next chats (see store.due_chats).
-                chats = await store.due_chats(session=session, now=now, limit=BATCH)
+                chats = await store.due_chats(session=session, now=now, since=since, limit=BATCH)
                 if not chats:
                     break
                 ids = {c.id for c in chats}
@@ -174,6 +222,7 @@ class DigestPlanner:
                 await self._plan_batch(session, chats, now, window, end, report)
             if len(ids) < BATCH:  # that was the last: spare the tick an empty query
                 break
+        self._swept = now
         if report.queued:
             self._on_queued()
         if report.due:
@@ -192,7 +241,9 @@ class DigestPlanner:
             items = await store.find_items(
                 session=session, after_id=floor, upto_id=state.end, limit=10**9
             )
-            self._window, self._window_state = _Window(items, floor, state.end), state
+            slugs = sorted({tag for item in items for tag in item.brief.tags})
+            tag_ids = await store.tag_ids(session=session, slugs=slugs)
+            self._window, self._window_state = _Window(items, floor, state.end, tag_ids), state
         return self._window
 
     async def _schedule_new(self, now: datetime, report: PlanReport) -> None:
@@ -210,33 +261,31 @@ class DigestPlanner:
     async def _plan_batch(
         self,
         session: AsyncSession,
-        chats: Sequence[Any],
+        chats: Sequence[store.DueChat],
         now: datetime,
         window: _Window,
         end: int,
         report: PlanReport,
     ) -> None:
+        # The loop runs for every digest of the day (a million chats: a million times),
+        # so whatever many chats share is worked out once: schedules, local days, keys.
         report.due += len(chats)
-        tags = await store.chat_tag_sets(session=session, chat_ids=[c.id for c in chats])
-        updates: list[dict[str, Any]] = []
-        rows: list[dict[str, Any]] = []
+        moves: list[store.ScheduleMove] = []
+        rows: list[store.DigestRow] = []
         seen: set[tuple[tuple[int, ...], int, date]] = set()  # this batch's digests
-        rendered = window.rendered  # shared with the other chats getting the same digest
-        # Most chats share a handful of schedules and timezones: work each out once.
+        planned = window.planned  # shared with the other chats getting the same digest
         schedules: dict[tuple[str, str, str, int], datetime] = {}
         days: dict[str, date] = {}
         # most chats of a tick share their due moment and zone: (local day, outbox key part)
         due_days: dict[tuple[datetime, str], tuple[date, str]] = {}
-        headers: dict[date, str] = {}
         for chat in chats:
             rule = (chat.digest_time, chat.timezone, chat.frequency, chat.weekly_day)
-            if rule not in schedules:
-                schedules[rule] = schedule_of(chat, now)
-            change: dict[str, Any] = {"b_id": chat.id, "next_digest_at": schedules[rule]}
-            updates.append(change)
-            if chat.timezone not in days:
-                days[chat.timezone] = local_day(now, chat.timezone)
-            today = days[chat.timezone]
+            next_at = schedules.get(rule)
+            if next_at is None:
+                next_at = schedules[rule] = next_schedule(chat, now)
+            today = days.get(chat.timezone)
+            if today is None:
+                today = days[chat.timezone] = local_day(now, chat.timezone)
             due_at = (chat.next_digest_at, chat.timezone)
             if due_at not in due_days:
                 due_days[due_at] = (local_day(*due_at), due_at[0].strftime("%Y%m%dT%H%MZ"))
@@ -253,57 +302,36 @@ class DigestPlanner:
                 )
                 if owed is None:
                     report.stale += 1
+                    cursor = (chat.last_brief_id, chat.window_end_id, chat.window_shown)
+                    moves.append(store.ScheduleMove(chat.id, next_at, *cursor, None))
                     continue
                 due_key = owed.strftime("%Y%m%dT%H%MZ")
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id
-            chosen, total = window.select(
-                tags.get(chat.id, ()), chat.min_score, max(start, window.floor), chat.digest_size
-            )
+            start = max(start, window.floor)
+            chosen, total = window.select(chat.tag_ids, chat.min_score, start, chat.digest_size)
             if not chosen:
                 report.empty += 1
-                change.update(last_brief_id=end, window_end_id=end, window_shown=0)
+                moves.append(store.ScheduleMove(chat.id, next_at, end, end, 0, None))
                 continue
             more = total - len(chosen)
             key = (chosen, more, today)
             if key not in seen:
                 seen.add(key)
                 report.distinct += 1
-            if key not in rendered:
-                if len(rendered) >= RENDERED:  # bounded: a day has many distinct digests
-                    rendered.clear()
-                if today not in headers:
-                    headers[today] = f"<b>{render.esc(digest_heading(today))}</b>"
-                rendered[key] = [
-                    json.dumps({"text": text}, ensure_ascii=False)
-                    for text in render.pack_measured(
-                        (window.blocks[p] for p in chosen),
-                        header=headers[today],
-                        footer=f"+{more} more: /digest" if more else "",
-                    )
-                ]
+            payloads = planned.get(key)
+            if payloads is None:
+                if len(planned) >= PLANNED:  # bounded: a day has many distinct digests
+                    planned.clear()
+                payloads = planned[key] = window.payloads(chosen, more, today)
             if more:  # "+N more: /digest" pages through the rest of this window
-                floor = max(start, window.floor)  # /digest pages over what the push ranked
-                change.update(last_brief_id=floor, window_end_id=end, window_shown=len(chosen))
+                moves.append(store.ScheduleMove(chat.id, next_at, start, end, len(chosen), now))
             else:
-                change.update(last_brief_id=end, window_end_id=end, window_shown=0)
-            change["last_digest_at"] = now
-            for part, payload in enumerate(rendered[key]):
-                rows.append(
-                    {
-                        # the due moment, not the day: a digest re-timed later the same
-                        # day is a new digest, while planning the same one twice is not
-                        "key": f"digest:{chat.id}:{due_key}:{part}",
-                        "chat_id": chat.id,
-                        "kind": OutboxKind.DIGEST,
-                        "part": part,
-                        "payload": payload,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                        "status": "pending",
-                        "attempts": 0,
-                    }
-                )
+                moves.append(store.ScheduleMove(chat.id, next_at, end, end, 0, now))
+            # the due moment, not the day: a digest re-timed later the same day is a new
+            # digest, while planning the same one twice is not
+            prefix = f"digest:{chat.id}:{due_key}:"
+            for part, payload in enumerate(payloads):
+                rows.append(store.DigestRow(f"{prefix}{part}", chat.id, part, payload))
             report.queued += 1
-            report.messages += len(rendered[key])
-        await store.enqueue(session=session, rows=rows)
-        await store.update_chats(session=session, updates=updates)
+            report.messages += len(payloads)
+        await store.save_plan(session=session, rows=rows, moves=moves, now=now)

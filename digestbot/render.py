@@ -13,7 +13,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from digestbot.briefs import SECTIONS, BriefData
 from digestbot.store import Item
@@ -123,34 +123,33 @@ def pack(blocks: Iterable[str], *, header: str = "", footer: str = "") -> list[s
 
 def pack_measured(blocks: Iterable[Block], *, header: str = "", footer: str = "") -> list[str]:
     """:func:`pack` for blocks measured beforehand; lengths add up as the blocks join."""
-    sep = len(ITEM_SEP)
-    messages: list[str] = []
-    parts: list[str] = []
-    length = entities = 0
+    head = [measure(header)] if header else []
+    foot = [measure(footer)] if footer else []
+    return [ITEM_SEP.join(b.html for b in group) for group in pack_groups([*head, *blocks, *foot])]
 
-    def add(block: Block) -> None:
-        nonlocal length, entities
-        if parts and (
+
+def pack_groups(blocks: Iterable[Block]) -> list[list[Block]]:
+    """Measured blocks in the messages they make, in order: a message takes blocks while
+    they fit Telegram's limits (a block too big for any message is cut down to fit)."""
+    sep = len(ITEM_SEP)
+    groups: list[list[Block]] = []
+    group: list[Block] = []
+    length = entities = 0
+    for block in blocks:
+        if group and (
             length + sep + block.length > MAX_CHARS or entities + block.entities > MAX_ENTITIES
         ):
-            messages.append(ITEM_SEP.join(parts))
-            parts.clear()
+            groups.append(group)
+            group = []
             length = entities = 0
         if not fits_measured(block):
             block = measure(_truncate_block(block.html))
-        length += block.length + (sep if parts else 0)
+        length += block.length + (sep if group else 0)
         entities += block.entities
-        parts.append(block.html)
-
-    if header:
-        add(measure(header))
-    for block in blocks:
-        add(block)
-    if footer:
-        add(measure(footer))
-    if parts:
-        messages.append(ITEM_SEP.join(parts))
-    return messages
+        group.append(block)
+    if group:
+        groups.append(group)
+    return groups
 
 
 def fits_measured(block: Block) -> bool:
@@ -223,8 +222,28 @@ def digest(
     header = f"<b>{esc(heading)}</b>"
     if note:
         header += f"\n{esc(note)}"
-    footer = f"+{more} more: /digest" if more > 0 else ""
-    return pack((digest_item(i) for i in items), header=header, footer=footer)
+    return pack((digest_item(i) for i in items), header=header, footer=more_footer(more))
+
+
+def digest_heading(day: date) -> str:
+    """The heading of a scheduled digest, on the chat's own date."""
+    return f"Your digest · {day.day} {day:%b}"
+
+
+def digest_header(day: date) -> str:
+    return f"<b>{esc(digest_heading(day))}</b>"
+
+
+def more_footer(more: int) -> str:
+    return f"+{more} more: /digest" if more > 0 else ""
+
+
+def digest_part(items: Sequence[Item], *, day: date | None, more: int) -> list[str]:
+    """One message of a scheduled digest as the planner split it (see planner.py): the
+    heading when it is the first, "+N more" when it is the last. One message, unless a
+    brief grew since planning."""
+    header = digest_header(day) if day is not None else ""
+    return pack((digest_item(i) for i in items), header=header, footer=more_footer(more))
 
 
 def summary(items: Sequence[Item], *, heading: str) -> list[str]:

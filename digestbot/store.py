@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -74,10 +74,13 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
 def _insert(session: AsyncSession, table: Any) -> Any:
     """INSERT with ON CONFLICT support on either database."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
 # --- tags -------------------------------------------------------------------------------
@@ -289,6 +292,15 @@ async def get_item(*, session: AsyncSession, brief_id: int) -> Item | None:
     return Item(row.id, to_brief_data(row, tags[row.id]))
 
 
+async def items_by_ids(*, session: AsyncSession, brief_ids: Iterable[int]) -> dict[int, Item]:
+    """The briefs with these ids that exist, with their tags, by id."""
+    out: dict[int, Item] = {}
+    for chunk in _chunks(sorted(set(brief_ids))):
+        rows = (await session.exec(select(Brief).where(col(Brief.id).in_(chunk)))).all()
+        out.update((item.id, item) for item in await _items(session, rows))
+    return out
+
+
 async def _items(session: AsyncSession, rows: Sequence[Brief]) -> list[Item]:
     ids = [r.id for r in rows if r.id is not None]
     tags = await tags_of(session=session, brief_ids=ids)
@@ -485,6 +497,7 @@ _SCHEDULE_COLUMNS = (
     "active",
     "paused",
 )
+_NOT_DUE = {"active", "paused"}  # due chats are all active and unpaused
 
 
 async def _chat_rows(
@@ -495,25 +508,68 @@ async def _chat_rows(
     return (await conn.execute(stmt.order_by(order).limit(limit))).all()
 
 
-async def due_chats(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[Any]:
-    """Reachable, unpaused chats whose digest is due, the earliest due first.
+class DueChat(NamedTuple):
+    """A chat whose digest is due, with what planning it needs (see :func:`due_chats`)."""
+
+    id: int
+    timezone: str
+    digest_time: str
+    frequency: str
+    weekly_day: int
+    min_score: int
+    digest_size: int
+    last_brief_id: int
+    window_end_id: int
+    window_shown: int
+    next_digest_at: datetime
+    tag_ids: tuple[int, ...]  # the tags it follows
+
+
+async def due_chats(
+    *, session: AsyncSession, now: datetime, since: datetime | None = None, limit: int
+) -> list[DueChat]:
+    """Reachable, unpaused chats whose digest is due, the earliest due first, each with
+    the ids of the tags it follows (gathered in the same query: a tick of a million
+    chats' day reads hundreds of them, every minute).
 
     The planner moves every chat it gets past ``now`` before it asks again, so the next
     call returns the next ones without an offset, and each call reads no more of the
     ``next_digest_at`` index than the rows it returns: a tick costs what is due, not
-    what is stored (a day of minute ticks over a million chats).
+    what is stored (a day of minute ticks over a million chats). ``since``, when given,
+    skips what is due at or before it: on PostgreSQL a moved schedule leaves its old
+    index entry behind until vacuum, so an open-ended read would walk over every
+    schedule moved since then (by evening, most of a million).
     """
-    return await _chat_rows(
-        session,
-        _CHATS.c.next_digest_at <= now,
-        # "!= false", not "= true": SQLite would otherwise pick the index on ``active``
-        # (true for nearly every chat) and scan and sort every chat on every tick.
-        _CHATS.c.active != sa.false(),
-        ~_CHATS.c.paused,
-        _CHATS.c.frequency != "off",
-        order=_CHATS.c.next_digest_at,
-        limit=limit,
+    subs = Subscription.__table__  # type: ignore[attr-defined]
+    postgres = _dialect(session) == "postgresql"
+    gather = sa.func.array_agg if postgres else sa.func.group_concat
+    tags = sa.select(gather(subs.c.tag_id)).where(subs.c.chat_id == _CHATS.c.id)
+    stmt = (
+        sa.select(
+            *(_CHATS.c[name] for name in _SCHEDULE_COLUMNS if name not in _NOT_DUE),
+            tags.scalar_subquery(),
+        )
+        .where(
+            _CHATS.c.next_digest_at <= now,
+            _CHATS.c.next_digest_at > since if since is not None else sa.true(),
+            # "!= false", not "= true": SQLite would otherwise pick the index on ``active``
+            # (true for nearly every chat) and scan and sort every chat on every tick.
+            _CHATS.c.active != sa.false(),
+            ~_CHATS.c.paused,
+            _CHATS.c.frequency != "off",
+        )
+        .order_by(_CHATS.c.next_digest_at)
+        .limit(limit)
     )
+    conn = await session.connection()
+    rows = (await conn.execute(stmt)).all()
+    if postgres:
+        return [DueChat._make((*row[:-1], tuple(row[-1] or ()))) for row in rows]
+    # group_concat gives "3,17,22"
+    return [
+        DueChat._make((*row[:-1], tuple(map(int, row[-1].split(","))) if row[-1] else ()))
+        for row in rows
+    ]
 
 
 async def unscheduled_chats(*, session: AsyncSession, limit: int) -> Sequence[Any]:
@@ -532,24 +588,6 @@ async def update_chats(*, session: AsyncSession, updates: Sequence[dict[str, Any
         values: dict[str, Any] = {name: sa.bindparam(name) for name in shape if name != "b_id"}
         stmt = _CHATS.update().where(_CHATS.c.id == sa.bindparam("b_id")).values(**values)
         await conn.execute(stmt, params)
-
-
-async def chat_tag_sets(
-    *, session: AsyncSession, chat_ids: Sequence[int]
-) -> dict[int, tuple[str, ...]]:
-    """The tags each chat follows."""
-    out: dict[int, list[str]] = defaultdict(list)
-    subs, tags = Subscription.__table__, Tag.__table__  # type: ignore[attr-defined]
-    # Core, not the ORM: a busy tick reads thousands of these rows.
-    stmt = (
-        sa.select(subs.c.chat_id, tags.c.slug)
-        .join(tags, tags.c.id == subs.c.tag_id)
-        .where(subs.c.chat_id.in_(list(chat_ids)))
-    )
-    conn = await session.connection()
-    for chat_id, slug in await conn.execute(stmt):
-        out[chat_id].append(slug)
-    return {chat_id: tuple(tags) for chat_id, tags in out.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -841,6 +879,102 @@ async def enqueue(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> N
     stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["key"])
     conn = await session.connection()
     await conn.execute(stmt, list(rows))
+
+
+class DigestRow(NamedTuple):
+    """One message of a planned digest, for :func:`save_plan`."""
+
+    key: str
+    chat_id: int
+    part: int
+    payload: str
+
+
+class ScheduleMove(NamedTuple):
+    """A planned chat's next digest moment and digest cursor, for :func:`save_plan`."""
+
+    chat_id: int
+    next_digest_at: datetime
+    last_brief_id: int
+    window_end_id: int
+    window_shown: int
+    last_digest_at: datetime | None  # None: unchanged (no digest this time)
+
+
+_QUEUE_COLUMNS = "key, chat_id, kind, part, payload, status, attempts, next_attempt_at, created_at"
+_PG_QUEUE = f"""
+INSERT INTO outbox ({_QUEUE_COLUMNS})
+SELECT u.key, u.chat_id, '{OutboxKind.DIGEST}', u.part, u.payload,
+    '{OutboxStatus.PENDING}', 0, $5, $5
+FROM unnest($1::varchar[], $2::bigint[], $3::int[], $4::text[])
+    WITH ORDINALITY AS u(key, chat_id, part, payload, n)
+ORDER BY u.n
+ON CONFLICT (key) DO NOTHING"""
+_PG_MOVE = """
+UPDATE chats AS c SET next_digest_at = u.next_at, last_brief_id = u.last_id,
+    window_end_id = u.end_id, window_shown = u.shown,
+    last_digest_at = COALESCE(u.digest_at, c.last_digest_at)
+FROM unnest($1::bigint[], $2::timestamp[], $3::int[], $4::int[], $5::int[], $6::timestamp[])
+    AS u(id, next_at, last_id, end_id, shown, digest_at)
+WHERE c.id = u.id"""
+_SQLITE_QUEUE = f"""
+INSERT INTO outbox ({_QUEUE_COLUMNS})
+VALUES (?, ?, '{OutboxKind.DIGEST}', ?, ?, '{OutboxStatus.PENDING}', 0, ?, ?)
+ON CONFLICT (key) DO NOTHING"""
+_SQLITE_MOVE = """
+UPDATE chats SET next_digest_at = ?, last_brief_id = ?, window_end_id = ?, window_shown = ?,
+    last_digest_at = COALESCE(?, last_digest_at)
+WHERE id = ?"""
+
+
+async def save_plan(
+    *,
+    session: AsyncSession,
+    rows: Sequence[DigestRow],
+    moves: Sequence[ScheduleMove],
+    now: datetime,
+) -> None:
+    """Queue planned digest messages (``pending`` from ``now``; a key that exists is
+    skipped, never sent twice) and move the planned chats' schedules and cursors.
+
+    A day of a million chats is a million of each, so this goes past SQLAlchemy's
+    per-value processing: one ``unnest`` statement each on PostgreSQL, one
+    ``executemany`` of plain tuples each on SQLite, with the few distinct timestamps
+    converted once.
+    """
+    conn = await session.connection()
+    stamp = _timestamps(session)
+    if _dialect(session) == "postgresql":
+        if rows:
+            await conn.exec_driver_sql(_PG_QUEUE, (*map(list, zip(*rows, strict=True)), stamp(now)))
+        if moves:
+            ids, next_at, last_id, end_id, shown, digest_at = map(list, zip(*moves, strict=True))
+            next_at, digest_at = list(map(stamp, next_at)), list(map(stamp, digest_at))
+            await conn.exec_driver_sql(_PG_MOVE, (ids, next_at, last_id, end_id, shown, digest_at))
+        return
+    at = stamp(now)
+    if rows:
+        await conn.exec_driver_sql(_SQLITE_QUEUE, [(*row, at, at) for row in rows])
+    if moves:
+        await conn.exec_driver_sql(
+            _SQLITE_MOVE,
+            [(stamp(m[1]), m[2], m[3], m[4], stamp(m[5]), m[0]) for m in moves],
+        )
+
+
+def _timestamps(session: AsyncSession) -> Callable[[datetime | None], Any]:
+    """Aware datetimes as the driver takes them for a UTC column (as ``UTCDateTime``
+    binds them), each distinct one converted once."""
+    bind = UTCDateTime().bind_processor(session.get_bind().dialect)
+    assert bind is not None  # a TypeDecorator always has one
+    seen: dict[datetime | None, Any] = {None: None}
+
+    def convert(value: datetime | None) -> Any:
+        if value not in seen:
+            seen[value] = bind(value)
+        return seen[value]
+
+    return convert
 
 
 @dataclass(frozen=True, slots=True)

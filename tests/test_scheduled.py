@@ -473,12 +473,12 @@ async def test_a_schedule_that_fails_to_move_parks_that_chat_and_spares_the_rest
     for chat_id in (1, 2, 3):  # chat 2's own rule (same times), so its schedule is its own
         await user(bot, chat_id, zone="Europe/London" if chat_id == 2 else "UTC")
     await bot.services.planner.plan()
-    real = planner.schedule_of
+    real = planner.next_schedule
 
     def broken_for_chat_2(chat, after):  # stands for a bug in the schedule rules
         return after - timedelta(minutes=1) if chat.id == 2 else real(chat, after)
 
-    monkeypatch.setattr(planner, "schedule_of", broken_for_chat_2)
+    monkeypatch.setattr(planner, "next_schedule", broken_for_chat_2)
     monkeypatch.setattr(planner, "BATCH", 1)  # a batch each, so chat 2 comes back in the tick
     bot.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
     await asyncio.wait_for(bot.services.planner.plan(), timeout=10)
@@ -487,3 +487,65 @@ async def test_a_schedule_that_fails_to_move_parks_that_chat_and_spares_the_rest
     assert "parked: [2]" in caplog.text
     await bot.deliver()
     assert all(len(digests_in(bot, bot.server.chat(n))) == 1 for n in (1, 2, 3))
+
+
+async def test_a_queued_digest_names_its_briefs_and_goes_out_as_they_read_when_sent(bot):
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    original = make_brief(id="src-5", title="Chip news, first take", tags=("llm",), score=7)
+    await bot.add_briefs([original, make_brief(title="Other news", tags=("llm",), score=5)])
+    chat = await user(bot, 1)
+    await bot.services.planner.plan()  # scheduled for 08:00
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, 30, tzinfo=UTC))
+    await bot.services.planner.plan()
+
+    (row,) = await bot.outbox()
+    assert len(row.payload) < 100  # a reference to the briefs, not ~2 KB of text
+    await bot.add_briefs([dataclasses.replace(original, title="Chip news, corrected")])
+    await bot.deliver()
+
+    (digest,) = digests_in(bot, chat)
+    assert digest.startswith("<b>Your digest · 27 Nov</b>")
+    assert "Chip news, corrected" in digest and "first take" not in digest
+    assert digest.index("Chip news") < digest.index("Other news")  # best first, as planned
+
+
+async def test_a_brief_that_grew_after_planning_still_arrives_whole(bot):
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    briefs = [make_brief(id=f"s{n}", title=f"{n} " + "x" * 380, tags=("llm",)) for n in range(8)]
+    await bot.add_briefs(briefs)
+    chat = await user(bot, 1)
+    await bot.services.planner.plan()  # scheduled for 08:00
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, 30, tzinfo=UTC))
+    await bot.services.planner.plan()
+    assert len(await bot.outbox()) == 1  # it fitted one message when planned
+
+    grown = [dataclasses.replace(b, title=f"{n} " + "y" * 497) for n, b in enumerate(briefs)]
+    await bot.add_briefs(grown)
+    await bot.deliver()
+
+    sent = bot.server.sent_texts(chat)
+    assert len(sent) == 2 and all(len(text) <= 4096 for text in sent)
+    assert all(any(b.title in text for text in sent) for b in grown)
+
+
+async def test_a_schedule_written_behind_the_planners_last_read_is_found_within_the_hour(bot):
+    # each tick reads only what fell due since the last (see DigestPlanner._since); a
+    # schedule set behind that by someone else is still found by the hourly full read
+    await bot.add_briefs([make_brief(tags=("llm",))])
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    chat = await user(bot, 1, at="23:00")
+    for _ in range(3):
+        bot.clock.advance(minutes=1)
+        await bot.services.planner.plan()
+    async with bot.services.sessions() as session:
+        row = await session.get(Chat, 1)
+        row.next_digest_at = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+        await session.commit()
+
+    for minutes in range(1, 121):
+        bot.clock.advance(minutes=1)
+        await bot.services.planner.plan()
+        await bot.deliver()
+        if digests_in(bot, chat):
+            break
+    assert digests_in(bot, chat) and minutes <= 60

@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from digestbot import store
 from digestbot.db import SessionFactory, session_scope
-from digestbot.models import Brief
+from digestbot.models import Brief, Chat, Outbox
 from digestbot.store import Outcome
 from tests.factories import make_brief
 
@@ -313,3 +313,36 @@ async def test_every_change_to_the_briefs_moves_the_window_revision(sessions):
 
     assert corrected.changed == ahead.changed  # the time stamp alone would miss it
     assert corrected != ahead and corrected.revision != ahead.revision == first.revision
+
+
+async def test_save_plan_queues_each_key_once_and_moves_the_schedules(sessions):
+    now = datetime(2026, 11, 27, 8, 0, 30, tzinfo=UTC)
+    tomorrow = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    async with session_scope(sessions) as session:
+        for chat_id in (1, 2):
+            await store.get_or_create_chat(session=session, chat_id=chat_id)
+    first = [store.DigestRow("digest:1:x:0", 1, 0, '{"digest":[1]}')]
+    moves = [
+        store.ScheduleMove(1, tomorrow, 7, 7, 0, now),
+        store.ScheduleMove(2, tomorrow, 3, 7, 2, None),  # no digest: last_digest_at kept
+    ]
+    async with session_scope(sessions) as session:
+        await store.save_plan(session=session, rows=first, moves=moves, now=now)
+    again = [*first, store.DigestRow("digest:1:x:1", 1, 1, '{"digest":[2]}')]
+    async with session_scope(sessions) as session:
+        await store.save_plan(session=session, rows=again, moves=[], now=now)
+
+    async with sessions() as session:
+        rows = (await session.exec(sa.select(Outbox).order_by(Outbox.id))).scalars().all()
+        chats = {c.id: c for c in (await session.exec(sa.select(Chat))).scalars().all()}
+    assert [(r.key, r.part, r.payload, r.status, r.next_attempt_at) for r in rows] == [
+        ("digest:1:x:0", 0, '{"digest":[1]}', "pending", now),
+        ("digest:1:x:1", 1, '{"digest":[2]}', "pending", now),
+    ]
+    assert (chats[1].next_digest_at, chats[1].last_brief_id, chats[1].last_digest_at) == (
+        tomorrow,
+        7,
+        now,
+    )
+    assert (chats[2].last_brief_id, chats[2].window_end_id, chats[2].window_shown) == (3, 7, 2)
+    assert chats[2].last_digest_at is None
