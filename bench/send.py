@@ -11,29 +11,40 @@ CPU then counted against the code measured, and against the Sender's concurrent 
 most, since they overlap its waiting with server work. On this 2-core machine the server
 child has a core of its own.)
 
-Three measurements, all sending the same digest-like HTML text (~1,500 characters, made
-with ``digestbot.render.digest``):
+Three measurements, all sending the same scheduled digest: ten briefs (``BRIEFS``;
+synthetic, with a link, tags and every section, about as long as real ones) stored with
+``store.upsert_briefs``, rendered by ``render.digest_part`` as one ~2,000-character HTML
+message headed "Your digest · 27 Nov".
 
 a. baseline: ``Bot(token, base_url=...)`` awaiting ``send_message`` N times,
    one after another, round-robin over M private chats (M = N unless ``--chats``). It
    sends with ``parse_mode=HTML`` and link previews off, exactly the call the Sender
-   makes, so the server does the same work in (a) and (b).
-b. sender: N outbox rows as the planner writes them (key, chat_id, kind "digest", part 0,
-   JSON payload ``{"text": ...}``), one per chat over N distinct chats so per-chat pacing
-   never holds a row back, enqueued with ``store.enqueue`` into a migrated SQLite temp
-   database; then ``Sender(..., budget=SendBudget(rate=1e9)).drain()`` (the pipelined
-   loop ``run()`` uses) until every row is sent. Its Bot is configured like the app's
-   sender bot (``HTTPXRequest(connection_pool_size=CONCURRENCY)``). Before the timed
-   drain, one batch of 64 rows to other chats is drained untimed on the same database
-   and Bot, as (a) sends once before its clock starts: the first batch pays once-only
-   costs (lazy imports, SQLAlchemy compiling statements) a long-running sender does not.
+   makes, so the server does the same work in (a) and (b). Its text is rendered once,
+   before the clock starts, from the briefs as the store gives them back (a scratch
+   database seeded like (b)'s): the bytes the Sender renders and sends.
+b. sender: a migrated SQLite temp database holding the ten briefs and N outbox rows as
+   the planner writes them (``planner._Window.payloads``): key
+   ``digest:CHAT:20261127T0700Z:0``, kind "digest", part 0, JSON payload
+   ``{"digest":[ids, best first],"day":"2026-11-27"}`` naming the briefs (one part, no
+   "more"), one per chat over N distinct chats so per-chat pacing never holds a row back,
+   enqueued with ``store.enqueue``; then ``Sender(..., budget=SendBudget(rate=1e9))
+   .drain()`` (the pipelined loop ``run()`` uses) until every row is sent. So (b) pays
+   what the Sender does for a digest: per batch one ``store.items_by_ids`` read of the
+   briefs the batch names, per row ``render.digest_part``, besides claiming and recording
+   rows and pacing. The script stops if the text rendered from this database is not
+   (a)'s. Its Bot is configured like the app's sender bot
+   (``HTTPXRequest(connection_pool_size=CONCURRENCY)``). Before the timed drain, one
+   batch of 64 such rows to other chats is drained untimed on the same database and Bot,
+   as (a) sends once before its clock starts: the first batch pays once-only costs (lazy
+   imports, SQLAlchemy compiling statements) a long-running sender does not.
    ratio = (b) / (a). (a) and (b) run ``--rounds`` times, alternating, against the one
    server process; each figure is the median of its rounds, so a burst of load from
    elsewhere on the machine does not land on one side only.
 c. capped: a second server child enforces Telegram's flood limits (``--limit 30``:
    30 messages a second in a sliding window, one a second per chat, 429 with
    ``retry_after`` past them), the Sender runs with ``SendBudget(rate=30)`` (or
-   ``--budget-rate``; ``SEND_RATE=30`` in the app) on real time, over 300 distinct chats.
+   ``--budget-rate``; ``SEND_RATE=30`` in the app) on real time, over 300 distinct chats,
+   on digest rows and briefs as in (b).
    Achieved rate = (accepted sends - 1) / (time of the last accepted send - time of the
    first), from the server child's arrival times; and how many sends the server child
    answered 429, and when (seconds after the first accepted send).
@@ -70,6 +81,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -92,33 +104,67 @@ QUICK_CAPPED = 60
 DEFAULT_ROUNDS = 3
 WARM_UP_ROWS = 64  # one full batch (MAX_BATCH) before (b) is timed
 TELEGRAM_RATE = 30
-DAY = datetime(2026, 11, 27, tzinfo=UTC)
+DUE = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)  # the digests' due moment: "27 Nov"
+BRIEFS = 10  # in the digest
 
 
-def digest_text(target: int = 1500) -> str:
-    """A digest as the planner renders it, with as many items as fit in ~``target`` chars."""
-    items = [
-        store.Item(
-            1000 + n,
-            BriefData(
-                title=f"Open-weights model {n} tops the reasoning board & ships a 2-bit variant",
-                score=9 - n % 5,
-                category=["Research", "Industry", "Policy"][n % 3],
-                published_at=DAY - timedelta(hours=n),
-                tags=("generative-ai", "open-source", "chips")[: 2 + n % 2],
-            ),
+def digest_briefs(count: int = BRIEFS) -> list[BriefData]:
+    """Briefs for one scheduled digest, each about as long as a real one."""
+    categories = ["Research", "Industry", "Policy"]
+    tags = ("generative-ai", "open-source", "chips", "regulation")
+    return [
+        BriefData(
+            title=f"Open-weights model {n} tops the reasoning board & ships a 2-bit variant",
+            score=9 - n % 5,
+            category=categories[n % 3],
+            published_at=DUE - timedelta(hours=1 + n),
+            tags=tags[n % 2 : n % 2 + 2 + n % 2],
+            summary=f"Lab {n} released weights for a model that leads the public reasoning "
+            "board at a fraction of the size of its rivals, with a 2-bit variant that runs "
+            "on a single consumer GPU.",
+            what_happened=f"The lab published model {n} under a permissive licence, with "
+            "the training recipe, an evaluation harness and a quantised 2-bit build. On "
+            "the board it beats models four times its size on maths and code; the 2-bit "
+            "build loses about two points. " * 2,
+            technical_details="A mixture-of-experts model with 64 experts, 8 active per "
+            "token, trained on 14T tokens; the 2-bit build uses learned codebooks and keeps "
+            "the attention layers at 8 bits. Context is 128k tokens. " * 2,
+            why_it_matters="Frontier-level reasoning on hardware a small team owns changes "
+            "who can build on it, and what regulators can expect to control.",
+            what_to_watch="Independent replications of the board scores, and whether the "
+            "2-bit recipe transfers to other open models.",
+            url=f"https://news.example.com/2026/11/model-{n}",
+            id=f"bench-send-{n}",
         )
-        for n in range(30)
+        for n in range(count)
     ]
-    heading = f"Your digest · {DAY.day} {DAY:%b}"
-    count = 1
-    while count < len(items):
-        longer = render.digest(items[: count + 1], heading=heading, more=5)
-        if len(longer) > 1 or len(longer[0]) > target:
-            break
-        count += 1
-    [text] = render.digest(items[:count], heading=heading, more=5)
-    return text
+
+
+async def seed_briefs(sessions: db.SessionFactory) -> tuple[list[int], str]:
+    """Store the digest's briefs; their ids best first (the planner's order) and the text
+    the Sender renders from them, read back from the store as the Sender reads them."""
+    async with db.session_scope(sessions) as session:
+        await store.upsert_briefs(session=session, briefs=digest_briefs())
+    async with db.session_scope(sessions) as session:
+        items = await store.find_items(session=session, limit=BRIEFS)
+    ids = [item.id for item in items]
+    async with db.session_scope(sessions) as session:
+        stored = await store.items_by_ids(session=session, brief_ids=ids)
+    texts = render.digest_part([stored[i] for i in ids], day=DUE.date(), more=0)
+    if len(texts) != 1:
+        raise SystemExit(f"the digest renders as {len(texts)} messages, not one")
+    return ids, texts[0]
+
+
+async def digest_text(database: Path) -> str:
+    """(a)'s text: the digest rendered from the briefs stored in a scratch database."""
+    engine = db.create_engine(f"sqlite:///{database}")
+    try:
+        await db.upgrade(engine)
+        _, text = await seed_briefs(db.session_factory(engine))
+        return text
+    finally:
+        await engine.dispose()
 
 
 @dataclass
@@ -154,13 +200,16 @@ async def baseline(server: ServerProcess, text: str, n: int, chat_ids: Sequence[
         return n / (time.perf_counter() - started)
 
 
-def outbox_rows(chat_ids: Sequence[int], text: str) -> list[dict[str, object]]:
-    """One digest part per chat, as DigestPlanner writes them."""
+def outbox_rows(chat_ids: Sequence[int], brief_ids: Sequence[int]) -> list[dict[str, object]]:
+    """One digest part per chat naming its briefs, as DigestPlanner writes them."""
     now = utcnow()
-    payload = json.dumps({"text": text}, ensure_ascii=False)
+    payload = json.dumps(
+        {"digest": list(brief_ids), "day": DUE.date().isoformat()}, separators=(",", ":")
+    )
+    due = DUE.strftime("%Y%m%dT%H%MZ")
     return [
         {
-            "key": f"digest:{chat_id}:{DAY.date().isoformat()}:0",
+            "key": f"digest:{chat_id}:{due}:0",
             "chat_id": chat_id,
             "kind": OutboxKind.DIGEST,
             "part": 0,
@@ -174,7 +223,17 @@ def outbox_rows(chat_ids: Sequence[int], text: str) -> list[dict[str, object]]:
     ]
 
 
-def sender_bot(server: ServerProcess) -> Bot:
+class Endpoint(Protocol):
+    """A Bot API server to send to: a ``ServerProcess``, or a ``FakeBotAPI`` in this process
+    (the smoke test, which reads what was sent)."""
+
+    token: str
+
+    @property
+    def base_url(self) -> str: ...
+
+
+def sender_bot(server: Endpoint) -> Bot:
     """Configured like the app's sender bot (see app.build_application)."""
     return Bot(
         server.token,
@@ -186,7 +245,7 @@ def sender_bot(server: ServerProcess) -> Bot:
 
 
 async def drain(
-    server: ServerProcess,
+    server: Endpoint,
     text: str,
     chat_ids: Sequence[int],
     rate: float,
@@ -195,7 +254,9 @@ async def drain(
     give_up_after: float,
     warm_up: Sequence[int] = (),
 ) -> float:
-    """Queue one row per chat, then ``drain()`` until all are handled; returns seconds.
+    """Store the digest's briefs and queue one digest row per chat naming them, then
+    ``drain()`` until all are handled; returns seconds. ``text`` is what the rows must
+    render to, (a)'s text: the script stops if the stored briefs render otherwise.
 
     The Sender's ``SendBudget(rate)`` is made just before the first send (a cold start:
     one token in the bucket), so setting up the database does not fill the bucket.
@@ -206,17 +267,20 @@ async def drain(
     try:
         await db.upgrade(engine)
         sessions = db.session_factory(engine)
+        brief_ids, rendered = await seed_briefs(sessions)
+        if rendered != text:
+            raise SystemExit("the Sender's briefs render to another text than the baseline's")
         async with sender_bot(server) as bot:
             await bot.get_me()  # warm the connection pool
             if warm_up:
                 async with db.session_scope(sessions) as session:
-                    await store.enqueue(session=session, rows=outbox_rows(warm_up, text))
+                    await store.enqueue(session=session, rows=outbox_rows(warm_up, brief_ids))
                 warm = Sender(sessions, bot, budget=SendBudget(rate=rate))
                 while warm.sent_total < len(warm_up):
                     if not await warm.drain():
                         raise SystemExit("the warm-up rows were not sent")
             async with db.session_scope(sessions) as session:
-                await store.enqueue(session=session, rows=outbox_rows(chat_ids, text))
+                await store.enqueue(session=session, rows=outbox_rows(chat_ids, brief_ids))
             sender = Sender(sessions, bot, budget=SendBudget(rate=rate))
             started = time.perf_counter()
             deadline = started + give_up_after
@@ -262,7 +326,6 @@ async def capped(text: str, chat_ids: range, workdir: Path, budget_rate: float) 
 async def run(
     messages: int, chats: int, capped_messages: int, budget_rate: float, rounds: int
 ) -> dict[str, float]:
-    text = digest_text()
     base_ids = range(1_000_001, 1_000_001 + chats)
     sender_ids = range(2_000_001, 2_000_001 + messages)
     warm_ids = range(4_000_001, 4_000_001 + WARM_UP_ROWS)
@@ -270,6 +333,7 @@ async def run(
     senders: list[float] = []
     with tempfile.TemporaryDirectory(prefix="digestbot_bench_send_") as tmp:
         workdir = Path(tmp)
+        text = await digest_text(workdir / "briefs.db")
         async with ServerProcess(chats=[base_ids, sender_ids, warm_ids]) as server:
             for n in range(1, rounds + 1):
                 print(f"round {n}/{rounds}", file=sys.stderr, flush=True)
@@ -288,7 +352,10 @@ async def run(
         cap = await capped(text, capped_ids, workdir, budget_rate)
 
     base, sender_rate = statistics.median(bases), statistics.median(senders)
-    print(f"message: {len(text):,} characters of HTML, parse_mode=HTML")
+    print(
+        f"message: a digest of {BRIEFS} stored briefs, {len(text):,} characters of HTML, "
+        "parse_mode=HTML"
+    )
     print("fake Bot API server: a child process, over 127.0.0.1")
     print(f"{'measurement':<46}{'messages':>10}{'msgs/s':>10}")
     print("-" * 66)
