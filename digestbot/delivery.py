@@ -345,12 +345,21 @@ class Sender:
             return
         wanted = {brief_id for part in parts.values() for brief_id in part["digest"]}
         items = await store.items_by_ids(session=session, brief_ids=wanted)
-        for row_id, part in parts.items():
-            self._digests[row_id] = render.digest_part(
-                [items[i] for i in part["digest"] if i in items],
-                day=date.fromisoformat(part["day"]) if "day" in part else None,
-                more=int(part.get("more", 0)),
-            )
+        # chats share briefs and often whole digests: measure each brief, render each
+        # distinct part once per batch
+        blocks = {i: render.measure(render.digest_item(item)) for i, item in items.items()}
+        texts: dict[str, list[str]] = {}
+        for row in rows:
+            part = parts.get(row.id)
+            if part is None:
+                continue
+            if row.payload not in texts:
+                texts[row.payload] = render.digest_part_measured(
+                    [blocks[i] for i in part["digest"] if i in blocks],
+                    day=date.fromisoformat(part["day"]) if "day" in part else None,
+                    more=int(part.get("more", 0)),
+                )
+            self._digests[row.id] = texts[row.payload]
 
     async def _send_all(self, rows: list[Claimed]) -> list[Outcome]:
         # A few workers taking the rows in turn, not a task per row queued on the

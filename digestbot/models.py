@@ -188,7 +188,7 @@ class Chat(SQLModel, table=True):
     weekly_day: int = 0  # Monday = 0, used when frequency is weekly
     min_score: int = 0
     digest_size: int = 10
-    active: bool = Field(default=True, index=True)  # False once Telegram says we cannot reach it
+    active: bool = True  # False once Telegram says we cannot reach it
     paused: bool = False  # the user's /stop
     # Digest window: briefs with last_brief_id < id <= window_end_id, best first;
     # window_shown of them have been sent, so "+N more: /digest" pages through the rest.
@@ -251,6 +251,14 @@ class Outbox(SQLModel, table=True):
     # for every row claimed, must not depend on the planner's row estimates.
     __table_args__ = (
         sa.Index("ix_outbox_claim", "status", "kind", "id"),
+        # only where set: every digest row would otherwise add a NULL entry to each
+        *(
+            sa.Index(f"ix_outbox_{c}", c, sqlite_where=sa.text(w), postgresql_where=sa.text(w))
+            for c, w in (
+                ("broadcast_id", "broadcast_id IS NOT NULL"),
+                ("sent_at", "sent_at IS NOT NULL"),
+            )
+        ),
         sa.Index("ix_outbox_chat_status", "chat_id", "status"),
     )
 
@@ -260,13 +268,13 @@ class Outbox(SQLModel, table=True):
     kind: str = Field(max_length=16)
     part: int = 0  # a digest split into several messages has one row per part
     payload: str = Field(sa_type=sa.Text)  # JSON: what to send
-    broadcast_id: int | None = Field(default=None, foreign_key="broadcasts.id", index=True)
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcasts.id")
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = _ts(default_now=True)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _ts(default_now=True)
-    sent_at: datetime | None = _ts(nullable=True, index=True)  # /stats counts today's
+    sent_at: datetime | None = _ts(nullable=True)  # /stats counts today's (indexed above)
 
 
 class Feed(SQLModel, table=True):

@@ -6,17 +6,25 @@ day; one whose whole day passed is skipped (the next digest covers its briefs, s
 every digest holds what arrived since the previous one). The outbox key
 ``digest:CHAT:DUE-MOMENT:PART`` makes planning the same digest twice a no-op.
 
-Assembly stays cheap at scale: the briefs a tick can use (those of the last
-``RECENT`` days) are loaded and rendered once, and kept from tick to tick until a brief
-comes, changes or ages out; each tag becomes a bit mask over them in rank order, and a
-chat's digest is a few integer operations on masks. Chats that get the same digest
-share one rendering. No query runs per chat or per brief, and a tick reads only the
-chats due then (through the ``next_digest_at`` index), so a day of minute ticks costs
-about what planning every chat once does.
+Assembly stays cheap at scale (a day of a million chats, see bench/plan.py):
+
+* the briefs a tick can use (those of the last ``RECENT`` days) are loaded and measured
+  once, and kept from tick to tick until a brief comes, changes or ages out; each tag
+  becomes a bit mask over them in rank order, and a chat's digest is a few integer
+  operations on masks. Chats that get the same digest share one assembly.
+* an outbox row names its digest's briefs rather than holding its text
+  (``{"digest": [ids], "day": ..., "more": N}``); the sender renders it (see
+  delivery.py). A row is then ~60 bytes, not ~2 KB: writing a million rows of text was
+  most of the database's work. The split into messages is still decided here.
+* no query runs per chat or per brief: a tick reads the chats due (through the
+  ``next_digest_at`` index, and only what fell due since the last tick: see
+  ``_since``) with their tags in one query, and writes rows and schedules in one
+  statement each per chunk, the database writing one chunk while the next is assembled.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import defaultdict
@@ -35,6 +43,7 @@ from digestbot.schedule import local_day, next_due, todays_due
 log = logging.getLogger(__name__)
 
 BATCH = 5000
+CHUNK = 250  # chats assembled while the chunk before them is written
 # A push never reaches back further than this: two weeks covers a weekly digest that
 # missed a week (a whole day down, or a daylight-saving hour); older news is stale.
 RECENT = timedelta(days=15)
@@ -195,8 +204,7 @@ class DigestPlanner:
         now = self._clock()
         report = PlanReport()
         await self._schedule_new(now, report)
-        window: _Window | None = None
-        end = 0
+        assembly: _Assembly | None = None
         previous: set[int] = set()
         since = self._since(now)
         while True:
@@ -216,10 +224,9 @@ class DigestPlanner:
                     )
                     chats = [c for c in chats if c.id not in stuck]
                 previous = ids
-                if window is None:
-                    window = await self._load_window(session, now)
-                    end = window.end
-                await self._plan_batch(session, chats, now, window, end, report)
+                if assembly is None:
+                    assembly = _Assembly(now, await self._load_window(session, now), report)
+                await self._plan_batch(session, chats, assembly)
             if len(ids) < BATCH:  # that was the last: spare the tick an empty query
                 break
         self._swept = now
@@ -262,22 +269,54 @@ class DigestPlanner:
         self,
         session: AsyncSession,
         chats: Sequence[store.DueChat],
-        now: datetime,
-        window: _Window,
-        end: int,
-        report: PlanReport,
+        assembly: _Assembly,
     ) -> None:
-        # The loop runs for every digest of the day (a million chats: a million times),
-        # so whatever many chats share is worked out once: schedules, local days, keys.
+        """Assemble the batch's digests a chunk at a time, each chunk's rows on their way
+        to the database while the next one is assembled: the database works (on its own
+        core: PostgreSQL's server, SQLite's thread) while Python does."""
+        assembly.seen.clear()  # distinct digests are counted per batch
+        pending: asyncio.Future[None] | None = None
+        try:
+            for start in range(0, len(chats), CHUNK):
+                rows, moves = assembly.assemble(chats[start : start + CHUNK])
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(
+                    store.save_plan(session=session, rows=rows, moves=moves, now=assembly.now)
+                )
+                await asyncio.sleep(0)  # let it send its statements before assembling on
+        finally:
+            if pending is not None:  # never leave it using the session behind our back
+                await pending
+
+
+class _Assembly:
+    """One tick's digests: chats in, outbox rows and schedule moves out. No I/O.
+
+    It runs for every digest of the day (a million chats: a million times), so whatever
+    many chats share is worked out once: schedules, local days, keys, digests.
+    """
+
+    def __init__(self, now: datetime, window: _Window, report: PlanReport) -> None:
+        self.now = now
+        self.window = window
+        self.report = report
+        self.seen: set[tuple[tuple[int, ...], int, date]] = set()  # this batch's digests
+        self.schedules: dict[tuple[str, str, str, int], datetime] = {}
+        self.days: dict[str, date] = {}
+        # most chats of a tick share their due moment and zone: (local day, outbox key part)
+        self.due_days: dict[tuple[datetime, str], tuple[date, str]] = {}
+
+    def assemble(
+        self, chats: Sequence[store.DueChat]
+    ) -> tuple[list[store.DigestRow], list[store.ScheduleMove]]:
+        now, window, report = self.now, self.window, self.report
+        end = window.end
+        seen, schedules, days, due_days = self.seen, self.schedules, self.days, self.due_days
+        planned = window.planned  # shared with the other chats getting the same digest
         report.due += len(chats)
         moves: list[store.ScheduleMove] = []
         rows: list[store.DigestRow] = []
-        seen: set[tuple[tuple[int, ...], int, date]] = set()  # this batch's digests
-        planned = window.planned  # shared with the other chats getting the same digest
-        schedules: dict[tuple[str, str, str, int], datetime] = {}
-        days: dict[str, date] = {}
-        # most chats of a tick share their due moment and zone: (local day, outbox key part)
-        due_days: dict[tuple[datetime, str], tuple[date, str]] = {}
         for chat in chats:
             rule = (chat.digest_time, chat.timezone, chat.frequency, chat.weekly_day)
             next_at = schedules.get(rule)
@@ -334,4 +373,4 @@ class DigestPlanner:
                 rows.append(store.DigestRow(f"{prefix}{part}", chat.id, part, payload))
             report.queued += 1
             report.messages += len(payloads)
-        await store.save_plan(session=session, rows=rows, moves=moves, now=now)
+        return rows, moves

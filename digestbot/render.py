@@ -242,8 +242,13 @@ def digest_part(items: Sequence[Item], *, day: date | None, more: int) -> list[s
     """One message of a scheduled digest as the planner split it (see planner.py): the
     heading when it is the first, "+N more" when it is the last. One message, unless a
     brief grew since planning."""
+    return digest_part_measured([measure(digest_item(i)) for i in items], day=day, more=more)
+
+
+def digest_part_measured(blocks: Sequence[Block], *, day: date | None, more: int) -> list[str]:
+    """:func:`digest_part` from items measured beforehand (a batch measures each once)."""
     header = digest_header(day) if day is not None else ""
-    return pack((digest_item(i) for i in items), header=header, footer=more_footer(more))
+    return pack_measured(blocks, header=header, footer=more_footer(more))
 
 
 def summary(items: Sequence[Item], *, heading: str) -> list[str]:

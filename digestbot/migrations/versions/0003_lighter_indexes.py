@@ -1,0 +1,51 @@
+"""lighter indexes for a million schedules a day: no index on chats.active; outbox
+broadcast_id and sent_at indexes only where set
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Each digest planned inserts an outbox row and moves a chat's schedule. On PostgreSQL
+# that move writes a new entry into every index of chats, and the row one into every
+# index of outbox, NULLs included: these indexes served no query that needs them there.
+_SET = {
+    "ix_outbox_broadcast_id": ("broadcast_id", "broadcast_id IS NOT NULL"),
+    "ix_outbox_sent_at": ("sent_at", "sent_at IS NOT NULL"),
+}
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("chats", schema=None) as batch_op:
+        batch_op.drop_index("ix_chats_active")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        for name, (column, where) in _SET.items():
+            batch_op.drop_index(name)
+            batch_op.create_index(
+                name,
+                [column],
+                unique=False,
+                sqlite_where=sa.text(where),
+                postgresql_where=sa.text(where),
+            )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        for name, (column, _where) in _SET.items():
+            batch_op.drop_index(name)
+            batch_op.create_index(name, [column], unique=False)
+    with op.batch_alter_table("chats", schema=None) as batch_op:
+        batch_op.create_index("ix_chats_active", ["active"], unique=False)
