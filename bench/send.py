@@ -24,7 +24,7 @@ a. baseline: ``Bot(token, base_url=...)`` awaiting ``send_message`` N times,
    database seeded like (b)'s): the bytes the Sender renders and sends.
 b. sender: a migrated SQLite temp database holding the ten briefs and N outbox rows as
    the planner writes them (``planner._Window.payloads``): key
-   ``digest:CHAT:20261127T0700Z:0``, kind "digest", part 0, JSON payload
+   ``digest:20261127T0700Z:CHAT:0``, kind "digest", part 0, JSON payload
    ``{"digest":[ids, best first],"day":"2026-11-27"}`` naming the briefs (one part, no
    "more"), one per chat over N distinct chats so per-chat pacing never holds a row back,
    enqueued with ``store.enqueue``; then ``Sender(..., budget=SendBudget(rate=1e9))
@@ -209,7 +209,7 @@ def outbox_rows(chat_ids: Sequence[int], brief_ids: Sequence[int]) -> list[dict[
     due = DUE.strftime("%Y%m%dT%H%MZ")
     return [
         {
-            "key": f"digest:{chat_id}:{due}:0",
+            "key": f"digest:{due}:{chat_id}:0",
             "chat_id": chat_id,
             "kind": OutboxKind.DIGEST,
             "part": 0,

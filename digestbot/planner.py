@@ -4,7 +4,8 @@ The schedule lives in the database (``Chat.next_digest_at``), so a restart loses
 nothing. A digest that fell due while the bot was down is still sent the same local
 day; one whose whole day passed is skipped (the next digest covers its briefs, since
 every digest holds what arrived since the previous one). The outbox key
-``digest:CHAT:DUE-MOMENT:PART`` makes planning the same digest twice a no-op.
+``digest:DUE-MOMENT:CHAT:PART`` makes planning the same digest twice a no-op (the
+moment first, so a tick's keys sit together in the key's index).
 
 Assembly stays cheap at scale (a day of a million chats, see bench/plan.py):
 
@@ -368,7 +369,7 @@ class _Assembly:
                 moves.append(store.ScheduleMove(chat.id, next_at, end, end, 0, now))
             # the due moment, not the day: a digest re-timed later the same day is a new
             # digest, while planning the same one twice is not
-            prefix = f"digest:{chat.id}:{due_key}:"
+            prefix = f"digest:{due_key}:{chat.id}:"
             for part, payload in enumerate(payloads):
                 rows.append(store.DigestRow(f"{prefix}{part}", chat.id, part, payload))
             report.queued += 1

@@ -544,16 +544,21 @@ async def due_chats(
     postgres = _dialect(session) == "postgresql"
     gather = sa.func.array_agg if postgres else sa.func.group_concat
     tags = sa.select(gather(subs.c.tag_id)).where(subs.c.chat_id == _CHATS.c.id)
+    # The due moment and the tags come as the driver gives them (no per-row type
+    # processing); the few distinct moments of a tick are converted once, below.
+    raw = sa.types.NullType()
     stmt = (
         sa.select(
-            *(_CHATS.c[name] for name in _SCHEDULE_COLUMNS if name not in _NOT_DUE),
-            tags.scalar_subquery(),
+            *(
+                sa.type_coerce(_CHATS.c[name], raw) if name == "next_digest_at" else _CHATS.c[name]
+                for name in _SCHEDULE_COLUMNS
+                if name not in _NOT_DUE
+            ),
+            sa.type_coerce(tags.scalar_subquery(), raw),
         )
         .where(
             _CHATS.c.next_digest_at <= now,
             _CHATS.c.next_digest_at > since if since is not None else sa.true(),
-            # "!= false", not "= true": SQLite would otherwise pick the index on ``active``
-            # (true for nearly every chat) and scan and sort every chat on every tick.
             _CHATS.c.active != sa.false(),
             ~_CHATS.c.paused,
             _CHATS.c.frequency != "off",
@@ -563,13 +568,31 @@ async def due_chats(
     )
     conn = await session.connection()
     rows = (await conn.execute(stmt)).all()
+    moment = _moments(session)
     if postgres:
-        return [DueChat._make((*row[:-1], tuple(row[-1] or ()))) for row in rows]
+        return [DueChat._make((*r[:-2], moment(r[-2]), tuple(r[-1] or ()))) for r in rows]
     # group_concat gives "3,17,22"
     return [
-        DueChat._make((*row[:-1], tuple(map(int, row[-1].split(","))) if row[-1] else ()))
-        for row in rows
+        DueChat._make((*r[:-2], moment(r[-2]), tuple(map(int, r[-1].split(","))) if r[-1] else ()))
+        for r in rows
     ]
+
+
+def _moments(session: AsyncSession) -> Callable[[Any], datetime]:
+    """The driver's value of a UTC column as ``UTCDateTime`` reads it, each distinct one
+    converted once."""
+    dialect = session.get_bind().dialect
+    read = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    seen: dict[Any, datetime] = {}
+
+    def convert(value: Any) -> datetime:
+        if value not in seen:
+            moment = read(value) if read is not None else value
+            assert isinstance(moment, datetime)  # due, so set
+            seen[value] = moment
+        return seen[value]
+
+    return convert
 
 
 async def unscheduled_chats(*, session: AsyncSession, limit: int) -> Sequence[Any]:
@@ -965,7 +988,8 @@ async def save_plan(
 def _timestamps(session: AsyncSession) -> Callable[[datetime | None], Any]:
     """Aware datetimes as the driver takes them for a UTC column (as ``UTCDateTime``
     binds them), each distinct one converted once."""
-    bind = UTCDateTime().bind_processor(session.get_bind().dialect)
+    dialect = session.get_bind().dialect
+    bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
     assert bind is not None  # a TypeDecorator always has one
     seen: dict[datetime | None, Any] = {None: None}
 

@@ -37,7 +37,7 @@ async def test_send_sender_delivers_the_rendered_digest(tmp_path: Path):
     assert text.count("/brief_") == send.BRIEFS
     assert 1500 <= len(text) <= 3000  # about 2 KB, as a real digest of ten briefs
     rows = send.outbox_rows([7], [3, 1, 2])
-    assert rows[0]["key"] == "digest:7:20261127T0700Z:0"
+    assert rows[0]["key"] == "digest:20261127T0700Z:7:0"
     assert rows[0]["payload"] == '{"digest":[3,1,2],"day":"2026-11-27"}'
 
     chats = range(7_000_001, 7_000_006)

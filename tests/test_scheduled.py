@@ -459,7 +459,7 @@ async def test_down_for_days_then_back_after_digest_time_still_sends_todays(bot)
 
     (digest,) = digests_in(bot, chat)  # the 27th's digest, once; the 25th's is gone
     assert "While down" in digest and "27 Nov" in digest
-    assert (await bot.outbox())[0].key.startswith("digest:9:20261127T0800Z")
+    assert (await bot.outbox())[0].key.startswith("digest:20261127T0800Z:9:")
     assert (await bot.services.chats.get(9)).next_digest_at == datetime(
         2026, 11, 28, 8, 0, tzinfo=UTC
     )

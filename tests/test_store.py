@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -346,3 +346,22 @@ async def test_save_plan_queues_each_key_once_and_moves_the_schedules(sessions):
     )
     assert (chats[2].last_brief_id, chats[2].window_end_id, chats[2].window_shown) == (3, 7, 2)
     assert chats[2].last_digest_at is None
+
+
+async def test_schedules_saved_by_the_plan_compare_as_the_orm_stores_them(sessions):
+    # save_plan binds timestamps itself: they must sort and match like every other write
+    at = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    async with session_scope(sessions) as session:
+        session.add(Chat(id=1, next_digest_at=at))  # through the ORM
+        await store.get_or_create_chat(session=session, chat_id=2)
+    async with session_scope(sessions) as session:
+        move = store.ScheduleMove(2, at, 0, 0, 0, None)
+        await store.save_plan(session=session, rows=[], moves=[move], now=at)
+
+    async with sessions() as session:
+        same = await session.exec(sa.select(sa.func.count()).where(Chat.next_digest_at == at))
+        assert same.scalar_one() == 2
+        early = await store.due_chats(session=session, now=at - timedelta(microseconds=1), limit=9)
+        due = await store.due_chats(session=session, now=at, since=at - timedelta(days=1), limit=9)
+    assert early == [] and sorted(c.id for c in due) == [1, 2]
+    assert all(c.next_digest_at == at for c in due)
