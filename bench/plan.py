@@ -166,7 +166,7 @@ MIN_SCORES: list[tuple[int, float]] = [(0, 60), (3, 5), (4, 5), (5, 10), (6, 10)
 CHAT_COLUMNS = (
     "id", "type", "title", "language", "timezone", "digest_time", "frequency", "weekly_day",
     "min_score", "digest_size", "active", "paused", "last_brief_id", "window_end_id",
-    "window_shown", "last_digest_at", "next_digest_at", "created_at",
+    "window_shown", "last_digest_at", "next_digest_at", "created_at", "tag_ids",
 )  # fmt: skip
 SUB_COLUMNS = ("chat_id", "tag_id", "created_at")
 ADMIN_URL = os.environ.get(
@@ -338,6 +338,8 @@ async def build_store(url: str, chats: int, *, skew: float, seed: int) -> None:
                 sub_rows: list[tuple[Any, ...]] = []
                 for chat_id in range(first, min(first + CHUNK, chats + 1)):
                     values, tags = maker.chat(chat_id)
+                    # the copy of its subscriptions store.py keeps (see models.Chat.tag_ids)
+                    values["tag_ids"] = ",".join(str(t) for t in sorted(ids[i] for i in tags))
                     chat_rows.append(tuple(values[name] for name in CHAT_COLUMNS))
                     sub_rows.extend((chat_id, ids[i], CREATED) for i in tags)
                 await _bulk_insert(conn, "chats", CHAT_COLUMNS, chat_rows)

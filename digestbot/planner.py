@@ -215,6 +215,7 @@ class DigestPlanner:
                 chats = await store.due_chats(session=session, now=now, since=since, limit=BATCH)
                 if not chats:
                     break
+                await store.lazy_commit(session=session)  # lost in a crash: planned again
                 ids = {c.id for c in chats}
                 if stuck := ids & previous:  # a schedule did not move (a bug): park those
                     # chats rather than loop on them or stall everyone after them

@@ -426,6 +426,32 @@ async def get_or_create_chat(
     return chat, True
 
 
+def _tag_ids_sql(dialect: str) -> str:
+    """SQL for a chat's ``tag_ids`` ("3,17,22") from its subscriptions, the chat being
+    ``chats.id`` (migration 0003 filled the column with a copy of this)."""
+    if dialect == "postgresql":
+        each = (
+            "SELECT string_agg(tag_id::text, ',' ORDER BY tag_id) FROM subscriptions"
+            " WHERE chat_id = chats.id"
+        )
+    else:
+        each = (
+            "SELECT group_concat(tag_id) FROM"
+            " (SELECT tag_id FROM subscriptions WHERE chat_id = chats.id ORDER BY tag_id)"
+        )
+    return f"COALESCE(({each}), '')"
+
+
+async def _refresh_tag_ids(session: AsyncSession, *chat_ids: int) -> None:
+    """Copy these chats' subscriptions into ``chats.tag_ids`` (see models.Chat)."""
+    stmt = sa.text(
+        f"UPDATE chats SET tag_ids = {_tag_ids_sql(_dialect(session))} WHERE chats.id = :id"
+    )
+    conn = await session.connection()
+    for chat_id in chat_ids:
+        await conn.execute(stmt, {"id": chat_id})
+
+
 async def add_subscription(*, session: AsyncSession, chat_id: int, tag: str) -> bool:
     """Subscribe a chat to a tag; False when it already was."""
     tag_id = (await ensure_tags(session=session, slugs=[tag]))[tag]
@@ -433,6 +459,8 @@ async def add_subscription(*, session: AsyncSession, chat_id: int, tag: str) -> 
         chat_id=chat_id, tag_id=tag_id, created_at=utcnow()
     )
     result = await session.exec(stmt.on_conflict_do_nothing())
+    if result.rowcount:
+        await _refresh_tag_ids(session, chat_id)
     return bool(result.rowcount)
 
 
@@ -442,13 +470,18 @@ async def remove_subscription(*, session: AsyncSession, chat_id: int, tag: str) 
     stmt = sa.delete(Subscription).where(
         col(Subscription.chat_id) == chat_id, col(Subscription.tag_id) == tag_id
     )
-    return bool((await session.exec(stmt)).rowcount)
+    removed = bool((await session.exec(stmt)).rowcount)
+    if removed:
+        await _refresh_tag_ids(session, chat_id)
+    return removed
 
 
 async def remove_all_subscriptions(*, session: AsyncSession, chat_id: int) -> int:
     """Unsubscribe a chat from everything; returns how many tags it followed."""
     stmt = sa.delete(Subscription).where(col(Subscription.chat_id) == chat_id)
-    return int((await session.exec(stmt)).rowcount)
+    removed = int((await session.exec(stmt)).rowcount)
+    await _refresh_tag_ids(session, chat_id)
+    return removed
 
 
 async def delete_chat(*, session: AsyncSession, chat_id: int) -> bool:
@@ -529,8 +562,8 @@ async def due_chats(
     *, session: AsyncSession, now: datetime, since: datetime | None = None, limit: int
 ) -> list[DueChat]:
     """Reachable, unpaused chats whose digest is due, the earliest due first, each with
-    the ids of the tags it follows (gathered in the same query: a tick of a million
-    chats' day reads hundreds of them, every minute).
+    the ids of the tags it follows (from ``chats.tag_ids``, so a due chat costs one row:
+    a million chats' day reads hundreds of them every minute).
 
     The planner moves every chat it gets past ``now`` before it asks again, so the next
     call returns the next ones without an offset, and each call reads no more of the
@@ -540,12 +573,8 @@ async def due_chats(
     index entry behind until vacuum, so an open-ended read would walk over every
     schedule moved since then (by evening, most of a million).
     """
-    subs = Subscription.__table__  # type: ignore[attr-defined]
-    postgres = _dialect(session) == "postgresql"
-    gather = sa.func.array_agg if postgres else sa.func.group_concat
-    tags = sa.select(gather(subs.c.tag_id)).where(subs.c.chat_id == _CHATS.c.id)
-    # The due moment and the tags come as the driver gives them (no per-row type
-    # processing); the few distinct moments of a tick are converted once, below.
+    # The due moment comes as the driver gives it (no per-row type processing); the
+    # few distinct moments of a tick are converted once, below.
     raw = sa.types.NullType()
     stmt = (
         sa.select(
@@ -554,7 +583,7 @@ async def due_chats(
                 for name in _SCHEDULE_COLUMNS
                 if name not in _NOT_DUE
             ),
-            sa.type_coerce(tags.scalar_subquery(), raw),
+            _CHATS.c.tag_ids,
         )
         .where(
             _CHATS.c.next_digest_at <= now,
@@ -569,9 +598,6 @@ async def due_chats(
     conn = await session.connection()
     rows = (await conn.execute(stmt)).all()
     moment = _moments(session)
-    if postgres:
-        return [DueChat._make((*r[:-2], moment(r[-2]), tuple(r[-1] or ()))) for r in rows]
-    # group_concat gives "3,17,22"
     return [
         DueChat._make((*r[:-2], moment(r[-2]), tuple(map(int, r[-1].split(","))) if r[-1] else ()))
         for r in rows
@@ -950,6 +976,16 @@ UPDATE chats SET next_digest_at = ?, last_brief_id = ?, window_end_id = ?, windo
 WHERE id = ?"""
 
 
+async def lazy_commit(*, session: AsyncSession) -> None:
+    """Let this transaction's commit return before its WAL reaches the disk
+    (PostgreSQL's ``synchronous_commit = off``; SQLite in WAL mode with
+    ``synchronous=NORMAL`` already works so). For work that is redone when lost: a
+    planning transaction lost in a crash leaves its chats due, and the next tick plans
+    them again."""
+    if _dialect(session) == "postgresql":
+        await (await session.connection()).execute(sa.text("SET LOCAL synchronous_commit = off"))
+
+
 async def save_plan(
     *,
     session: AsyncSession,
@@ -1168,6 +1204,7 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
     merge = _insert(session, Subscription).from_select(["chat_id", "tag_id", "created_at"], tags)
     await session.exec(merge.on_conflict_do_nothing())
     await session.exec(sa.delete(Subscription).where(col(Subscription.chat_id) == old_id))
+    await _refresh_tag_ids(session, new_id)
     await session.exec(
         sa.update(Outbox).where(col(Outbox.chat_id) == old_id).values(chat_id=new_id)
     )

@@ -33,7 +33,8 @@ async def add_chats(bot, ids, *, tag: str | None = None, **values) -> None:
     async with db.session_scope(bot.services.sessions) as session:
         tag_ids = await store.ensure_tags(session=session, slugs=[tag] if tag else [])
         for chat_id in ids:
-            session.add(Chat(id=chat_id, **values))
+            follows = str(tag_ids[tag]) if tag else ""  # as store.add_subscription keeps it
+            session.add(Chat(id=chat_id, tag_ids=follows, **values))
         await session.flush()
         if tag:
             for chat_id in ids:

@@ -33,7 +33,8 @@ async def prepare(database_url: str, chats: int = CHATS) -> None:
         await store.upsert_briefs(session=session, briefs=[make_brief(tags=("llm",))])
         tag_ids = await store.ensure_tags(session=session, slugs=["llm"])
         for chat_id in range(1, chats + 1):
-            session.add(Chat(id=chat_id, next_digest_at=now - timedelta(seconds=1)))
+            due = now - timedelta(seconds=1)
+            session.add(Chat(id=chat_id, next_digest_at=due, tag_ids=str(tag_ids["llm"])))
         await session.flush()
         for chat_id in range(1, chats + 1):
             session.add(Subscription(chat_id=chat_id, tag_id=tag_ids["llm"]))

@@ -365,3 +365,31 @@ async def test_schedules_saved_by_the_plan_compare_as_the_orm_stores_them(sessio
         due = await store.due_chats(session=session, now=at, since=at - timedelta(days=1), limit=9)
     assert early == [] and sorted(c.id for c in due) == [1, 2]
     assert all(c.next_digest_at == at for c in due)
+
+
+async def test_a_chats_tag_ids_follow_its_subscriptions_through_every_change(sessions):
+    async def tag_ids_of(chat_id):
+        async with sessions() as session:
+            chat = await session.get(Chat, chat_id)
+            return None if chat is None else chat.tag_ids
+
+    async with session_scope(sessions) as session:
+        ids = await store.ensure_tags(session=session, slugs=["a", "b", "c"])
+        for chat_id in (1, 2):
+            await store.get_or_create_chat(session=session, chat_id=chat_id)
+        for tag in ("c", "a"):
+            await store.add_subscription(session=session, chat_id=1, tag=tag)
+        await store.add_subscription(session=session, chat_id=2, tag="b")
+    assert await tag_ids_of(1) == f"{ids['a']},{ids['c']}"
+
+    async with session_scope(sessions) as session:
+        await store.remove_subscription(session=session, chat_id=1, tag="a")
+    assert await tag_ids_of(1) == str(ids["c"])
+
+    async with session_scope(sessions) as session:  # group 1 becomes supergroup 2
+        await store.move_chat(session=session, old_id=1, new_id=2)
+    assert await tag_ids_of(2) == f"{ids['b']},{ids['c']}"
+
+    async with session_scope(sessions) as session:
+        await store.remove_all_subscriptions(session=session, chat_id=2)
+    assert await tag_ids_of(2) == ""
