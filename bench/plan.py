@@ -36,7 +36,8 @@ Run from the repository root::
 The store is built with bulk SQL on the migrated schema: chats and subscriptions go in
 through the driver directly (``executemany`` of plain tuples on SQLite, ``COPY`` on
 PostgreSQL), which keeps SQLAlchemy's per-row parameter processing out of a build of
-millions of rows; the briefs go through ``store.upsert_briefs``, as ingestion stores
+millions of rows (each chat's ``tag_ids`` set as ``store.add_subscription`` keeps it;
+PostgreSQL is then vacuumed, as its autovacuum would have); the briefs go through ``store.upsert_briefs``, as ingestion stores
 them (then their ``ingested_at`` is moved to the night before the measured day, so they
 are "new" whatever day this runs). The ``build s`` column says how long building took:
 here about 5 s for 100k chats and 50-80 s for a million (with 4.5 million
@@ -64,8 +65,8 @@ How it measures, and why:
   across fork+exec, so they may be too high.)
 * ``digests`` is the number of distinct digests the planner assembled
   (``PlanReport.distinct``: distinct within each batch of up to 5,000 chats, summed over
-  the day's ticks), so ``digests / chats`` is how much sharing saves. (The renderings
-  themselves are also reused from tick to tick, up to ``planner.RENDERED`` of them.)
+  the day's ticks), so ``digests / chats`` is how much sharing saves. (Assembled
+  digests are also reused from tick to tick, up to ``planner.PLANNED`` of them.)
 * Under a profiler (``python -m cProfile -s cumtime bench/plan.py ...``) or with
   ``--in-process``, the planner runs in this process instead, without tracemalloc, so
   the profile shows it (mixed with building the store); ``--profile FILE`` profiles the
@@ -639,7 +640,7 @@ def print_table(rows: Sequence[Row]) -> None:
         "day s: wall time of the 1,440 plan() calls of one day; cpu s: this process's CPU "
         "time in them (not the PostgreSQL server's); ticks*: ticks with chats due; "
         "slowest: the slowest tick, s; queued: digests queued over the day; digests: "
-        "digests assembled and rendered (shared by chats with the same one); peak RSS / "
+        "digests assembled (shared by chats with the same one); peak RSS / "
         "RSS+: the measuring process's peak RSS and its growth while planning, MB; burst: "
         "every chat due in one tick; traced: tracemalloc peak of a second burst run, MB"
     )
