@@ -37,14 +37,14 @@ The store is built with bulk SQL on the migrated schema: chats and subscriptions
 through the driver directly (``executemany`` of plain tuples on SQLite, ``COPY`` on
 PostgreSQL), which keeps SQLAlchemy's per-row parameter processing out of a build of
 millions of rows (each chat's ``tag_ids`` set as ``store.add_subscription`` keeps it;
-PostgreSQL is then vacuumed, as its autovacuum would have); the briefs go through ``store.upsert_briefs``, as ingestion stores
-them (then their ``ingested_at`` is moved to the night before the measured day, so they
-are "new" whatever day this runs). The ``build s`` column says how long building took:
-here about 5 s for 100k chats and 50-80 s for a million (with 4.5 million
-subscriptions), most of it generating the rows in Python. SQLite uses a temporary file;
-PostgreSQL a fresh database ``digestbot_bench_<random>`` on the server of
-``$DIGESTBOT_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``),
-dropped at the end.
+PostgreSQL is then vacuumed, as its autovacuum would have); the briefs go through
+``store.upsert_briefs``, as ingestion stores them (then their ``ingested_at`` is moved
+to the night before the measured day, so they are "new" whatever day this runs). The
+``build s`` column says how long building took: here about 5 s for 100k chats and 50-80
+s for a million (with 4.5 million subscriptions), most of it generating the rows in
+Python. SQLite uses a temporary file; PostgreSQL a fresh database
+``digestbot_bench_<random>`` on the server of ``$DIGESTBOT_TEST_POSTGRES_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``), dropped at the end.
 
 How it measures, and why:
 
