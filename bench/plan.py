@@ -347,7 +347,7 @@ async def build_store(url: str, chats: int, *, skew: float, seed: int) -> None:
                 await _bulk_insert(conn, "subscriptions", SUB_COLUMNS, sub_rows)
         if engine.dialect.name == "postgresql":
             # what a production server's autovacuum keeps: statistics, and the visibility
-            # map that lets the planner's tag lookups read the subscriptions index alone
+            # map (index-only scans)
             async with engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.execute(sa.text("VACUUM ANALYZE"))

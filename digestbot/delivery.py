@@ -4,7 +4,8 @@ Rows are claimed a batch at a time (marked ``sending``), sent, then marked ``sen
 only after Telegram accepted them. A process killed in between leaves its claimed
 rows ``sending``; the next start puts them back to pending. Only rows that had
 reached Telegram but were not yet recorded may arrive twice: at most two batches
-(see :func:`batch_size`), or one that timed out after Telegram took it.
+(see :func:`batch_size`), or one that timed out after Telegram took it. Digest rows
+name their briefs and are rendered when claimed (see planner.py).
 
 Telegram's answers, and what the sender does with them:
 
@@ -277,6 +278,7 @@ class Sender:
         self._turn: str = OutboxKind.DIGEST  # which kind the next batch takes first
         self._broadcasts: dict[int, dict[str, Any]] = {}
         self._digests: dict[int, list[str]] = {}  # claimed digest rows' texts, by row id
+        self._delivered: dict[int, int] = {}  # messages sent of rows that are several
         self.sent_total = 0
         self.failed_total = 0
 
@@ -308,6 +310,7 @@ class Sender:
         failed mid-drain) go back to the queue; run() calls it at start and after failures."""
         async with session_scope(self._sessions) as session:
             released = await store.release_in_flight(session=session)
+        self._digests.clear()  # rendered for claims that may not have held
         if released:
             log.warning("%s claimed outbox rows were not recorded; queued again", released)
         return released
@@ -338,28 +341,48 @@ class Sender:
     async def _render_digests(self, session: AsyncSession, rows: list[Claimed]) -> None:
         """Digest rows name their briefs (see planner.py): render the batch's texts now,
         with one read of the briefs for the whole batch, so a brief corrected since
-        planning goes out corrected."""
-        parts = {row.id: json.loads(row.payload) for row in rows if '"digest"' in row.payload}
-        parts = {row_id: part for row_id, part in parts.items() if "digest" in part}
+        planning goes out corrected. A row that fails to render is left out: it fails
+        alone when sent (see _send), never the batch."""
+        parts: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            if '"digest"' in row.payload:
+                try:
+                    part = json.loads(row.payload)
+                except ValueError:
+                    continue
+                if isinstance(part, dict) and "digest" in part:
+                    parts[row.id] = part
         if not parts:
             return
-        wanted = {brief_id for part in parts.values() for brief_id in part["digest"]}
+        wanted = {i for part in parts.values() for i in part["digest"] if isinstance(i, int)}
         items = await store.items_by_ids(session=session, brief_ids=wanted)
         # chats share briefs and often whole digests: measure each brief, render each
         # distinct part once per batch
-        blocks = {i: render.measure(render.digest_item(item)) for i, item in items.items()}
+        blocks: dict[int, render.Block] = {}
         texts: dict[str, list[str]] = {}
         for row in rows:
             part = parts.get(row.id)
             if part is None:
                 continue
-            if row.payload not in texts:
-                texts[row.payload] = render.digest_part_measured(
-                    [blocks[i] for i in part["digest"] if i in blocks],
-                    day=date.fromisoformat(part["day"]) if "day" in part else None,
-                    more=int(part.get("more", 0)),
-                )
-            self._digests[row.id] = texts[row.payload]
+            try:
+                if row.payload not in texts:
+                    found = [i for i in part["digest"] if i in items]
+                    for i in found:
+                        if i not in blocks:
+                            blocks[i] = render.measure(render.digest_item(items[i]))
+                    # every brief it named is gone: nothing to send (never a bare heading)
+                    texts[row.payload] = (
+                        []
+                        if part["digest"] and not found
+                        else render.digest_part_measured(
+                            [blocks[i] for i in found],
+                            day=date.fromisoformat(part["day"]) if "day" in part else None,
+                            more=int(part.get("more", 0)),
+                        )
+                    )
+                self._digests[row.id] = texts[row.payload]
+            except Exception:
+                log.exception("chat %s: rendering %s failed", row.chat_id, row.key)
 
     async def _send_all(self, rows: list[Claimed]) -> list[Outcome]:
         # A few workers taking the rows in turn, not a task per row queued on the
@@ -485,6 +508,22 @@ class Sender:
         # only accepted sends: an error answered at once would pass for the quickest trip
         self.budget.answered(stamp)
 
+    async def _deliver_all(
+        self, row_id: int, chat_id: int, messages: list[dict[str, Any]], *, plain: bool
+    ) -> None:
+        """Send a row's messages in order; a row that is more than one message (a digest
+        part a corrected brief made too long) resumes after those already delivered
+        when it is sent again, so none of them arrives twice."""
+        if len(messages) == 1:
+            await self._deliver(chat_id, messages[0], plain=plain)
+            return
+        for number in range(self._delivered.get(row_id, 0), len(messages)):
+            if wait := self._pacer.ready_in(chat_id):  # one a second per private chat
+                await self.budget.sleep(wait)
+            await self._deliver(chat_id, messages[number], plain=plain)
+            self._delivered[row_id] = number + 1
+        del self._delivered[row_id]
+
     async def _message_of(self, broadcast_id: int) -> dict[str, Any]:
         """A broadcast's message (rows hold only its id), read once per broadcast."""
         message = self._broadcasts.get(broadcast_id)
@@ -507,16 +546,18 @@ class Sender:
             if row.id not in self._digests:  # not claimed through _claim: render it now
                 async with self._sessions() as session:
                     await self._render_digests(session, [row])
+            texts = self._digests.pop(row.id, None)
+            if texts is None:
+                raise ValueError(f"digest row {row.key} could not be rendered")
             # one message, unless a brief grew since planning and it no longer fits
-            messages = [{"text": text} for text in self._digests.pop(row.id)]
+            messages = [{"text": text} for text in texts]
             if not messages:
                 return Outcome(row, error="its briefs are gone", cancelled=True)
         chat_id = row.chat_id
         plain = False
         for _ in range(3):  # the first try, plus one resend after a migration or a parse error
             try:
-                for payload in messages:
-                    await self._deliver(chat_id, payload, plain=plain)
+                await self._deliver_all(row.id, chat_id, messages, plain=plain)
                 return Outcome(
                     row, sent=True, migrated_to=chat_id if chat_id != row.chat_id else None
                 )

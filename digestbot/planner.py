@@ -19,8 +19,9 @@ Assembly stays cheap at scale (a day of a million chats, see bench/plan.py):
   most of the database's work. The split into messages is still decided here.
 * no query runs per chat or per brief: a tick reads the chats due (through the
   ``next_digest_at`` index, and only what fell due since the last tick: see
-  ``_since``) with their tags in one query, and writes rows and schedules in one
-  statement each per chunk, the database writing one chunk while the next is assembled.
+  ``_since``) with their tags (``chats.tag_ids``) in one query, and writes rows and
+  schedules in one statement each per chunk, the database writing one chunk while the
+  next is assembled.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class PlanReport:
     due: int = 0
     queued: int = 0  # chats that got a digest queued
     messages: int = 0
-    distinct: int = 0  # digests assembled and rendered (chats with the same one share it)
+    distinct: int = 0  # digests assembled (chats with the same one share it)
     empty: int = 0  # due, but nothing new: no push
     stale: int = 0  # due on a day that has passed: skipped
     scheduled: int = 0  # chats given their first (or a changed) schedule
@@ -146,7 +147,7 @@ class _Window:
 
     def payloads(self, chosen: tuple[int, ...], more: int, day: date) -> list[str]:
         """The messages of one digest, split as Telegram's limits need: each names its
-        briefs, and the sender renders them (see ``delivery``), so a row is ~100 bytes
+        briefs, and the sender renders them (see ``delivery``), so a row is ~60 bytes
         rather than the ~2 KB of its text (a million of them a day)."""
         if day not in self._headers:
             self._headers[day] = render.measure(render.digest_header(day))
@@ -185,7 +186,7 @@ class DigestPlanner:
         self._on_queued = on_queued
         # The last window and what it was built from: the minute job finds chats due
         # at most minutes of a busy day, and the briefs rarely change between two of
-        # them, so loading and rendering them again every tick would cost more than
+        # them, so loading and measuring them again every tick would cost more than
         # planning the chats (1,440 times a day).
         self._window: _Window | None = None
         self._window_state: store.BriefWindow | None = None
@@ -196,7 +197,6 @@ class DigestPlanner:
         """Where this tick's read of due chats may start (None: from the beginning)."""
         swept, full = self._swept, self._full_sweep
         if swept is None or full is None or swept > now or not full <= now < full + FULL_SWEEP:
-            self._full_sweep = now
             return None
         return swept - SWEEP_SLACK
 
@@ -215,7 +215,6 @@ class DigestPlanner:
                 chats = await store.due_chats(session=session, now=now, since=since, limit=BATCH)
                 if not chats:
                     break
-                await store.lazy_commit(session=session)  # lost in a crash: planned again
                 ids = {c.id for c in chats}
                 if stuck := ids & previous:  # a schedule did not move (a bug): park those
                     # chats rather than loop on them or stall everyone after them
@@ -231,7 +230,9 @@ class DigestPlanner:
                 await self._plan_batch(session, chats, assembly)
             if len(ids) < BATCH:  # that was the last: spare the tick an empty query
                 break
-        self._swept = now
+        self._swept = now  # only once the tick planned everything due
+        if since is None:
+            self._full_sweep = now
         if report.queued:
             self._on_queued()
         if report.due:
@@ -342,9 +343,8 @@ class _Assembly:
                     weekly_day=chat.weekly_day,
                 )
                 if owed is None:
-                    report.stale += 1
-                    cursor = (chat.last_brief_id, chat.window_end_id, chat.window_shown)
-                    moves.append(store.ScheduleMove(chat.id, next_at, *cursor, None))
+                    report.stale += 1  # its cursor stays (a /digest may be moving it)
+                    moves.append(store.ScheduleMove(chat.id, next_at, None, None, None, None))
                     continue
                 due_key = owed.strftime("%Y%m%dT%H%MZ")
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id

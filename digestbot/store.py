@@ -442,6 +442,14 @@ def _tag_ids_sql(dialect: str) -> str:
     return f"COALESCE(({each}), '')"
 
 
+async def _lock_chats(session: AsyncSession, *chat_ids: int) -> None:
+    """Hold these chats' rows until commit, so two changes to one chat's subscriptions
+    (two replicas, two taps) go one after the other and the second copies the first's
+    into ``tag_ids`` too (PostgreSQL; SQLite has one writer at a time anyway)."""
+    stmt = sa.select(_CHATS.c.id).where(_CHATS.c.id.in_(sorted(chat_ids))).with_for_update()
+    await (await session.connection()).execute(stmt)
+
+
 async def _refresh_tag_ids(session: AsyncSession, *chat_ids: int) -> None:
     """Copy these chats' subscriptions into ``chats.tag_ids`` (see models.Chat)."""
     stmt = sa.text(
@@ -455,6 +463,7 @@ async def _refresh_tag_ids(session: AsyncSession, *chat_ids: int) -> None:
 async def add_subscription(*, session: AsyncSession, chat_id: int, tag: str) -> bool:
     """Subscribe a chat to a tag; False when it already was."""
     tag_id = (await ensure_tags(session=session, slugs=[tag]))[tag]
+    await _lock_chats(session, chat_id)
     stmt = _insert(session, Subscription).values(
         chat_id=chat_id, tag_id=tag_id, created_at=utcnow()
     )
@@ -466,6 +475,7 @@ async def add_subscription(*, session: AsyncSession, chat_id: int, tag: str) -> 
 
 async def remove_subscription(*, session: AsyncSession, chat_id: int, tag: str) -> bool:
     """Unsubscribe a chat from a tag; False when it was not subscribed."""
+    await _lock_chats(session, chat_id)
     tag_id = select(Tag.id).where(Tag.slug == tag).scalar_subquery()
     stmt = sa.delete(Subscription).where(
         col(Subscription.chat_id) == chat_id, col(Subscription.tag_id) == tag_id
@@ -478,6 +488,7 @@ async def remove_subscription(*, session: AsyncSession, chat_id: int, tag: str) 
 
 async def remove_all_subscriptions(*, session: AsyncSession, chat_id: int) -> int:
     """Unsubscribe a chat from everything; returns how many tags it followed."""
+    await _lock_chats(session, chat_id)
     stmt = sa.delete(Subscription).where(col(Subscription.chat_id) == chat_id)
     removed = int((await session.exec(stmt)).rowcount)
     await _refresh_tag_ids(session, chat_id)
@@ -940,14 +951,15 @@ class DigestRow(NamedTuple):
 
 
 class ScheduleMove(NamedTuple):
-    """A planned chat's next digest moment and digest cursor, for :func:`save_plan`."""
+    """A planned chat's next digest moment and digest cursor, for :func:`save_plan`;
+    a None leaves that column as it is."""
 
     chat_id: int
     next_digest_at: datetime
-    last_brief_id: int
-    window_end_id: int
-    window_shown: int
-    last_digest_at: datetime | None  # None: unchanged (no digest this time)
+    last_brief_id: int | None
+    window_end_id: int | None
+    window_shown: int | None
+    last_digest_at: datetime | None
 
 
 _QUEUE_COLUMNS = "key, chat_id, kind, part, payload, status, attempts, next_attempt_at, created_at"
@@ -960,8 +972,10 @@ FROM unnest($1::varchar[], $2::bigint[], $3::int[], $4::text[])
 ORDER BY u.n
 ON CONFLICT (key) DO NOTHING"""
 _PG_MOVE = """
-UPDATE chats AS c SET next_digest_at = u.next_at, last_brief_id = u.last_id,
-    window_end_id = u.end_id, window_shown = u.shown,
+UPDATE chats AS c SET next_digest_at = u.next_at,
+    last_brief_id = COALESCE(u.last_id, c.last_brief_id),
+    window_end_id = COALESCE(u.end_id, c.window_end_id),
+    window_shown = COALESCE(u.shown, c.window_shown),
     last_digest_at = COALESCE(u.digest_at, c.last_digest_at)
 FROM unnest($1::bigint[], $2::timestamp[], $3::int[], $4::int[], $5::int[], $6::timestamp[])
     AS u(id, next_at, last_id, end_id, shown, digest_at)
@@ -971,19 +985,10 @@ INSERT INTO outbox ({_QUEUE_COLUMNS})
 VALUES (?, ?, '{OutboxKind.DIGEST}', ?, ?, '{OutboxStatus.PENDING}', 0, ?, ?)
 ON CONFLICT (key) DO NOTHING"""
 _SQLITE_MOVE = """
-UPDATE chats SET next_digest_at = ?, last_brief_id = ?, window_end_id = ?, window_shown = ?,
+UPDATE chats SET next_digest_at = ?, last_brief_id = COALESCE(?, last_brief_id),
+    window_end_id = COALESCE(?, window_end_id), window_shown = COALESCE(?, window_shown),
     last_digest_at = COALESCE(?, last_digest_at)
 WHERE id = ?"""
-
-
-async def lazy_commit(*, session: AsyncSession) -> None:
-    """Let this transaction's commit return before its WAL reaches the disk
-    (PostgreSQL's ``synchronous_commit = off``; SQLite in WAL mode with
-    ``synchronous=NORMAL`` already works so). For work that is redone when lost: a
-    planning transaction lost in a crash leaves its chats due, and the next tick plans
-    them again."""
-    if _dialect(session) == "postgresql":
-        await (await session.connection()).execute(sa.text("SET LOCAL synchronous_commit = off"))
 
 
 async def save_plan(
@@ -1198,6 +1203,7 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
             .values(status=OutboxStatus.CANCELLED, last_error="merged into a supergroup")
         )
     # The new chat may exist already (someone used the bot there): merge, don't collide.
+    await _lock_chats(session, old_id, new_id)
     tags = select(sa.literal(new_id), Subscription.tag_id, Subscription.created_at).where(
         col(Subscription.chat_id) == old_id
     )

@@ -53,3 +53,34 @@ async def test_unreachable_database_is_a_store_error_not_a_traceback():
             await db.current_revision(engine)
     finally:
         await engine.dispose()
+
+
+async def test_0003_copies_subscriptions_into_tag_ids_and_its_downgrade_keeps_them(database_url):
+    engine = db.create_engine(database_url)
+
+    async def rows(sql: str) -> list[tuple[object, ...]]:
+        async with engine.connect() as conn:
+            return [tuple(r) for r in await conn.execute(sa.text(sql))]
+
+    try:
+        await db.upgrade(engine, "0002")
+        async with engine.begin() as conn:
+            for sql in (
+                "insert into chats (id, type, timezone, digest_time, frequency, weekly_day,"
+                " min_score, digest_size, active, paused, last_brief_id, window_end_id,"
+                " window_shown, created_at) values (7, 'private', 'UTC', '08:00', 'daily',"
+                " 0, 0, 10, true, false, 0, 0, 0, '2026-11-27 08:00:00')",
+                "insert into tags (id, slug) values (3, 'llm'), (12, 'chips')",
+                "insert into subscriptions (chat_id, tag_id, created_at) values"
+                " (7, 12, '2026-11-27 08:00:00'), (7, 3, '2026-11-27 08:00:00')",
+            ):
+                await conn.execute(sa.text(sql))
+
+        await db.upgrade(engine)
+        assert await rows("select id, tag_ids from chats") == [(7, "3,12")]
+
+        await db.downgrade(engine, "0002")  # SQLite: must not rebuild chats (cascades)
+        assert len(await rows("select * from subscriptions")) == 2
+        assert await rows("select id from chats") == [(7,)]
+    finally:
+        await engine.dispose()

@@ -510,22 +510,17 @@ async def test_a_queued_digest_names_its_briefs_and_goes_out_as_they_read_when_s
 
 
 async def test_a_brief_that_grew_after_planning_still_arrives_whole(bot):
-    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
-    briefs = [make_brief(id=f"s{n}", title=f"{n} " + "x" * 380, tags=("llm",)) for n in range(8)]
-    await bot.add_briefs(briefs)
-    chat = await user(bot, 1)
-    await bot.services.planner.plan()  # scheduled for 08:00
-    bot.clock.set(datetime(2026, 11, 27, 8, 0, 30, tzinfo=UTC))
-    await bot.services.planner.plan()
+    chat, grown = await grown_digest(bot)
     assert len(await bot.outbox()) == 1  # it fitted one message when planned
+    bot.server.enforce_limits(clock=bot.clock.monotonic)  # 1 a second per chat, or 429
 
-    grown = [dataclasses.replace(b, title=f"{n} " + "y" * 497) for n, b in enumerate(briefs)]
-    await bot.add_briefs(grown)
     await bot.deliver()
 
     sent = bot.server.sent_texts(chat)
     assert len(sent) == 2 and all(len(text) <= 4096 for text in sent)
     assert all(any(b.title in text for text in sent) for b in grown)
+    calls = bot.server.calls("sendMessage", chat_id=1)
+    assert all(c.ok for c in calls)  # the second waited its second: no 429
 
 
 async def test_a_schedule_written_behind_the_planners_last_read_is_found_within_the_hour(bot):
@@ -581,3 +576,55 @@ async def test_a_write_failing_mid_tick_queues_nothing_of_it_and_the_next_tick_q
     await bot.deliver()
     assert report.queued == 3
     assert all(len(digests_in(bot, chat)) == 1 for chat in chats)
+
+
+async def grown_digest(bot):
+    """A digest planned as one message whose briefs then grew past one message."""
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    briefs = [make_brief(id=f"s{n}", title=f"{n} " + "x" * 380, tags=("llm",)) for n in range(8)]
+    await bot.add_briefs(briefs)
+    chat = await user(bot, 1)
+    await bot.services.planner.plan()
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, 30, tzinfo=UTC))
+    await bot.services.planner.plan()
+    grown = [dataclasses.replace(b, title=f"{n} " + "y" * 497) for n, b in enumerate(briefs)]
+    await bot.add_briefs(grown)
+    return chat, grown
+
+
+async def test_a_row_that_became_two_messages_resumes_after_the_one_delivered(bot, monkeypatch):
+    chat, grown = await grown_digest(bot)
+    sender = bot.services.sender
+    real, sends = sender._deliver, []
+
+    async def then_429(chat_id, payload, *, plain):  # Telegram says 429 to the second
+        sends.append(payload)
+        if len(sends) == 2:
+            bot.server.fail("sendMessage", Fault.retry_after(3), chat_id=1)
+        await real(chat_id, payload, plain=plain)
+
+    monkeypatch.setattr(sender, "_deliver", then_429)
+    await bot.deliver()
+
+    accepted = [c for c in bot.server.calls("sendMessage", chat_id=1) if c.ok]
+    assert len(accepted) == 2  # the first message was not sent again
+    assert all(any(b.title in text for text in bot.server.sent_texts(chat)) for b in grown)
+    (row,) = await bot.outbox()
+    assert row.status == OutboxStatus.SENT
+
+
+async def test_a_digest_row_that_cannot_be_rendered_fails_alone(bot):
+    await queue_digests(bot, [1, 2])
+    async with bot.services.sessions() as session:
+        row = (await bot.outbox())[0]
+        broken = await session.get(type(row), row.id)
+        broken.payload = '{"digest":[1],"day":"27 Nov"}'  # not a date
+        await session.commit()
+
+    await bot.deliver()
+
+    rows = {r.chat_id: r for r in await bot.outbox()}
+    other = 2 if row.chat_id == 1 else 1
+    assert rows[other].status == OutboxStatus.SENT and digests_in(bot, other)
+    assert rows[row.chat_id].status == OutboxStatus.FAILED
+    assert "internal error" in (rows[row.chat_id].last_error or "")

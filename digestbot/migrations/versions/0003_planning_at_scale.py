@@ -43,9 +43,7 @@ def upgrade() -> None:
             "SELECT group_concat(tag_id) FROM"
             " (SELECT tag_id FROM subscriptions WHERE chat_id = chats.id ORDER BY tag_id)"
         )
-    op.execute(
-        f"UPDATE chats SET tag_ids = COALESCE(({each}), '')"
-    )
+    op.execute(f"UPDATE chats SET tag_ids = COALESCE(({each}), '')")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         for name, (column, where) in _SET.items():
             batch_op.drop_index(name)
@@ -64,5 +62,7 @@ def downgrade() -> None:
             batch_op.drop_index(name)
             batch_op.create_index(name, [column], unique=False)
     with op.batch_alter_table("chats", schema=None) as batch_op:
-        batch_op.drop_column("tag_ids")
         batch_op.create_index("ix_chats_active", ["active"], unique=False)
+    # Plain ALTER (SQLite 3.35+), not batch mode: batch would copy chats into a new table
+    # and drop the old one, and with foreign keys on that drop deletes every subscription.
+    op.execute("ALTER TABLE chats DROP COLUMN tag_ids")
