@@ -58,6 +58,13 @@ def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
+def server_side(session: AsyncSession) -> bool:
+    """Whether the database does its work in a process of its own (PostgreSQL), so our
+    Python can go on while a statement runs; SQLite runs in a thread of ours, sharing
+    the interpreter's lock."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 

@@ -562,6 +562,7 @@ async def test_a_write_failing_mid_tick_queues_nothing_of_it_and_the_next_tick_q
 
     monkeypatch.setattr(planner.store, "save_plan", second_write_fails)
     monkeypatch.setattr(planner, "CHUNK", 1)  # a write per chat, each while the next assembles
+    monkeypatch.setattr(planner, "server_side", lambda session: True)  # on SQLite too
     bot.clock.set(datetime(2026, 11, 27, 8, 0, 30, tzinfo=UTC))
     try:
         await bot.services.planner.plan()
