@@ -350,8 +350,8 @@ class Sender:
                     part = json.loads(row.payload)
                 except ValueError:
                     continue
-                if isinstance(part, dict) and "digest" in part:
-                    parts[row.id] = part
+                if isinstance(part, dict) and isinstance(part.get("digest"), list):
+                    parts[row.id] = part  # anything else fails alone, in _send
         if not parts:
             return
         wanted = {i for part in parts.values() for i in part["digest"] if isinstance(i, int)}
@@ -583,7 +583,7 @@ class Sender:
                         "chat %s: Telegram rejected this HTML (%s); resending as plain text: %r",
                         chat_id,
                         exc.message,
-                        payload.get("text"),
+                        [m.get("text") for m in messages],
                     )
                     plain = True
                     continue
