@@ -84,14 +84,17 @@ def schedule_of(chat: Any, after: datetime) -> datetime:
 
 def next_schedule(chat: Any, after: datetime) -> datetime:
     """The next digest moment of a chat that gets digests (:data:`PARKED` for "off")."""
-    due = next_due(
-        after=after,
-        digest_time=chat.digest_time,
-        timezone=chat.timezone,
-        frequency=chat.frequency,
-        weekly_day=chat.weekly_day,
-    )
-    return due or PARKED
+    return next_due(after=after, **_rule(chat)) or PARKED
+
+
+def _rule(chat: Any) -> dict[str, Any]:
+    """A chat's digest rule, as schedule.py takes it."""
+    return {
+        "digest_time": chat.digest_time,
+        "timezone": chat.timezone,
+        "frequency": chat.frequency,
+        "weekly_day": chat.weekly_day,
+    }
 
 
 @dataclass
@@ -338,13 +341,7 @@ class _Assembly:
             if due_day != today:
                 # due on an earlier day (the bot was down): that one is gone, but
                 # today's, if it has come already, is still owed
-                owed = todays_due(
-                    now=now,
-                    digest_time=chat.digest_time,
-                    timezone=chat.timezone,
-                    frequency=chat.frequency,
-                    weekly_day=chat.weekly_day,
-                )
+                owed = todays_due(now=now, **_rule(chat))
                 if owed is None:
                     report.stale += 1  # its cursor stays (a /digest may be moving it)
                     moves.append(store.ScheduleMove(chat.id, next_at, None, None, None, None))

@@ -14,15 +14,22 @@ from digestbot.logs import chat_id, setup_logging
 TOKEN = "987654321:AAFakeTokenForTestsOnly_abcdefghijklmno"
 
 
-@pytest.fixture
-def redacted_logging():
+def captured(level: str):
+    """The bot's logging at ``level``, the token known to the redactor, into a string;
+    the root logger (and httpx's level, which setup_logging sets) restored after."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     stream = io.StringIO()
-    setup_logging("DEBUG", secrets=[TOKEN], stream=stream)
+    setup_logging(level, secrets=[TOKEN], stream=stream)
     yield stream
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
+    logging.getLogger("httpx").setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def redacted_logging():
+    yield from captured("DEBUG")
 
 
 def test_messages_arguments_and_tracebacks_are_redacted(redacted_logging):
@@ -55,14 +62,7 @@ async def test_httpx_request_logging_never_shows_the_token(redacted_logging):
 @pytest.fixture
 def info_logging():
     """Production's setup: INFO, the token known to the redactor."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    setup_logging("INFO", secrets=[TOKEN], stream=stream)
-    yield stream
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    logging.getLogger("httpx").setLevel(logging.NOTSET)
+    yield from captured("INFO")
 
 
 async def test_httpx_info_request_line_over_real_http_carries_no_token(info_logging):

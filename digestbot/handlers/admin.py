@@ -16,7 +16,7 @@ from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
 from telegram import Bot, Message, MessageEntity, Update
-from telegram.constants import ChatType, MessageEntityType
+from telegram.constants import MessageEntityType
 from telegram.error import BadRequest, TelegramError
 
 from digestbot.briefs import looks_like_json
@@ -24,6 +24,7 @@ from digestbot.broadcasts import Audience, Progress, UnknownTag, describe_audien
 from digestbot.context import BotContext, Services
 from digestbot.handlers import basics, keyboards
 from digestbot.handlers.common import STALE_BUTTON, args_of, reply
+from digestbot.handlers.guards import is_admin
 from digestbot.ingest import FOLDER_SUFFIXES, IngestReport, is_url
 from digestbot.models import BroadcastStatus
 from digestbot.render import clip, esc
@@ -44,17 +45,6 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # the Bot API lets bots download files up t
 _COMMAND = re.compile(r"/\w+(?:@\w+)?\s*")
 _TAG = re.compile(r"#([\w-]+)(?:\s+|$)")
 _CARD_START = re.compile(r"(?:.*back\s+to\s+feed\s*\n)?\s*\S+\s*/\s*10\s*\n", re.IGNORECASE)
-
-
-def is_admin(update: Update, context: BotContext) -> bool:
-    """An admin, in their private chat with the bot."""
-    user, chat = update.effective_user, update.effective_chat
-    return (
-        user is not None
-        and chat is not None
-        and chat.type == ChatType.PRIVATE
-        and user.id in context.services.settings.admin_ids
-    )
 
 
 def _refused(update: Update, what: str) -> None:

@@ -8,7 +8,7 @@ from telegram.constants import ChatType
 from digestbot.context import BotContext
 from digestbot.handlers import keyboards
 from digestbot.handlers.common import args_of, chat_type, language_of, reply
-from digestbot.handlers.guards import may_configure
+from digestbot.handlers.guards import is_admin, may_configure
 from digestbot.render import esc
 
 HELP: list[tuple[str, str]] = [
@@ -79,13 +79,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     """List every command, one line each."""
     lines = [f"/{name} — {esc(about)}" for name, about in HELP]
     text = "<b>What I can do</b>\n" + "\n".join(lines)
-    user, chat = update.effective_user, update.effective_chat
-    if (
-        user is not None
-        and chat is not None
-        and chat.type == ChatType.PRIVATE
-        and user.id in context.services.settings.admin_ids
-    ):
+    if is_admin(update, context):
         text += "\n\n<b>Admin</b>\n" + "\n".join(f"/{n} — {esc(a)}" for n, a in ADMIN_HELP)
     await reply(update, [text])
 

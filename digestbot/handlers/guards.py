@@ -18,6 +18,19 @@ from digestbot.context import BotContext
 log = logging.getLogger(__name__)
 
 ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
+
+
+def is_admin(update: Update, context: BotContext) -> bool:
+    """An admin, in their private chat with the bot."""
+    user, chat = update.effective_user, update.effective_chat
+    return (
+        user is not None
+        and chat is not None
+        and chat.type == ChatType.PRIVATE
+        and user.id in context.services.settings.admin_ids
+    )
+
+
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
 ADMIN_NOTICE_EVERY = 60.0  # seconds: one error notice per admin per minute at most
 
