@@ -87,10 +87,11 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from telegram.ext import filters as ptb_filters  # noqa: E402
 
 from bench.fakeserver import ServerProcess  # noqa: E402
-from digestbot import db, store  # noqa: E402
-from digestbot.app import BotApp, build_application  # noqa: E402
+from digestbot import store  # noqa: E402
+from digestbot.bot.app import BotApp, build_application  # noqa: E402
 from digestbot.config import load_settings  # noqa: E402
-from digestbot.models import Chat, Subscription, utcnow  # noqa: E402
+from digestbot.store import db  # noqa: E402
+from digestbot.store.models import Chat, Subscription, utcnow  # noqa: E402
 
 DEFAULT_UPDATES = 2000
 QUICK_UPDATES = 200

@@ -57,9 +57,9 @@ if str(ROOT) not in sys.path:
 
 import asyncpg  # noqa: E402
 
-from digestbot import db  # noqa: E402
-from digestbot.briefs import BriefData, Rejected  # noqa: E402
-from digestbot.ingest import Ingester, IngestReport, collect_paths  # noqa: E402
+from digestbot.briefs.ingest import Ingester, IngestReport, collect_paths  # noqa: E402
+from digestbot.briefs.parse import BriefData, Rejected  # noqa: E402
+from digestbot.store import db  # noqa: E402
 from tests.factories import make_card  # noqa: E402
 
 CARDS = 10_000

@@ -117,11 +117,12 @@ if str(ROOT) not in sys.path:
 import asyncpg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from digestbot import db, store  # noqa: E402
-from digestbot.briefs import BriefData  # noqa: E402
-from digestbot.models import Brief, Chat  # noqa: E402
-from digestbot.planner import DigestPlanner  # noqa: E402
-from digestbot.schedule import next_due  # noqa: E402
+from digestbot import store  # noqa: E402
+from digestbot.briefs.parse import BriefData  # noqa: E402
+from digestbot.delivery.planner import DigestPlanner  # noqa: E402
+from digestbot.delivery.schedule import next_due  # noqa: E402
+from digestbot.store import db  # noqa: E402
+from digestbot.store.models import Brief, Chat  # noqa: E402
 
 DAY = datetime(2026, 11, 27, tzinfo=UTC)  # the measured day (a Friday, no DST change)
 TICKS = 24 * 60

@@ -92,10 +92,12 @@ from telegram.constants import ParseMode  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bench.fakeserver import ServerProcess  # noqa: E402
-from digestbot import db, render, store  # noqa: E402
-from digestbot.briefs import BriefData  # noqa: E402
-from digestbot.delivery import CONCURRENCY, SendBudget, Sender  # noqa: E402
-from digestbot.models import OutboxKind, utcnow  # noqa: E402
+from digestbot import store  # noqa: E402
+from digestbot.briefs import render  # noqa: E402
+from digestbot.briefs.parse import BriefData  # noqa: E402
+from digestbot.delivery.sender import CONCURRENCY, SendBudget, Sender  # noqa: E402
+from digestbot.store import db  # noqa: E402
+from digestbot.store.models import OutboxKind, utcnow  # noqa: E402
 
 DEFAULT_MESSAGES = 2000
 CAPPED_MESSAGES = 300

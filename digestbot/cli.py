@@ -21,11 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
-from digestbot import db, store
+from digestbot import store
+from digestbot.briefs.ingest import Ingester, seed_if_empty
 from digestbot.config import Settings, load_settings
 from digestbot.errors import ConfigError, StoreError
-from digestbot.ingest import Ingester, seed_if_empty
 from digestbot.logs import RedactingFilter, install_excepthook, setup_logging
+from digestbot.store import db
 
 T = TypeVar("T")
 
@@ -104,7 +105,7 @@ def run(ctx: click.Context) -> None:
 
     Needs TELEGRAM_BOT_TOKEN.
     """
-    from digestbot.app import build_application
+    from digestbot.bot.app import build_application
 
     settings = _settings(ctx)
     try:
@@ -126,7 +127,7 @@ def run(ctx: click.Context) -> None:
 
 async def _serve_webhook(app: Any, settings: Settings) -> None:
     """Webhook mode until SIGTERM or SIGINT (what `docker stop` and systemd send)."""
-    from digestbot.app import serve_webhook
+    from digestbot.bot.app import serve_webhook
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -14,7 +14,7 @@ import re
 import sys
 from typing import TextIO
 
-from digestbot.app import build_application
+from digestbot.bot.app import build_application
 from digestbot.config import Settings
 from digestbot.fakeapi import FakeBotAPI, RecordedRequest, StoredMessage
 

@@ -13,15 +13,16 @@ import sqlalchemy as sa
 from sqlmodel import select
 from telegram import Update
 
-from digestbot import db, store
-from digestbot.app import BotApp, build_application
-from digestbot.briefs import BriefData
+from digestbot import store
+from digestbot.bot.app import BotApp, build_application
+from digestbot.bot.context import Services
+from digestbot.bot.handlers.guards import ErrorReporter, FloodGuard
+from digestbot.bot.processing import PerChatUpdateProcessor
+from digestbot.briefs.parse import BriefData
 from digestbot.config import load_settings
-from digestbot.context import Services
 from digestbot.fakeapi import ChatHandle, FakeBotAPI, RecordedRequest, SimUser
-from digestbot.handlers.guards import ErrorReporter, FloodGuard
-from digestbot.models import Outbox, OutboxStatus
-from digestbot.processing import PerChatUpdateProcessor
+from digestbot.store import db
+from digestbot.store.models import Outbox, OutboxStatus
 from tests.telegram_html import assert_valid
 
 SENDS = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "copyMessage"}

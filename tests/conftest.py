@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from digestbot import db
+from digestbot.store import db
 from tests.dbs import database_url as make_database_url
 
 FIXTURES = Path(__file__).parent / "fixtures"

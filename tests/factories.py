@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from digestbot.briefs import BriefData
+from digestbot.briefs.parse import BriefData
 
 _counter = itertools.count(1)
 BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)

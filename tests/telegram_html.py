@@ -6,7 +6,7 @@ import html
 import re
 from html.parser import HTMLParser
 
-from digestbot.render import MAX_CHARS, entity_count, utf16_len
+from digestbot.briefs.render import MAX_CHARS, entity_count, utf16_len
 
 ALLOWED = {
     "b",

@@ -10,10 +10,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from digestbot import db, store
+from digestbot import store
+from digestbot.bot.handlers.common import STALE_BUTTON
 from digestbot.fakeapi import Fault
-from digestbot.handlers.common import STALE_BUTTON
-from digestbot.models import Broadcast, BroadcastStatus, Feed, Outbox, OutboxKind, OutboxStatus
+from digestbot.store import db
+from digestbot.store.models import (
+    Broadcast,
+    BroadcastStatus,
+    Feed,
+    Outbox,
+    OutboxKind,
+    OutboxStatus,
+)
 from tests.bot import SENDS, running_bot
 from tests.factories import make_brief, make_card
 from tests.httpserver import LocalHTTPServer, Reply, closed_port

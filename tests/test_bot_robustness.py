@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from digestbot.bot.handlers.basics import HELP
+from digestbot.bot.handlers.common import STALE_BUTTON
+from digestbot.bot.handlers.guards import APOLOGY, ErrorReporter
 from digestbot.fakeapi import DEFAULT_TOKEN, ChatHandle, Fault, RecordedRequest
-from digestbot.handlers.basics import HELP
-from digestbot.handlers.common import STALE_BUTTON
-from digestbot.handlers.guards import APOLOGY, ErrorReporter
 from digestbot.logs import RedactingFilter
 from tests.bot import SENDS, Bot, running_bot
 from tests.dbs import database_url as make_database_url

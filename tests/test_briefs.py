@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digestbot.briefs import (
+from digestbot.briefs.parse import (
     MAX_TAGS,
     MAX_TEXT,
     MAX_TITLE,

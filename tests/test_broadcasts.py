@@ -10,10 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from digestbot import db, store
+from digestbot import store
+from digestbot.bot.handlers.admin import show_progress
 from digestbot.fakeapi import Fault
-from digestbot.handlers.admin import show_progress
-from digestbot.models import Broadcast, Chat, Outbox, OutboxKind, OutboxStatus, Subscription
+from digestbot.store import db
+from digestbot.store.models import Broadcast, Chat, Outbox, OutboxKind, OutboxStatus, Subscription
 from tests.bot import running_bot
 from tests.factories import make_brief
 

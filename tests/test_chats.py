@@ -8,10 +8,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from digestbot import db, store
-from digestbot.chats import ChatDefaults, ChatService, suggest_tags
+from digestbot import store
 from digestbot.errors import InputError
-from digestbot.models import Chat, Subscription
+from digestbot.readers.chats import ChatDefaults, ChatService, suggest_tags
+from digestbot.store import db
+from digestbot.store.models import Chat, Subscription
 from tests.factories import make_brief
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

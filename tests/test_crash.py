@@ -13,11 +13,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from telegram import Bot
 
-from digestbot import db, store
-from digestbot.broadcasts import BroadcastService, UnknownTag
-from digestbot.delivery import max_duplicates
+from digestbot import store
+from digestbot.delivery.broadcasts import BroadcastService, UnknownTag
+from digestbot.delivery.sender import max_duplicates
 from digestbot.fakeapi import FakeBotAPI
-from digestbot.models import Chat, Subscription, utcnow
+from digestbot.store import db
+from digestbot.store.models import Chat, Subscription, utcnow
 from tests.factories import make_brief
 
 DIGESTBOT = str(Path(sys.executable).with_name("digestbot"))

@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from digestbot import db
 from digestbot.errors import SchemaOutdatedError, StoreError
+from digestbot.store import db
 
 
 async def test_migrations_build_exactly_the_models_schema(engine):

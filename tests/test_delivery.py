@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from digestbot.delivery import WINDOW, ChatPacer, SendBudget, plain_text
+from digestbot.delivery.sender import WINDOW, ChatPacer, SendBudget, plain_text
 from tests.bot import Clock
 
 

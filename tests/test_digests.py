@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from digestbot import db, store
-from digestbot.briefs import BriefData
-from digestbot.chats import ChatDefaults, ChatService
-from digestbot.digests import DigestService
-from digestbot.models import Brief
+from digestbot import store
+from digestbot.briefs.parse import BriefData
+from digestbot.readers.chats import ChatDefaults, ChatService
+from digestbot.readers.digests import DigestService
+from digestbot.store import db
+from digestbot.store.models import Brief
 from tests.factories import make_brief
 from tests.telegram_html import assert_valid
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from digestbot.delivery import max_duplicates
+from digestbot.delivery.sender import max_duplicates
 from digestbot.fakeapi import FakeBotAPI
 from tests.test_crash import DIGESTBOT, delivered, outbox_statuses, prepare
 

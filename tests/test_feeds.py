@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from digestbot import sources, store
-from digestbot.feeds import FeedPoller
-from digestbot.models import Feed
+from digestbot import store
+from digestbot.briefs import fetcher
+from digestbot.briefs.poller import FeedPoller
+from digestbot.store.models import Feed
 from tests.bot import Clock
 from tests.factories import make_brief
 from tests.httpserver import LocalHTTPServer, Reply, Request, closed_port
@@ -23,7 +24,7 @@ def web():
 
 @pytest.fixture
 async def http():
-    async with sources.make_client(timeout=2.0) as client:
+    async with fetcher.make_client(timeout=2.0) as client:
         yield client
 
 

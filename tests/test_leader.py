@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from digestbot.leader import Leadership, postgres_dsn
+from digestbot.delivery.leader import Leadership, postgres_dsn
 from tests.test_failover import until
 
 RETRY = 0.1

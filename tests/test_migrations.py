@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from digestbot import db
+from digestbot.store import db
 from tests.test_cli import digestbot
 
 pytestmark = pytest.mark.postgres

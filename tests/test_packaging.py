@@ -69,7 +69,7 @@ def test_installed_wheel_runs_from_anywhere(wheel, tmp_path):
         [
             sys.executable,
             "-c",
-            "import digestbot.ingest as i; print(i.__file__); print(i.seeds_dir())",
+            "import digestbot.briefs.ingest as i; print(i.__file__); print(i.seeds_dir())",
         ],
         capture_output=True,
         text=True,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digestbot import render
+from digestbot.briefs import render
 from digestbot.store import Item
 from tests.factories import make_brief
 from tests.telegram_html import assert_valid, problems

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
-from digestbot import planner
-from digestbot.delivery import SendBudget, Sender
+from digestbot.delivery import planner
+from digestbot.delivery.planner import PARKED
+from digestbot.delivery.sender import SendBudget, Sender
 from digestbot.fakeapi import Fault
-from digestbot.models import Chat, OutboxStatus
-from digestbot.planner import PARKED
+from digestbot.store.models import Chat, OutboxStatus
 from tests.factories import make_brief
 
 

@@ -10,16 +10,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from digestbot.briefs import MAX_TEXT, BriefData, Rejected
+from digestbot.briefs.feeds import NOT_A_FEED, parse_feed
+from digestbot.briefs.fetcher import DEFAULT_MAX_BYTES, FetchResult, fetch, make_client
+from digestbot.briefs.parse import MAX_TEXT, BriefData, Rejected
 from digestbot.errors import BriefParseError, FetchError
-from digestbot.sources import (
-    DEFAULT_MAX_BYTES,
-    NOT_A_FEED,
-    FetchResult,
-    fetch,
-    make_client,
-    parse_feed,
-)
 from tests.httpserver import LocalHTTPServer, Reply, Request, closed_port
 
 MAY_1 = datetime(2026, 5, 1, 2, 1, tzinfo=UTC)

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from digestbot import store
-from digestbot.db import SessionFactory, session_scope
-from digestbot.models import Brief, Chat, Outbox
 from digestbot.store import Outcome
+from digestbot.store.db import SessionFactory, session_scope
+from digestbot.store.models import Brief, Chat, Outbox
 from tests.factories import make_brief
 
 
@@ -87,7 +87,7 @@ async def test_brief_ids_are_never_reused_after_a_delete(sessions):
     # digests remember "the newest brief id a chat has seen"; a reused id would hide briefs
     from sqlalchemy import delete
 
-    from digestbot.models import Brief
+    from digestbot.store.models import Brief
 
     await upsert(sessions, make_brief(), make_brief())
     async with session_scope(sessions) as session:
@@ -146,7 +146,7 @@ async def test_search_folds_case_beyond_ascii(sessions):
 
 
 async def test_nul_characters_are_dropped_and_overlong_ids_rejected(sessions):
-    from digestbot.briefs import parse_json_text
+    from digestbot.briefs.parse import parse_json_text
 
     good, too_long = parse_json_text(
         json.dumps(
@@ -227,7 +227,7 @@ async def test_a_brief_changed_twice_in_one_batch_keeps_the_last_tags_once(sessi
 async def test_brief_window_says_where_recent_briefs_lie_and_when_they_changed(sessions):
     from datetime import timedelta
 
-    from digestbot.models import utcnow
+    from digestbot.store.models import utcnow
 
     old, recent = make_brief(), make_brief(id="w-1")
     await upsert(sessions, old)
@@ -260,7 +260,7 @@ async def test_brief_window_says_where_recent_briefs_lie_and_when_they_changed(s
 async def test_due_chats_come_earliest_first_without_the_unreachable_paused_or_off(sessions):
     from datetime import UTC, datetime, timedelta
 
-    from digestbot.models import Chat
+    from digestbot.store.models import Chat
 
     now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
     chats = [

@@ -16,12 +16,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from digestbot import db, store
-from digestbot.app import WEBHOOK_SECRET_KEY, BotApp, build_application, serve_webhook
+from digestbot import store
+from digestbot.bot.app import WEBHOOK_SECRET_KEY, BotApp, build_application, serve_webhook
+from digestbot.bot.webhook import SECRET_HEADER
 from digestbot.config import load_settings
 from digestbot.fakeapi import FakeBotAPI, Fault
-from digestbot.models import Chat, utcnow
-from digestbot.webhook import SECRET_HEADER
+from digestbot.store import db
+from digestbot.store.models import Chat, utcnow
 from tests.dbs import ADMIN_URL
 from tests.test_failover import free_port, metric, until
 

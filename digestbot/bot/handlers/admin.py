@@ -1,0 +1,492 @@
+"""Admin commands: /broadcast, /broadcasts, /stats, /ingest, and briefs sent as text or files.
+
+Admins are the user ids in ``ADMIN_IDS``, in their private chat with the bot. To
+anyone else, anywhere, these commands behave like any unknown command (they reveal
+nothing), and the attempt is logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import PurePath
+from zoneinfo import ZoneInfo
+
+from telegram import Bot, Message, MessageEntity, Update
+from telegram.constants import MessageEntityType
+from telegram.error import BadRequest, TelegramError
+
+from digestbot.bot.context import BotContext, Services
+from digestbot.bot.handlers import basics, keyboards
+from digestbot.bot.handlers.common import STALE_BUTTON, args_of, reply
+from digestbot.bot.handlers.guards import is_admin
+from digestbot.bot.stats import Snapshot
+from digestbot.briefs.ingest import FOLDER_SUFFIXES, IngestReport, is_url
+from digestbot.briefs.parse import looks_like_json
+from digestbot.briefs.render import clip, esc
+from digestbot.delivery.broadcasts import Audience, Progress, UnknownTag, describe_audience
+from digestbot.store.models import BroadcastStatus
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, BotContext], Awaitable[None]]
+
+BROADCAST_USAGE = (
+    "Send <code>/broadcast TEXT</code> to all active chats, or "
+    "<code>/broadcast #TAG TEXT</code> to one tag's followers. To send any message "
+    "as it is (formatting and media kept), reply to it with <code>/broadcast</code> "
+    "or <code>/broadcast #TAG</code>."
+)
+MAX_REPORT_LINES = 10
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # the Bot API lets bots download files up to 20 MB
+_COMMAND = re.compile(r"/\w+(?:@\w+)?\s*")
+_TAG = re.compile(r"#([\w-]+)(?:\s+|$)")
+_CARD_START = re.compile(r"(?:.*back\s+to\s+feed\s*\n)?\s*\S+\s*/\s*10\s*\n", re.IGNORECASE)
+
+
+def _refused(update: Update, what: str) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    log.warning(
+        "user %s tried admin %s in chat %s; refused",
+        user.id if user else None,
+        what,
+        chat.id if chat else None,
+    )
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Run ``handler`` for admins; anyone else gets the unknown-command answer."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: BotContext) -> None:
+        if is_admin(update, context):
+            await handler(update, context)
+            return
+        message = update.effective_message
+        _refused(update, (message.text or "").split()[0][:40] if message else "command")
+        await basics.unknown_command(update, context)
+
+    return guarded
+
+
+# --- /broadcast -------------------------------------------------------------------------
+
+
+def _html_after(message: Message, skip: int) -> str:
+    """The message's text from character ``skip`` on, as Telegram HTML with its formatting."""
+    text = message.text or ""
+    # Entity offsets count UTF-16 code units.
+    cut = len(text[:skip].encode("utf-16-le")) // 2
+    kept = []
+    for entity in message.entities:
+        if entity.type == MessageEntityType.BOT_COMMAND:
+            continue
+        start, end = max(entity.offset - cut, 0), entity.offset + entity.length - cut
+        if end <= start:
+            continue
+        kept.append(
+            MessageEntity(
+                type=entity.type,
+                offset=start,
+                length=end - start,
+                url=entity.url,
+                user=entity.user,
+                language=entity.language,
+                custom_emoji_id=entity.custom_emoji_id,
+            )
+        )
+    rest = Message(
+        message_id=message.message_id,
+        date=message.date,
+        chat=message.chat,
+        text=text[skip:],
+        entities=kept,
+    )
+    return rest.text_html.strip()
+
+
+async def _preview(
+    update: Update, context: BotContext, text: str | None, source: Message | None
+) -> str | None:
+    """Show the admin exactly what the audience will get; Telegram's refusal, if any."""
+    chat = update.effective_chat
+    assert chat is not None
+    try:
+        if source is not None:
+            await context.bot.copy_message(chat.id, chat.id, source.message_id)
+        else:
+            await context.bot.send_message(chat.id, text or "")
+    except BadRequest as exc:
+        return exc.message
+    return None
+
+
+@admin_only
+async def broadcast(update: Update, context: BotContext) -> None:
+    """Preview a broadcast to all chats or one tag's followers, with Send and Cancel."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    services = context.services
+    text = message.text or ""
+    skip = _COMMAND.match(text)
+    position = skip.end() if skip else len(text)
+    tag = None
+    if found := _TAG.match(text, position):
+        tag, position = found[1], found.end()
+    source = message.reply_to_message
+    body = text[position:].strip()
+    if source is None and not body:
+        await reply(update, [BROADCAST_USAGE])
+        return
+    if source is not None and body:
+        await reply(
+            update,
+            [
+                "When you reply to a message I broadcast that message itself, so send "
+                "just <code>/broadcast</code> (or <code>/broadcast #TAG</code>) as the reply."
+            ],
+        )
+        return
+    audience = await services.broadcasts.audience(tag)
+    if isinstance(audience, UnknownTag):
+        hint = (
+            f" Did you mean {', '.join('#' + s for s in audience.suggestions)}?"
+            if audience.suggestions
+            else ""
+        )
+        await reply(
+            update,
+            [f"There is no tag #{esc(clip(audience.typed, 40))}.{hint} /tags lists them all."],
+        )
+        return
+    if not audience.chats:
+        await reply(update, [f"No chat would get it: {esc(audience.describe())} number 0."])
+        return
+    html = _html_after(message, position) if source is None else None
+    refused = await _preview(update, context, html, source)
+    if refused is not None:
+        await reply(update, [f"Telegram would not send that: {esc(refused)}. Nothing was saved."])
+        return
+    draft = await services.broadcasts.draft(
+        admin_id=user.id,
+        audience=audience,
+        text=html,
+        copy_from=(message.chat_id, source.message_id) if source is not None else None,
+    )
+    assert draft.id is not None
+    status = await reply(
+        update,
+        [_draft_text(draft.id, audience)],
+        keyboards.broadcast_confirm(draft.id, audience.chats),
+    )
+    if status is not None:
+        await services.broadcasts.attach_status(draft.id, status.message_id)
+
+
+def _draft_text(broadcast_id: int, audience: Audience) -> str:
+    return (
+        f"📣 Broadcast #{broadcast_id}: the message above goes to "
+        f"{esc(audience.describe())}, <b>{audience.chats:,} chats</b>. Send it?"
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def progress_text(p: Progress) -> str:
+    """The admin's status message for a broadcast under way or finished."""
+    c = p.counts
+    to = esc(describe_audience(p.tag))
+    losses = [
+        f"{c.blocked:,} blocked the bot" if c.blocked else "",
+        f"{c.left:,} left or were deleted" if c.left else "",
+        f"{c.failed:,} failed" if c.failed else "",
+    ]
+    lost = " · ".join(x for x in losses if x)
+    if p.status == BroadcastStatus.DONE:
+        got = f"<b>{c.sent:,} of {p.audience:,} chats got it</b>"
+        head = f"✅ Broadcast #{p.id} to {to} is done: {got}."
+        return head + (f"\n{lost}." if lost else "") + f"\nTook {_duration(p.elapsed_seconds)}."
+    if p.status == BroadcastStatus.CANCELLED:
+        return (
+            f"⏹ Broadcast #{p.id} to {to} was stopped: <b>{c.sent:,} of {p.audience:,} "
+            f"chats got it</b>, {c.cancelled:,} not sent." + (f"\n{lost}." if lost else "")
+        )
+    lines = [
+        f"📤 Broadcast #{p.id} to {to}: sending…",
+        f"{c.sent:,} of {p.audience:,} sent" + (f" · {lost}" if lost else ""),
+    ]
+    if p.eta_seconds is not None:
+        lines.append(f"About {_duration(p.eta_seconds)} left.")
+    return "\n".join(lines)
+
+
+async def show_progress(bot: Bot, services: Services) -> None:
+    """Edit each running broadcast's status message whose counts moved; the scheduler
+    calls this every few seconds, which is also what limits how often it edits."""
+    for p in await services.broadcasts.progress():
+        if p.status_message_id is None:
+            continue
+        markup = None if p.finished else keyboards.broadcast_running([p.id])
+        try:
+            await bot.edit_message_text(
+                progress_text(p),
+                chat_id=p.admin_id,  # admins broadcast from their private chat
+                message_id=p.status_message_id,
+                reply_markup=markup,
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.warning("broadcast %s: cannot update its status (%s)", p.id, exc.message)
+        except TelegramError as exc:
+            log.warning("broadcast %s: cannot update its status (%s)", p.id, exc)
+        if not p.finished:
+            continue
+        try:  # an edit makes no sound, and the status message may be gone: say it anew
+            await bot.send_message(
+                p.admin_id,
+                f"Broadcast #{p.id} is done: {p.counts.sent:,} of {p.audience:,} chats got it.",
+            )
+        except TelegramError as exc:
+            log.warning("broadcast %s: cannot report that it is done (%s)", p.id, exc)
+
+
+async def broadcast_button(update: Update, context: BotContext, parts: list[str]) -> None:
+    """Send, Cancel and Stop under a broadcast; only admins' presses count."""
+    query = update.callback_query
+    assert query is not None
+    broadcast_id = keyboards.int_part(parts, 2)
+    message = query.message
+    user = update.effective_user
+    if not is_admin(update, context) or broadcast_id is None or message is None or user is None:
+        _refused(update, f"button {query.data!r}")
+        await query.answer(STALE_BUTTON)
+        return
+    broadcasts = context.services.broadcasts
+    action = parts[1] if len(parts) > 1 else ""
+    if action == keyboards.BROADCAST_SEND:
+        result = await broadcasts.send(
+            broadcast_id, admin_id=user.id, message_id=message.message_id
+        )
+        if result.refused == "unknown":
+            await query.answer(STALE_BUTTON)
+        elif result.refused == BroadcastStatus.CANCELLED:
+            await query.answer("This broadcast was cancelled; nothing was sent.")
+        elif result.refused is not None:
+            await query.answer("Already sent: nothing more goes out.")
+        else:
+            await query.answer(f"Sending to {result.queued:,} chats.")
+            progress = await broadcasts.get(broadcast_id)
+            if progress is not None:
+                await query.edit_message_text(
+                    progress_text(progress),
+                    reply_markup=keyboards.broadcast_running([broadcast_id]),
+                )
+        return
+    if action in (keyboards.BROADCAST_DROP, keyboards.BROADCAST_STOP):
+        dropped = await broadcasts.cancel(broadcast_id, admin_id=user.id)
+        progress = await broadcasts.get(broadcast_id)
+        if dropped is None or progress is None:
+            await query.answer("It has finished already.")
+            return
+        if progress.counts.total == 0:  # a draft: nothing had been queued
+            await query.answer("Cancelled.")
+            await query.edit_message_text(f"Broadcast #{broadcast_id} cancelled; nothing was sent.")
+            return
+        await query.answer(f"Stopped: {dropped:,} messages will not be sent.")
+        if progress.status_message_id is not None:
+            await context.bot.edit_message_text(
+                progress_text(progress),
+                chat_id=progress.admin_id,
+                message_id=progress.status_message_id,
+            )
+        return
+    await query.answer(STALE_BUTTON)
+
+
+@admin_only
+async def broadcasts(update: Update, context: BotContext) -> None:
+    """Recent broadcasts with their counts; Stop buttons for those under way."""
+    user = update.effective_user
+    assert user is not None
+    recent = await context.services.broadcasts.recent()
+    await context.services.stats.audit(admin_id=user.id, action="broadcasts.list")
+    if not recent:
+        await reply(update, ["No broadcasts yet. " + BROADCAST_USAGE])
+        return
+    zone = await _zone_of(update, context)
+    lines = ["<b>Recent broadcasts</b>"]
+    for p in recent:
+        c = p.counts
+        to = f"#{esc(p.tag)}" if p.tag else "all"
+        parts = [f"{c.sent:,}/{p.audience:,} sent"]
+        parts += [f"{n:,} {label}" for n, label in ((c.blocked, "blocked"), (c.left, "left"))
+                  if n]  # fmt: skip
+        parts += [f"{n:,} {label}" for n, label in ((c.failed, "failed"), (c.pending, "waiting"))
+                  if n]  # fmt: skip
+        started = f"{p.started_at.astimezone(zone):%d %b %H:%M}"
+        lines.append(f"#{p.id} · {started} · {to} · {p.status}: " + ", ".join(parts))
+    running = [p.id for p in recent if p.status == BroadcastStatus.SENDING]
+    await reply(
+        update, ["\n".join(lines)], keyboards.broadcast_running(running) if running else None
+    )
+
+
+# --- /stats -----------------------------------------------------------------------------
+
+
+async def _zone_of(update: Update, context: BotContext) -> ZoneInfo:
+    """The admin's own timezone (their /timezone), else the bot's default."""
+    chat = update.effective_chat
+    known = await context.services.chats.get(chat.id) if chat else None
+    return ZoneInfo(known.timezone) if known else context.services.settings.default_zone
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    return f"{_duration(max(0.0, (now - moment).total_seconds()))} ago"
+
+
+def stats_text(s: Snapshot, zone: ZoneInfo) -> str:
+    c = s.chats
+    lines = [
+        f"<b>Stats</b> · {s.now.astimezone(zone):%d %b %H:%M} ({esc(zone.key)})",
+        "",
+        f"<b>Users</b>: {c.active:,} active ({c.paused:,} paused) · {c.inactive:,} "
+        f"inactive · {c.new:,} new this week",
+        "",
+        "<b>Top tags</b> (chats following)",
+    ]
+    lines += [f"{n}. {esc(slug)}: {count:,}" for n, (slug, count) in enumerate(s.top_tags, 1)]
+    if not s.top_tags:
+        lines.append("none followed yet")
+    failed = sum(n for _, n in s.digests_failed_today)
+    lines += ["", f"<b>Digests today</b>: {s.digests_sent_today:,} sent · {failed:,} failed"]
+    lines += [f"  {n:,} × {esc(reason)}" for reason, n in s.digests_failed_today[:5]]
+    lines.append(f"<b>Broadcast messages today</b>: {s.broadcasts_sent_today:,}")
+    oldest = f", oldest queued {_ago(s.oldest_pending, s.now)}" if s.oldest_pending else ""
+    lines += ["", f"<b>Outbox</b>: {s.outbox_depth:,} waiting{oldest}"]
+    lines += ["", "<b>Feeds</b>"]
+    for feed in s.feeds:
+        name = esc(clip(feed.url.split("://", 1)[-1], 60))
+        if feed.last_error and (
+            feed.last_success_at is None
+            or (feed.last_error_at is not None and feed.last_error_at > feed.last_success_at)
+        ):
+            lines.append(
+                f"⚠️ {name}: failing ({esc(clip(feed.last_error, 80))}), "
+                f"last ok {_ago(feed.last_success_at, s.now)}"
+            )
+        else:
+            lines.append(f"✓ {name}: ok {_ago(feed.last_success_at, s.now)}")
+    if not s.feeds:
+        lines.append("none (FEED_URLS is empty)")
+    return "\n".join(lines)
+
+
+@admin_only
+async def stats(update: Update, context: BotContext) -> None:
+    """Users, top tags, today's deliveries, the outbox and the feeds, in plain figures."""
+    user = update.effective_user
+    assert user is not None
+    zone = await _zone_of(update, context)
+    snapshot = await context.services.stats.snapshot(zone)
+    await context.services.stats.audit(admin_id=user.id, action="stats")
+    await reply(update, [stats_text(snapshot, zone)])
+
+
+# --- ingestion from the chat ------------------------------------------------------------
+
+
+def report_text(what: str, report: IngestReport) -> str:
+    lines = [f"{esc(what)}: {report.summary()}."]
+    for rejected in report.rejected[:MAX_REPORT_LINES]:
+        lines.append(f"✗ {esc(clip(rejected.source, 60))}: {esc(clip(rejected.reason, 200))}")
+    if len(report.rejected) > MAX_REPORT_LINES:
+        lines.append(f"… and {len(report.rejected) - MAX_REPORT_LINES} more rejected.")
+    return "\n".join(lines)
+
+
+async def _stored(update: Update, context: BotContext, what: str, report: IngestReport) -> None:
+    user = update.effective_user
+    assert user is not None
+    await context.services.stats.audit(
+        admin_id=user.id,
+        action="ingest",
+        detail=clip(what, 200),
+        counts={
+            "added": report.added,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected": len(report.rejected),
+        },
+    )
+    await reply(update, [report_text(what, report)])
+
+
+@admin_only
+async def ingest(update: Update, context: BotContext) -> None:
+    """/ingest URL: fetch briefs (JSON, JSON Feed, RSS, Atom) and store them now."""
+    args = args_of(context)
+    if len(args) != 1 or not is_url(args[0]):
+        await reply(
+            update,
+            [
+                "Send <code>/ingest URL</code> (JSON, JSON Feed, RSS or Atom), "
+                "or send me a brief card as text, or a .txt or .json file."
+            ],
+        )
+        return
+    report = await context.services.ingester.ingest_url(args[0])
+    await _stored(update, context, args[0], report)
+
+
+async def document(update: Update, context: BotContext) -> None:
+    """A file in a private chat: an admin's .txt/.json of briefs is stored."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    if not is_admin(update, context):
+        await basics.plain_text(update, context)
+        return
+    doc = message.document
+    name = doc.file_name or "the file"
+    if PurePath(name).suffix.lower() not in FOLDER_SUFFIXES:
+        await reply(update, [f"{esc(name)}: send briefs as a .txt card or a .json file."])
+        return
+    if doc.file_size and doc.file_size > MAX_UPLOAD_BYTES:
+        await reply(update, [f"{esc(name)}: too large (bots can fetch files up to 20 MB)."])
+        return
+    try:
+        raw = bytes(await (await doc.get_file()).download_as_bytearray())
+    except TelegramError as exc:
+        await reply(update, [f"{esc(name)}: could not download it ({esc(str(exc))})."])
+        return
+    report = await context.services.ingester.ingest_bytes(raw, source=name)
+    await _stored(update, context, name, report)
+
+
+def looks_like_brief(text: str) -> bool:
+    """A pasted card (starting with a score like ``4/10``) or JSON."""
+    return looks_like_json(text) or bool(_CARD_START.match(text.lstrip("\ufeff")))
+
+
+async def private_text(update: Update, context: BotContext) -> None:
+    """Text in a private chat: an admin's pasted brief is stored; anything else gets a hint."""
+    message = update.effective_message
+    text = message.text if message is not None else None
+    if text and is_admin(update, context) and looks_like_brief(text):
+        report = await context.services.ingester.ingest_bytes(text.encode(), source="your message")
+        await _stored(update, context, "Your message", report)
+        return
+    await basics.plain_text(update, context)

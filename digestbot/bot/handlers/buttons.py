@@ -1,0 +1,43 @@
+"""One entry point for inline-button presses; stale or forged data gets an answer."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import BadRequest
+
+from digestbot.bot.context import BotContext
+from digestbot.bot.handlers import admin, keyboards, settings, tags
+from digestbot.bot.handlers.common import STALE_BUTTON
+
+log = logging.getLogger(__name__)
+
+# Redrawing after a press that changed nothing (the page already shown, "Done" tapped
+# twice, the frequency already chosen) or on a message deleted since: the press has
+# been answered already, so there is nothing left to do.
+_HARMLESS_EDIT_ERRORS = ("message is not modified", "message to edit not found")
+
+
+async def button(update: Update, context: BotContext) -> None:
+    """Route a callback query by its prefix."""
+    query = update.callback_query
+    if query is None:
+        return
+    parts, chat = keyboards.parse(query.data), update.effective_chat
+    if parts is None or chat is None:
+        await query.answer(STALE_BUTTON)
+        return
+    try:
+        if parts[0] in {keyboards.TAG_TOGGLE, keyboards.TAG_PAGE, keyboards.TAGS_DONE}:
+            await tags.picker_button(update, context, parts)
+        elif parts[0] == keyboards.BROADCAST:
+            await admin.broadcast_button(update, context, parts)
+        elif parts[0] == keyboards.SETTING:
+            await settings.setting_button(update, context, parts)
+        else:
+            await settings.forget_button(update, context, parts)
+    except BadRequest as exc:
+        if not any(harmless in exc.message.lower() for harmless in _HARMLESS_EDIT_ERRORS):
+            raise
+        log.debug("chat %s: button %r changed nothing (%s)", chat.id, query.data, exc)

@@ -1,0 +1,41 @@
+"""Small helpers every handler module shares."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+
+from digestbot.bot.context import BotContext
+
+STALE_BUTTON = "This button has expired. Send the command again for a fresh one."
+
+
+def args_of(context: BotContext) -> list[str]:
+    return list(context.args or [])
+
+
+def chat_type(update: Update) -> str:
+    return update.effective_chat.type if update.effective_chat else ChatType.PRIVATE
+
+
+def language_of(update: Update) -> str | None:
+    user = update.effective_user
+    return user.language_code if user else None
+
+
+async def reply(
+    update: Update, messages: Sequence[str], markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send each message in order; the keyboard, if any, goes on the last one."""
+    target = update.effective_message
+    if target is None:
+        return None
+    last: Message | None = None
+    for i, text in enumerate(messages):
+        is_last = i == len(messages) - 1
+        last = await target.reply_text(
+            text, reply_markup=markup if is_last else None, do_quote=False
+        )
+    return last

@@ -1,0 +1,195 @@
+"""Settings: /settings and its buttons, /time, /timezone, /frequency, /minscore, /size,
+/stop and /forget."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from digestbot.bot.context import BotContext
+from digestbot.bot.handlers import keyboards
+from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, reply
+from digestbot.bot.handlers.guards import may_configure, require_admin
+from digestbot.briefs.render import esc
+from digestbot.errors import InputError
+from digestbot.readers.chats import MAX_DIGEST_SIZE, WEEKDAYS
+from digestbot.store.models import Chat, Frequency
+
+
+def describe(chat: Chat) -> str:
+    """The chat's settings, as /settings shows them."""
+    frequency = chat.frequency
+    if frequency == Frequency.WEEKLY:
+        frequency = f"weekly on {WEEKDAYS[chat.weekly_day].capitalize()}"
+    state = "paused (/start resumes)" if chat.paused else frequency
+    return (
+        "<b>Your settings</b>\n"
+        f"Digest time: <b>{chat.digest_time}</b> ({esc(chat.timezone)})\n"
+        f"Frequency: <b>{esc(state)}</b>\n"
+        f"Minimum score: <b>{chat.min_score}</b>/10\n"
+        f"Briefs per digest: <b>{chat.digest_size}</b>\n"
+        "Change the timezone with /timezone, e.g. /timezone Asia/Kolkata"
+    )
+
+
+async def settings(update: Update, context: BotContext) -> None:
+    """Show the chat's settings with buttons to change them."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    known = await context.services.chats.ensure(chat.id, type=chat_type(update))
+    await reply(update, [describe(known)], keyboards.settings_keyboard(known))
+
+
+async def _change(update: Update, context: BotContext, usage: str, action: str) -> None:
+    chat = update.effective_chat
+    args = args_of(context)
+    if chat is None:
+        return
+    if not args:
+        await reply(update, [usage])
+        return
+    if not await require_admin(update, context):
+        return
+    chats = context.services.chats
+    await chats.ensure(chat.id, type=chat_type(update))
+    try:
+        if action == "time":
+            updated = await chats.set_time(chat.id, args[0])
+            text = f"Digests come at <b>{updated.digest_time}</b> ({esc(updated.timezone)})."
+        elif action == "timezone":
+            updated = await chats.set_timezone(chat.id, " ".join(args))
+            text = (
+                f"Timezone set to <b>{esc(updated.timezone)}</b>; digests at {updated.digest_time}."
+            )
+        elif action == "frequency":
+            updated = await chats.set_frequency(
+                chat.id, args[0], args[1] if len(args) > 1 else None
+            )
+            text = "Frequency: <b>" + esc(describe_frequency(updated)) + "</b>."
+        elif action == "minscore":
+            updated = await chats.set_min_score(chat.id, args[0])
+            text = f"Only briefs scoring <b>{updated.min_score}</b>/10 or more from now on."
+        else:
+            updated = await chats.set_size(chat.id, args[0])
+            text = f"Up to <b>{updated.digest_size}</b> briefs per digest."
+    except InputError as exc:
+        text = esc(exc.reason[:1].upper() + exc.reason[1:])
+    await reply(update, [text])
+
+
+def describe_frequency(chat: Chat) -> str:
+    if chat.frequency == Frequency.WEEKLY:
+        return f"weekly, on {WEEKDAYS[chat.weekly_day].capitalize()}"
+    if chat.frequency == Frequency.OFF:
+        return "off (no scheduled digests; /digest still works)"
+    return str(chat.frequency)
+
+
+async def time_command(update: Update, context: BotContext) -> None:
+    """/time HH:MM: when the daily digest comes, in the chat's timezone."""
+    await _change(update, context, "When should digests come? For example: /time 07:30", "time")
+
+
+async def timezone(update: Update, context: BotContext) -> None:
+    """/timezone ZONE: an IANA timezone, with suggestions for near misses."""
+    usage = "Which timezone? For example: /timezone Europe/Berlin or /timezone Asia/Kolkata"
+    await _change(update, context, usage, "timezone")
+
+
+async def frequency(update: Update, context: BotContext) -> None:
+    """/frequency daily|weekdays|weekly [DAY]|off."""
+    usage = "How often? /frequency daily, weekdays, weekly (e.g. /frequency weekly monday) or off"
+    await _change(update, context, usage, "frequency")
+
+
+async def minscore(update: Update, context: BotContext) -> None:
+    """/minscore N: only briefs scoring at least N."""
+    usage = "Which minimum score, 0 to 10? For example: /minscore 6"
+    await _change(update, context, usage, "minscore")
+
+
+async def size(update: Update, context: BotContext) -> None:
+    """/size N: briefs per digest."""
+    usage = f"How many briefs per digest, 1 to {MAX_DIGEST_SIZE}? For example: /size 5"
+    await _change(update, context, usage, "size")
+
+
+async def stop(update: Update, context: BotContext) -> None:
+    """Pause scheduled digests."""
+    chat = update.effective_chat
+    if chat is None or not await require_admin(update, context):
+        return
+    await context.services.chats.pause(chat.id)
+    await reply(update, ["Digests paused. /start resumes them; /digest still works any time."])
+
+
+async def forget(update: Update, context: BotContext) -> None:
+    """Ask before deleting everything kept about this chat."""
+    if update.effective_chat is None or not await require_admin(update, context):
+        return
+    await reply(
+        update,
+        ["Delete your tags and settings? This cannot be undone."],
+        keyboards.forget_keyboard(),
+    )
+
+
+async def forget_button(update: Update, context: BotContext, parts: list[str]) -> None:
+    """The answer to the /forget question."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    if len(parts) != 2 or parts[1] not in {"yes", "no"}:
+        await query.answer(STALE_BUTTON)
+        return
+    if not await may_configure(update, context):
+        await query.answer("Only this group's admins can do that.")
+        return
+    await query.answer()
+    if parts[1] == "no":
+        await query.edit_message_text("Kept everything as it was.")
+        return
+    await context.services.chats.forget(chat.id)
+    await query.edit_message_text("Done: I deleted your tags and settings. /start begins again.")
+
+
+async def setting_button(update: Update, context: BotContext, parts: list[str]) -> None:
+    """A press on the /settings keyboard."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    if len(parts) != 3:
+        await query.answer(STALE_BUTTON)
+        return
+    if not await may_configure(update, context):
+        await query.answer("Only this group's admins can change settings.")
+        return
+    chats = context.services.chats
+    current = await chats.ensure(chat.id, type=chat_type(update))
+    field, value = parts[1], parts[2]
+    step = keyboards.int_part(parts, 2)
+    try:
+        if field == "time" and step is not None:
+            hours, minutes = map(int, current.digest_time.split(":"))
+            total = (hours * 60 + minutes + step) % (24 * 60)
+            updated = await chats.set_time(chat.id, f"{total // 60:02d}:{total % 60:02d}")
+        elif field == "freq":
+            updated = await chats.set_frequency(chat.id, value)
+        elif field == "min" and step is not None:
+            updated = await chats.set_min_score(
+                chat.id, str(min(10, max(0, current.min_score + step)))
+            )
+        elif field == "size" and step is not None:
+            new_size = min(MAX_DIGEST_SIZE, max(1, current.digest_size + step))
+            updated = await chats.set_size(chat.id, str(new_size))
+        else:
+            await query.answer(STALE_BUTTON)
+            return
+    except InputError:
+        await query.answer(STALE_BUTTON)
+        return
+    await query.answer("Saved")
+    if describe(updated) != describe(current) or field == "freq":
+        await query.edit_message_text(
+            describe(updated), reply_markup=keyboards.settings_keyboard(updated)
+        )

@@ -1,0 +1,140 @@
+"""Following tags: /tags picker, /subscribe, /unsubscribe, /mytags."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from digestbot.bot.context import BotContext
+from digestbot.bot.handlers import keyboards
+from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, reply
+from digestbot.bot.handlers.guards import may_configure, require_admin
+from digestbot.briefs.render import esc
+from digestbot.readers.chats import SubscribeResult, UnsubscribeResult
+
+MAX_TAGS_PER_COMMAND = 20
+
+
+def _typed_tags(context: BotContext) -> list[str]:
+    words = [w for a in args_of(context) for w in a.replace(",", " ").split()]
+    return words[:MAX_TAGS_PER_COMMAND]
+
+
+def describe_subscribe(result: SubscribeResult) -> str:
+    lines = []
+    if result.added:
+        lines.append(f"Following <b>{esc(', '.join(result.added))}</b> now.")
+    if result.already:
+        lines.append(f"Already following {esc(', '.join(result.already))}.")
+    for typed, hints in result.unknown.items():
+        hint = f" Did you mean {esc(' or '.join(hints))}?" if hints else " See /tags."
+        lines.append(f"No tag {esc(typed)}.{hint}")
+    return "\n".join(lines)
+
+
+def describe_unsubscribe(result: UnsubscribeResult) -> str:
+    lines = []
+    if result.removed:
+        lines.append(f"Stopped following <b>{esc(', '.join(result.removed))}</b>.")
+    if result.not_subscribed:
+        lines.append(f"You weren't following {esc(', '.join(result.not_subscribed))}.")
+    return "\n".join(lines)
+
+
+async def tags(update: Update, context: BotContext) -> None:
+    """The tag picker: known tags with brief counts; tapping toggles."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await context.services.chats.ensure(chat.id, type=chat_type(update))
+    page = await context.services.chats.tag_page(chat.id, 0)
+    if not page.entries:
+        await reply(update, ["There are no tags yet: no briefs have arrived."])
+        return
+    await reply(update, ["Tap a tag to follow or unfollow it:"], keyboards.tag_picker(page))
+
+
+async def subscribe(update: Update, context: BotContext) -> None:
+    """/subscribe TAG...: follow tags (case-insensitive, # allowed)."""
+    chat = update.effective_chat
+    typed = _typed_tags(context)
+    if chat is None:
+        return
+    if not typed:
+        await reply(
+            update, ["Which tags? For example: /subscribe generative-ai chips\nOr pick from /tags."]
+        )
+        return
+    if not await require_admin(update, context):
+        return
+    await context.services.chats.ensure(chat.id, type=chat_type(update))
+    result = await context.services.chats.subscribe(chat.id, typed)
+    await reply(update, [describe_subscribe(result)])
+
+
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    """/unsubscribe TAG... or /unsubscribe all."""
+    chat = update.effective_chat
+    typed = _typed_tags(context)
+    if chat is None:
+        return
+    if not typed:
+        await reply(update, ["Which tags? For example: /unsubscribe chips, or /unsubscribe all."])
+        return
+    if not await require_admin(update, context):
+        return
+    if [t.lower() for t in typed] == ["all"]:
+        count = await context.services.chats.unsubscribe_all(chat.id)
+        await reply(
+            update, [f"Stopped following all {count} tags." if count else "You follow no tags."]
+        )
+        return
+    result = await context.services.chats.unsubscribe(chat.id, typed)
+    await reply(update, [describe_unsubscribe(result)])
+
+
+async def mytags(update: Update, context: BotContext) -> None:
+    """The tags this chat follows."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    mine = await context.services.chats.tags(chat.id)
+    if not mine:
+        await reply(update, ["You follow no tags yet. Pick some with /tags."])
+        return
+    await reply(update, [f"You follow: <b>{esc(', '.join(mine))}</b>"])
+
+
+async def picker_button(update: Update, context: BotContext, parts: list[str]) -> None:
+    """A press on the tag picker: toggle a tag, turn a page, or close it."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    if parts[0] == keyboards.TAGS_DONE:
+        mine = await context.services.chats.tags(chat.id)
+        text = f"You follow: <b>{esc(', '.join(mine))}</b>" if mine else "You follow no tags."
+        await query.answer()
+        await query.edit_message_text(text + "\n/digest shows what's new.")
+        return
+    if parts[0] == keyboards.TAG_TOGGLE:
+        tag_id, page_no = keyboards.int_part(parts, 1), keyboards.int_part(parts, 2)
+        if tag_id is None or page_no is None:
+            await query.answer(STALE_BUTTON)
+            return
+        if not await may_configure(update, context):
+            await query.answer("Only this group's admins can change its tags.")
+            return
+        await context.services.chats.ensure(chat.id, type=chat_type(update))
+        toggled = await context.services.chats.toggle(chat.id, tag_id)
+        if toggled is None:
+            await query.answer(STALE_BUTTON)
+            return
+        slug, on = toggled
+        await query.answer(f"{'Following' if on else 'Stopped following'} {slug}")
+    else:
+        page_no = keyboards.int_part(parts, 1)
+        if page_no is None:
+            await query.answer(STALE_BUTTON)
+            return
+        await query.answer()
+    page = await context.services.chats.tag_page(chat.id, page_no)
+    await query.edit_message_reply_markup(keyboards.tag_picker(page))

@@ -1,0 +1,188 @@
+"""Ingestion: files, folders and URLs in, briefs stored, and a report of what happened.
+
+One bad input (an unreadable file, a broken card, a failing URL, one bad JSON item)
+becomes a line in the report and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+
+import httpx
+
+from digestbot import store
+from digestbot.briefs import fetcher
+from digestbot.briefs.parse import BriefData, Rejected, parse_document
+from digestbot.errors import InputError
+from digestbot.store.db import SessionFactory, session_scope
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+# In folders only these are read; a file named on its own is read whatever its name.
+FOLDER_SUFFIXES = frozenset({".txt", ".card", ".json", ".jsonl", ".ndjson"})
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{len(self.rejected)} rejected"
+        )
+
+    def merge(self, other: IngestReport) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected.extend(other.rejected)
+
+
+def is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+def _walk(path: Path) -> Iterator[Path]:
+    for child in sorted(path.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if child.is_dir():
+            yield from _walk(child)
+        elif child.suffix.lower() in FOLDER_SUFFIXES:
+            yield child
+
+
+def read_file(path: Path) -> list[BriefData | Rejected]:
+    """Briefs from one file (a card, JSON or JSON Lines), each problem as a Rejected."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return [Rejected(name, f"file too large ({size // 1024 // 1024} MB, at most 20 MB)")]
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return [Rejected(name, "no such file or folder")]
+    except OSError as exc:
+        return [Rejected(name, f"cannot read it ({exc.strerror or exc})")]
+    return parse_bytes(raw, source=name)
+
+
+def parse_bytes(raw: bytes, *, source: str) -> list[BriefData | Rejected]:
+    """Briefs from an uploaded or read file's bytes."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [Rejected(source, "not UTF-8 text")]
+    try:
+        return parse_document(text, source=source)
+    except InputError as exc:
+        return [Rejected(exc.source or source, exc.reason)]
+
+
+def collect_paths(targets: Iterable[str]) -> Iterator[tuple[str, list[BriefData | Rejected]]]:
+    """Each local file named or found in a folder, with what it parsed into."""
+    for target in targets:
+        path = Path(target)
+        if path.is_dir():
+            found = False
+            for child in _walk(path):
+                found = True
+                yield str(child), read_file(child)
+            if not found:
+                yield target, [Rejected(target, "folder holds no .txt, .json or .jsonl files")]
+        else:
+            yield target, read_file(path)
+
+
+class Ingester:
+    """Stores briefs from files, folders and URLs; owns nothing but borrows a session factory."""
+
+    def __init__(self, sessions: SessionFactory, http: httpx.AsyncClient | None = None) -> None:
+        self._sessions = sessions
+        self._http = http
+
+    async def store(self, items: Iterable[BriefData | Rejected]) -> IngestReport:
+        """Store the parsed items in one transaction; rejections go straight to the report."""
+        report = IngestReport()
+        good: list[BriefData] = []
+        for item in items:
+            if isinstance(item, Rejected):
+                report.rejected.append(item)
+            else:
+                good.append(item)
+        if good:
+            async with session_scope(self._sessions) as session:
+                outcomes = await store.upsert_briefs(session=session, briefs=good)
+            report.added += outcomes.count(store.Outcome.ADDED)
+            report.updated += outcomes.count(store.Outcome.UPDATED)
+            report.unchanged += outcomes.count(store.Outcome.UNCHANGED)
+        return report
+
+    async def ingest_bytes(self, raw: bytes, *, source: str) -> IngestReport:
+        """Store the briefs of an uploaded file or a pasted message (a card or JSON)."""
+        return await self.store(parse_bytes(raw, source=source))
+
+    async def ingest_url(self, url: str) -> IngestReport:
+        """Fetch one URL (JSON, JSON Feed, RSS or Atom) and store what it holds."""
+        if self._http is None:
+            async with fetcher.make_client() as client:
+                return await self._ingest_url(url, client)
+        return await self._ingest_url(url, self._http)
+
+    async def _ingest_url(self, url: str, client: httpx.AsyncClient) -> IngestReport:
+        try:
+            result = await fetcher.fetch(url, client=client)
+        except InputError as exc:
+            return IngestReport(rejected=[Rejected(url, exc.reason)])
+        return await self.store(result.items)
+
+    async def ingest(self, targets: Iterable[str]) -> IngestReport:
+        """Ingest every file, folder and URL named; stores the good, reports the rest."""
+        report = IngestReport()
+        batch: list[BriefData | Rejected] = []
+        for target in targets:
+            if is_url(target):
+                report.merge(await self.ingest_url(target))
+                continue
+            for _name, items in collect_paths([target]):
+                batch.extend(items)
+                if len(batch) >= 1000:
+                    report.merge(await self.store(batch))
+                    batch = []
+        report.merge(await self.store(batch))
+        return report
+
+
+def seeds_dir() -> Path:
+    """The sample briefs: inside the installed package, or ``seeds/`` in a checkout."""
+    packaged = Path(str(files("digestbot") / "_seeds"))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "seeds"
+
+
+async def seed_if_empty(sessions: SessionFactory) -> IngestReport | None:
+    """Load the sample briefs into an empty store so a newcomer sees content at once."""
+    async with sessions() as session:
+        if await store.count_briefs(session=session):
+            return None
+    folder = seeds_dir()
+    if not folder.is_dir():
+        log.warning("no seed briefs found at %s", folder)
+        return None
+    report = await Ingester(sessions).ingest([str(folder)])
+    log.info("loaded sample briefs from %s: %s", folder, report.summary())
+    return report

@@ -1,0 +1,116 @@
+"""Feed polling: each of ``FEED_URLS`` fetched on its own schedule, failures kept apart.
+
+Conditional requests (ETag, Last-Modified) make an unchanged feed cost one 304. A
+failing feed backs off (doubling, up to six hours) and its error is recorded for
+``/stats``; one failing or malformed feed never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+
+from digestbot import store
+from digestbot.briefs import fetcher
+from digestbot.briefs.ingest import Ingester, IngestReport
+from digestbot.errors import InputError
+from digestbot.store.db import SessionFactory, session_scope
+from digestbot.store.models import Feed, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass
+class FeedResult:
+    url: str
+    report: IngestReport | None = None
+    not_modified: bool = False
+    error: str | None = None
+
+
+class FeedPoller:
+    """Polls the configured feeds that are due; run it every minute (see jobs.py)."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        http: httpx.AsyncClient,
+        urls: Sequence[str],
+        *,
+        interval: timedelta = timedelta(minutes=10),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._http = http
+        self._urls = list(dict.fromkeys(urls))
+        self._interval = interval
+        self._clock = clock
+        self._ingester = Ingester(sessions, http)
+
+    async def _feeds(self) -> dict[str, Feed]:
+        async with session_scope(self._sessions) as session:
+            known = {f.url: f for f in await store.all_feeds(session=session)}
+            for url in self._urls:
+                if url not in known:
+                    known[url] = Feed(url=url)
+                    session.add(known[url])
+        return known
+
+    async def poll(self, *, force: bool = False) -> list[FeedResult]:
+        """Fetch every due feed (all with ``force``) and store what they hold."""
+        now = self._clock()
+        feeds = await self._feeds()
+        results = []
+        for url in self._urls:
+            feed = feeds[url]
+            if not force and feed.next_poll_at is not None and feed.next_poll_at > now:
+                continue
+            results.append(await self._poll_one(feed, now))
+        return results
+
+    async def _poll_one(self, feed: Feed, now: datetime) -> FeedResult:
+        result = FeedResult(feed.url)
+        try:
+            fetched = await fetcher.fetch(
+                feed.url, client=self._http, etag=feed.etag, last_modified=feed.last_modified
+            )
+            if fetched.not_modified:
+                result.not_modified = True
+            else:
+                result.report = await self._ingester.store(fetched.items)
+        except InputError as exc:
+            result.error = exc.reason
+        except Exception as exc:  # one broken feed must not stop the others
+            log.exception("feed %s: unexpected failure", feed.url)
+            result.error = f"internal error: {type(exc).__name__}"
+        async with session_scope(self._sessions) as session:
+            row = await session.get(Feed, feed.id)
+            assert row is not None
+            if result.error is None:
+                row.failures, row.last_success_at = 0, now
+                if not result.not_modified:
+                    # validators longer than the columns are useless to a server anyway
+                    row.etag = fetched.etag if len(fetched.etag or "") <= 512 else None
+                    modified = fetched.last_modified
+                    row.last_modified = modified if len(modified or "") <= 128 else None
+                row.next_poll_at = now + self._interval
+                if result.report and result.report.rejected:
+                    first = result.report.rejected[0]
+                    row.last_error = (
+                        f"{len(result.report.rejected)} items rejected, e.g. {first.reason}"
+                    )
+                    row.last_error_at = now
+            else:
+                row.failures += 1
+                row.last_error, row.last_error_at = result.error, now
+                row.next_poll_at = now + min(MAX_BACKOFF, self._interval * 2**row.failures)
+                log.warning("feed %s failed (%s times): %s", feed.url, row.failures, result.error)
+        if result.report:
+            log.info("feed %s: %s", feed.url, result.report.summary())
+        return result

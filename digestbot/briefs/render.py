@@ -1,0 +1,296 @@
+"""Briefs, digests, summaries and watch lists as Telegram HTML messages.
+
+Rules every message here follows, so Telegram never rejects one:
+- every piece of brief text goes through :func:`esc` (briefs hold ``<``, ``>``, ``&``);
+- only tags Telegram's HTML accepts are emitted (``b``, ``i``, ``a``, ``code``);
+- a message is at most 4096 characters (counted in UTF-16 units, as Telegram does)
+  and at most 100 entities; :func:`pack` splits between items, never inside one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from digestbot.briefs.parse import SECTIONS, BriefData
+from digestbot.store import Item
+
+MAX_CHARS = 4096
+MAX_ENTITIES = 100
+ITEM_SEP = "\n\n"
+_OPENING_TAG = re.compile(r"<(?:b|i|a|code|u|s|pre|blockquote|span|tg-spoiler)\b")
+# What Telegram turns into entities by itself: commands, links, hashtags, mentions.
+_AUTO_ENTITY = re.compile(
+    r"(?:^|(?<=[\s(]))(?:/[A-Za-z0-9_]+|#\w+|@\w{4,})|https?://|\bwww\.", re.MULTILINE
+)
+_MARKUP = re.compile(r"<[^>]+>")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def esc(text: str) -> str:
+    """Brief text made safe for Telegram HTML."""
+    return html.escape(text, quote=False)
+
+
+def esc_attr(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def entity_count(html_text: str) -> int:
+    """An upper bound on the entities Telegram makes of this HTML (tags, commands, links)."""
+    visible = html.unescape(_MARKUP.sub("", html_text))
+    return len(_OPENING_TAG.findall(html_text)) + len(_AUTO_ENTITY.findall(visible))
+
+
+def visible_len(html_text: str) -> int:
+    """The length Telegram checks: the text after parsing, in UTF-16 units."""
+    return utf16_len(html.unescape(_MARKUP.sub("", html_text)))
+
+
+def fits(html_text: str) -> bool:
+    return visible_len(html_text) <= MAX_CHARS and entity_count(html_text) <= MAX_ENTITIES
+
+
+def clip(text: str, limit: int) -> str:
+    """Plain text cut at a word boundary to at most ``limit`` characters, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def first_sentences(text: str, limit: int) -> str:
+    """Whole leading sentences that fit in ``limit`` characters (at least a clipped first one)."""
+    out = ""
+    for sentence in _SENTENCE.split(" ".join(text.split())):
+        candidate = f"{out} {sentence}".strip()
+        if len(candidate) > limit:
+            break
+        out = candidate
+    return out or clip(text, limit)
+
+
+def _split_plain(text: str, limit: int) -> list[str]:
+    """Plain text in pieces of at most ``limit`` characters, cut at lines, then words."""
+    pieces: list[str] = []
+    current = ""
+    for word in re.split(r"(\s+)", text):
+        if len(current) + len(word) > limit and current.strip():
+            pieces.append(current.strip())
+            current = ""
+        while len(word) > limit:  # a single "word" longer than a message
+            pieces.append(word[:limit])
+            word = word[limit:]
+        current += word
+    if current.strip():
+        pieces.append(current.strip())
+    return pieces
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A piece of HTML with its measure, so packing many digests measures each item once."""
+
+    html: str
+    length: int  # visible length in UTF-16 units
+    entities: int
+
+
+def measure(html_text: str) -> Block:
+    return Block(html_text, visible_len(html_text), entity_count(html_text))
+
+
+def pack(blocks: Iterable[str], *, header: str = "", footer: str = "") -> list[str]:
+    """Blocks of HTML joined into as few messages as fit Telegram's limits.
+
+    The header opens the first message and the footer closes the last; a message
+    never breaks inside a block.
+    """
+    return pack_measured(map(measure, blocks), header=header, footer=footer)
+
+
+def pack_measured(blocks: Iterable[Block], *, header: str = "", footer: str = "") -> list[str]:
+    """:func:`pack` for blocks measured beforehand; lengths add up as the blocks join."""
+    head = [measure(header)] if header else []
+    foot = [measure(footer)] if footer else []
+    return [ITEM_SEP.join(b.html for b in group) for group in pack_groups([*head, *blocks, *foot])]
+
+
+def pack_groups(blocks: Iterable[Block]) -> list[list[Block]]:
+    """Measured blocks in the messages they make, in order: a message takes blocks while
+    they fit Telegram's limits (a block too big for any message is cut down to fit)."""
+    sep = len(ITEM_SEP)
+    groups: list[list[Block]] = []
+    group: list[Block] = []
+    length = entities = 0
+    for block in blocks:
+        if group and (
+            length + sep + block.length > MAX_CHARS or entities + block.entities > MAX_ENTITIES
+        ):
+            groups.append(group)
+            group = []
+            length = entities = 0
+        if not fits_measured(block):
+            block = measure(_truncate_block(block.html))
+        length += block.length + (sep if group else 0)
+        entities += block.entities
+        group.append(block)
+    if group:
+        groups.append(group)
+    return groups
+
+
+def fits_measured(block: Block) -> bool:
+    return block.length <= MAX_CHARS and block.entities <= MAX_ENTITIES
+
+
+def _truncate_block(block: str) -> str:
+    # Only reachable for blocks built from untrusted plain text that was split
+    # too coarsely; strip markup rather than ever cutting inside a tag.
+    plain = html.unescape(_MARKUP.sub("", block))
+    return esc(clip(plain, MAX_CHARS // 2))
+
+
+# --- pieces -----------------------------------------------------------------------------
+
+
+def score_badge(score: int) -> str:
+    return f"<b>{score}/10</b>"
+
+
+def brief_link(item_id: int) -> str:
+    return f"/brief_{item_id}"
+
+
+def when(moment: datetime, zone: tzinfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.day} {local:%b %Y, %H:%M}"
+
+
+def tag_line(tags: Sequence[str]) -> str:
+    return "<i>" + esc(" · ".join(tags)) + "</i>" if tags else ""
+
+
+def title_html(brief: BriefData) -> str:
+    title = esc(brief.title)
+    if brief.url:
+        return f'<a href="{esc_attr(brief.url)}"><b>{title}</b></a>'
+    return f"<b>{title}</b>"
+
+
+def digest_item(item: Item) -> str:
+    """One brief in a digest: score and category, title, tags and the link to read it."""
+    b = item.brief
+    meta = f"{score_badge(b.score)} · {esc(b.category)}"
+    return f"{meta}\n{title_html(b)}\n{tag_line(b.tags)}  {brief_link(item.id)}"
+
+
+def summary_line(item: Item) -> str:
+    """One line: score, title, link."""
+    return (
+        f"{score_badge(item.brief.score)} {esc(clip(item.brief.title, 140))} {brief_link(item.id)}"
+    )
+
+
+def watch_point(item: Item) -> str | None:
+    """The brief's "what to watch next" as one bullet, or None when it has none."""
+    if not item.brief.what_to_watch:
+        return None
+    point = first_sentences(item.brief.what_to_watch, 280)
+    return f"• {esc(point)}\n   <i>{esc(clip(item.brief.title, 80))}</i> {brief_link(item.id)}"
+
+
+# --- whole messages ---------------------------------------------------------------------
+
+
+def digest(
+    items: Sequence[Item], *, heading: str, more: int = 0, note: str | None = None
+) -> list[str]:
+    """A digest: heading, the items best first, and "+N more" when capped."""
+    header = f"<b>{esc(heading)}</b>"
+    if note:
+        header += f"\n{esc(note)}"
+    return pack((digest_item(i) for i in items), header=header, footer=more_footer(more))
+
+
+def digest_heading(day: date) -> str:
+    """The heading of a scheduled digest, on the chat's own date."""
+    return f"Your digest · {day.day} {day:%b}"
+
+
+def digest_header(day: date) -> str:
+    return f"<b>{esc(digest_heading(day))}</b>"
+
+
+def more_footer(more: int) -> str:
+    return f"+{more} more: /digest" if more > 0 else ""
+
+
+def digest_part(items: Sequence[Item], *, day: date | None, more: int) -> list[str]:
+    """One message of a scheduled digest as the planner split it (see planner.py): the
+    heading when it is the first, "+N more" when it is the last. One message, unless a
+    brief grew since planning."""
+    return digest_part_measured([measure(digest_item(i)) for i in items], day=day, more=more)
+
+
+def digest_part_measured(blocks: Sequence[Block], *, day: date | None, more: int) -> list[str]:
+    """:func:`digest_part` from items measured beforehand (a batch measures each once)."""
+    header = digest_header(day) if day is not None else ""
+    return pack_measured(blocks, header=header, footer=more_footer(more))
+
+
+def summary(items: Sequence[Item], *, heading: str) -> list[str]:
+    """The thirty-second read: one line per brief."""
+    header = f"<b>{esc(heading)}</b>"
+    lines = [summary_line(i) for i in items]
+    # lines are small; group them a dozen per block so pack() joins them with single newlines
+    blocks = ["\n".join(lines[i : i + 12]) for i in range(0, len(lines), 12)]
+    return pack(blocks, header=header)
+
+
+def watch_list(items: Sequence[Item], *, heading: str) -> list[str]:
+    """What to watch next: one bullet per brief, identical points said once."""
+    seen: set[str] = set()
+    points: list[str] = []
+    for item in items:
+        key = " ".join((item.brief.what_to_watch or "").lower().split())
+        point = watch_point(item)
+        if point is None or key in seen:
+            continue
+        seen.add(key)
+        points.append(point)
+    return pack(points, header=f"<b>{esc(heading)}</b>")
+
+
+def full_brief(item: Item, *, zone: tzinfo) -> list[str]:
+    """One brief in full: every section, split into several messages only if it must be."""
+    b = item.brief
+    head = (
+        f"{score_badge(b.score)} · {esc(b.category)} · {esc(when(b.published_at, zone))}\n"
+        f"{title_html(b)}"
+    )
+    blocks: list[str] = []
+    if b.summary:
+        blocks += [esc(p) for p in _split_plain(b.summary, 3000)]
+    for name, heading in SECTIONS:
+        parts = _split_plain(getattr(b, name) or "", 3000)
+        if not parts:
+            continue
+        blocks.append(f"<b>{esc(heading)}</b>\n{esc(parts[0])}")
+        blocks += [esc(p) for p in parts[1:]]
+    footer = tag_line(b.tags)
+    if b.url:
+        footer += f'  <a href="{esc_attr(b.url)}">source</a>'
+    return pack(blocks, header=head, footer=footer)

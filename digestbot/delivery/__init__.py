@@ -1,0 +1,9 @@
+"""Delivery: pushed messages, from schedule rules to Telegram's acceptance.
+
+``schedule`` holds the pure rules of when a chat is due; ``planner`` turns due chats
+into outbox rows; ``sender`` drains the outbox within Telegram's limits;
+``broadcasts`` queues and reports admin broadcasts; ``leader`` elects the one
+replica that plans and sends.
+
+May import: the base modules, ``store``, ``briefs`` and ``readers``.
+"""

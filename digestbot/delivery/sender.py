@@ -1,0 +1,681 @@
+"""The outbox sender: every pushed message, sent once, at Telegram's pace, surviving crashes.
+
+Rows are claimed a batch at a time (marked ``sending``), sent, then marked ``sent``
+only after Telegram accepted them. A process killed in between leaves its claimed
+rows ``sending``; the next start puts them back to pending. Only rows that had
+reached Telegram but were not yet recorded may arrive twice: at most two batches
+(see :func:`batch_size`), or one that timed out after Telegram took it. Digest rows
+name their briefs and are rendered when claimed (see planner.py).
+
+Telegram's answers, and what the sender does with them:
+
+- 429 ``retry_after``: all sending pauses that long; the row waits, no attempt counted.
+- network errors, timeouts, 5xx: exponential backoff with jitter, up to ``max_attempts``,
+  then ``failed`` with the reason.
+- 403 (blocked, kicked, deactivated) and 400 chat not found: the chat goes inactive and
+  its unsent rows are cancelled.
+- 400 group migrated: the chat moves to its new id and the row is sent there.
+- 400 can't parse entities: sent again once as plain text; the failing text is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import math
+import random
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import AIORateLimiter
+
+from digestbot import store
+from digestbot.briefs import render
+from digestbot.store import Claimed
+from digestbot.store.db import SessionFactory, session_scope
+from digestbot.store.models import Chat, OutboxKind, OutboxStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # digests link many briefs; no previews
+MAX_BATCH = 64
+CONCURRENCY = 4
+
+
+def batch_size(rate: float) -> int:
+    """Rows claimed at once: half a second of sending at ``rate``, between 4 and 64.
+
+    A batch sent but not yet recorded is what a crash may send twice, and recording
+    one batch overlaps sending the next: so after a crash at most two batches, about
+    one second of messages (26 at the default 25 a second), may arrive twice.
+    """
+    return max(4, min(MAX_BATCH, math.ceil(rate / 2)))
+
+
+def max_duplicates(rate: float) -> int:
+    return 2 * batch_size(rate)
+
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 2.0  # seconds before the first retry
+BACKOFF_CAP = 600.0
+PRIVATE_INTERVAL = 1.0  # seconds between messages to one private chat
+GROUP_PER_MINUTE = 20
+_TAGS = re.compile(r"<[^>]+>")
+# SendBudget: at most floor(rate) messages in any WINDOW seconds. Telegram counts its
+# second on its side, after the network; SendBudget.answered moves a message that was
+# held up on its way, and the 10 ms spare (1% of the rate) cover the jitter left.
+WINDOW = 1.01
+BUCKET = 1.25  # tokens: a timer up to a quarter of an interval late loses nothing
+MAX_WINDOWED = 10_000  # per second; above that (benchmarks) no window is kept
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def plain_text(message: str) -> str:
+    """Telegram HTML as the plain text it shows, for the resend after a parse error."""
+    return html.unescape(_TAGS.sub("", message))
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+# The shortest wait: a clock that moves in whole microseconds (timedelta, a test's
+# injected one) would not move at all for less, and the wait would never end.
+MIN_WAIT = 1e-6
+
+
+@dataclass
+class SendBudget:
+    """The global messages-per-second budget, shared by the sender and command replies.
+
+    Command replies :meth:`spend` without waiting (they go first); the sender
+    :meth:`take` s and so waits whenever replies used the budget up.
+    """
+
+    rate: float
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Sleep = asyncio.sleep
+    _tokens: float = field(init=False)
+    _at: float = field(init=False)
+    _recent: deque[list[float]] | None = field(init=False)
+    _fastest: float = field(init=False, default=math.inf)  # seconds, the quickest answer
+    paused_until: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._tokens, self._at = 1.0, self.monotonic()
+        # Telegram counts messages in a rolling second: never more than floor(rate) in one.
+        per_window = math.floor(self.rate)
+        self._recent = deque(maxlen=per_window) if 1 <= per_window <= MAX_WINDOWED else None
+
+    def _refill(self) -> None:
+        now = self.monotonic()
+        # A bucket of little more than one: messages go out evenly spaced, never in a
+        # burst. The extra fraction makes up for timers that fire late (the event loop's
+        # are about a millisecond coarse), which would otherwise cost a few percent of
+        # the rate; the rolling window below keeps it from ever letting one too many by.
+        self._tokens = min(BUCKET, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def _window_wait(self, now: float) -> float:
+        """Seconds until the rolling window has room (0 when it has now)."""
+        recent = self._recent
+        if recent is None or len(recent) < (recent.maxlen or 0):
+            return 0.0
+        return recent[0][0] + WINDOW - now
+
+    def _stamp(self, now: float) -> list[float]:
+        stamp = [now]  # when the message left, as best known; see answered()
+        if self._recent is not None:
+            self._recent.append(stamp)
+        return stamp
+
+    def spend(self) -> None:
+        self._refill()
+        self._tokens -= 1
+        self._stamp(self._at)
+
+    def answered(self, stamp: list[float]) -> None:
+        """Telegram accepted the message :meth:`take` stamped. It cannot have arrived
+        before its answer came back less the quickest round trip seen, so a message held
+        up on its way (this process or the machine busy, the network slow) counts in the
+        window from then: the next ones keep their distance from when it really arrived."""
+        now = self.monotonic()
+        self._fastest = min(self._fastest, now - stamp[0])
+        stamp[0] = max(stamp[0], now - self._fastest)
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 429: nothing is sent until ``seconds`` from now."""
+        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
+
+    async def take(self) -> list[float]:
+        """Wait for the budget to allow one more message; returns its stamp for answered()."""
+        while True:
+            now = self.monotonic()
+            if now < self.paused_until:
+                await self.sleep(self.paused_until - now)
+                continue
+            wait = self._window_wait(now)
+            if wait > 1e-9:
+                await self.sleep(max(wait, MIN_WAIT))
+                continue
+            self._refill()
+            # within rounding of a whole token: waiting for the last 1e-12 of one would
+            # never end once the clock's float cannot move by that little
+            if self._tokens >= 1 - 1e-9:
+                self._tokens -= 1
+                return self._stamp(now)
+            await self.sleep(max((1 - self._tokens) / self.rate, MIN_WAIT))
+
+
+class SharedRateLimiter(AIORateLimiter):
+    """PTB's rate limiter for command replies, counting each call against the shared budget."""
+
+    def __init__(self, budget: SendBudget, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._budget = budget
+
+    async def process_request(self, *args: Any, **kwargs: Any) -> Any:
+        self._budget.spend()
+        return await super().process_request(*args, **kwargs)
+
+
+@dataclass
+class ChatPacer:
+    """Telegram's per-chat limits: one message a second to a user, 20 a minute to a group."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    _last: dict[int, float] = field(default_factory=dict)
+    _groups: dict[int, deque[float]] = field(default_factory=dict)
+
+    def ready_in(self, chat_id: int) -> float:
+        """Seconds until this chat may get another message (0 when it may now)."""
+        now = self.monotonic()
+        if chat_id < 0:  # groups, supergroups and channels have negative ids
+            recent = self._groups.get(chat_id)
+            while recent and now - recent[0] >= 60:
+                recent.popleft()
+            if recent and len(recent) >= GROUP_PER_MINUTE:
+                return 60 - (now - recent[0])
+            return 0.0
+        last = self._last.get(chat_id)
+        return 0.0 if last is None else max(0.0, PRIVATE_INTERVAL - (now - last))
+
+    def record(self, chat_id: int) -> None:
+        now = self.monotonic()
+        if chat_id < 0:
+            self._groups.setdefault(chat_id, deque()).append(now)
+        else:
+            self._last[chat_id] = now
+        if len(self._last) > 100_000:  # only recent senders matter
+            self._last = {k: v for k, v in self._last.items() if now - v < PRIVATE_INTERVAL}
+
+
+@dataclass
+class Outcome:
+    """What happened to one row."""
+
+    row: Claimed
+    sent: bool = False
+    error: str | None = None
+    retry_in: float | None = None  # seconds; None with an error means give up
+    chat_gone: bool = False
+    cancelled: bool = False
+    migrated_to: int | None = None
+
+
+class Sender:
+    """Drains the outbox; see the module docstring. Owns nothing but its pacing state."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        bot: Bot,
+        *,
+        budget: SendBudget,
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        in_flight: int | None = None,
+        concurrency: int = CONCURRENCY,
+        max_attempts: int = MAX_ATTEMPTS,
+        jitter: Callable[[], float] = random.random,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._on_outcome = on_outcome  # metrics: called once per row tried
+        self._bot = bot
+        self.budget = budget
+        self._clock = clock
+        self._pacer = ChatPacer(monotonic)
+        self._in_flight = in_flight or batch_size(budget.rate)
+        self._max_attempts = max_attempts
+        self._jitter = jitter
+        self._wake = asyncio.Event()
+        # Requests at once: enough to keep up with Telegram's latency, few enough
+        # that a local fake server or a small machine is not swamped.
+        self._concurrency = asyncio.Semaphore(concurrency)
+        self._workers = concurrency
+        self._must_release = False
+        self._turn: str = OutboxKind.DIGEST  # which kind the next batch takes first
+        self._broadcasts: dict[int, dict[str, Any]] = {}
+        self._digests: dict[int, list[str]] = {}  # claimed digest rows' texts, by row id
+        self._delivered: dict[int, int] = {}  # messages sent of rows that are several
+        self.sent_total = 0
+        self.failed_total = 0
+
+    def wake(self) -> None:
+        """New rows were queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def _claim_rows(self, session: AsyncSession) -> list[Claimed]:
+        """Claim a batch, digests and broadcasts sharing the rate fairly.
+
+        Each claim takes one kind, oldest first (served in order by an index, however
+        long the queue); batches alternate which kind goes first, topping up with the
+        other when short. So neither a broadcast to every chat nor a morning's digest
+        run holds the other back, and either alone gets every batch in full.
+        """
+        now, limit = self._clock(), self._in_flight
+        first = self._turn
+        second = OutboxKind.DIGEST if first == OutboxKind.BROADCAST else OutboxKind.BROADCAST
+        self._turn = second
+        rows = await store.claim_due(session=session, now=now, limit=limit, kind=first)
+        if len(rows) < limit:
+            rows += await store.claim_due(
+                session=session, now=now, limit=limit - len(rows), kind=second
+            )
+        return sorted(rows, key=lambda r: r.id)
+
+    async def release_in_flight(self) -> int:
+        """Rows left ``sending`` (by a killed process, or by this one when the database
+        failed mid-drain) go back to the queue; run() calls it at start and after failures."""
+        async with session_scope(self._sessions) as session:
+            released = await store.release_in_flight(session=session)
+        self._digests.clear()  # rendered for claims that may not have held
+        if released:
+            log.warning("%s claimed outbox rows were not recorded; queued again", released)
+        return released
+
+    async def _claim(self, record: list[Outcome] | None = None) -> tuple[list[Claimed], int]:
+        """Record ``record`` (the last batch's outcomes), then claim a batch, in one
+        transaction; rows whose chat must wait (per-chat pacing) go back, untouched."""
+        async with session_scope(self._sessions) as session:
+            if record:
+                await self._record_in(session, record)
+            claimed = await self._claim_rows(session)
+            ready = []
+            for row in claimed:
+                wait = self._pacer.ready_in(row.chat_id)
+                if not wait:
+                    ready.append(row)
+                    continue
+                await store.reschedule(
+                    session=session,
+                    outbox_id=row.id,
+                    at=self._clock() + timedelta(seconds=wait),
+                    error=row.last_error,
+                    attempts=row.attempts,
+                )
+            await self._render_digests(session, ready)
+        return ready, len(claimed)
+
+    async def _render_digests(self, session: AsyncSession, rows: list[Claimed]) -> None:
+        """Digest rows name their briefs (see planner.py): render the batch's texts now,
+        with one read of the briefs for the whole batch, so a brief corrected since
+        planning goes out corrected. A row that fails to render is left out: it fails
+        alone when sent (see _send), never the batch."""
+        parts: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            if '"digest"' in row.payload:
+                try:
+                    part = json.loads(row.payload)
+                except ValueError:
+                    continue
+                if isinstance(part, dict) and isinstance(part.get("digest"), list):
+                    parts[row.id] = part  # anything else fails alone, in _send
+        if not parts:
+            return
+        wanted = {i for part in parts.values() for i in part["digest"] if isinstance(i, int)}
+        items = await store.items_by_ids(session=session, brief_ids=wanted)
+        # chats share briefs and often whole digests: measure each brief, render each
+        # distinct part once per batch
+        blocks: dict[int, render.Block] = {}
+        texts: dict[str, list[str]] = {}
+        for row in rows:
+            part = parts.get(row.id)
+            if part is None:
+                continue
+            try:
+                if row.payload not in texts:
+                    found = [i for i in part["digest"] if i in items]
+                    for i in found:
+                        if i not in blocks:
+                            blocks[i] = render.measure(render.digest_item(items[i]))
+                    # every brief it named is gone: nothing to send (never a bare heading)
+                    texts[row.payload] = (
+                        []
+                        if part["digest"] and not found
+                        else render.digest_part_measured(
+                            [blocks[i] for i in found],
+                            day=date.fromisoformat(part["day"]) if "day" in part else None,
+                            more=int(part.get("more", 0)),
+                        )
+                    )
+                self._digests[row.id] = texts[row.payload]
+            except Exception:
+                log.exception("chat %s: rendering %s failed", row.chat_id, row.key)
+
+    async def _send_all(self, rows: list[Claimed]) -> list[Outcome]:
+        # A few workers taking the rows in turn, not a task per row queued on the
+        # semaphore: waking those tasks one by one cost a tenth of the sender's CPU per
+        # message in bench/send.py. The semaphore still bounds the requests at once.
+        outcomes: dict[int, Outcome] = {}
+        queue = iter(enumerate(rows))
+
+        async def limited() -> None:
+            for i, row in queue:
+                async with self._concurrency:
+                    try:
+                        outcomes[i] = await self._send(row)
+                    except Exception as exc:  # a bug or a database error: retry, never lose it
+                        log.exception(
+                            "chat %s: sending %s failed unexpectedly", row.chat_id, row.key
+                        )
+                        outcomes[i] = self._backoff(row, f"internal error: {type(exc).__name__}")
+
+        await asyncio.gather(*(limited() for _ in range(min(self._workers, len(rows)))))
+        return [outcomes[i] for i in range(len(rows))]
+
+    async def drain_once(self) -> int:
+        """Claim one batch of due rows, send them, record the outcomes; returns rows claimed."""
+        rows, claimed = await self._claim()
+        if rows:
+            await self._record(await self._send_all(rows))
+        return claimed
+
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Send everything that is due now (or until ``stop`` is set); returns rows handled.
+
+        On any failure the rows this process holds are marked for release (see run).
+        """
+        try:
+            return await self._drain(stop)
+        except BaseException:
+            self._must_release = True  # whatever was claimed must go back to the queue
+            raise
+
+    async def _drain(self, stop: asyncio.Event | None) -> int:
+        """Send everything that is due now (or until ``stop`` is set); returns rows handled.
+
+        Pipelined: while one batch is on its way to Telegram, the previous batch's
+        outcomes are recorded and the next batch is claimed in one transaction (one
+        writer at a time: SQLite would make a second one wait), so the database never
+        holds up sending. The next batch's chats have no earlier row still unsent, so
+        each chat's order holds. At most two batches are ever sent-but-not-recorded.
+        """
+        rows, handled = await self._claim()
+        unrecorded: list[Outcome] = []
+        try:
+            while rows:
+                sending = asyncio.ensure_future(self._send_all(rows))
+                claiming = asyncio.ensure_future(self._claim(record=unrecorded))
+                outcomes: list[Outcome] = []
+                try:
+                    outcomes = await sending
+                finally:
+                    try:
+                        rows, claimed = await claiming
+                    except BaseException:
+                        # rolled back: the previous batch is still to record, with this one
+                        unrecorded = unrecorded + outcomes
+                        raise
+                    unrecorded = []
+                unrecorded = outcomes
+                handled += claimed
+                if stop is not None and stop.is_set() and rows:
+                    await self._unclaim(rows)  # claimed, never sent: back to the queue
+                    rows = []
+        finally:
+            if unrecorded:
+                await self._record(unrecorded)
+        return handled
+
+    async def _unclaim(self, rows: list[Claimed]) -> None:
+        for row in rows:
+            self._digests.pop(row.id, None)
+        async with session_scope(self._sessions) as session:
+            await store.release_rows(session=session, ids=[r.id for r in rows])
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
+        """Drain until ``stop`` is set, looking again every ``idle`` seconds or when woken.
+
+        After a failure (the database away, say) nothing of this process is on its way:
+        what it had claimed goes back to the queue before anything new is claimed, and
+        that is retried until the database answers again.
+        """
+        self._must_release = True  # rows a killed process left claimed
+        while not stop.is_set():
+            handled = 0
+            try:
+                if self._must_release:
+                    await self.release_in_flight()
+                    self._must_release = False
+                handled = await self.drain(stop)
+            except Exception:
+                log.exception("outbox sender failed; retrying shortly")
+            if handled:
+                continue
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _deliver(self, chat_id: int, payload: dict[str, Any], *, plain: bool) -> None:
+        stamp = await self.budget.take()
+        self._pacer.record(chat_id)
+        if "copy" in payload:
+            source = payload["copy"]
+            await self._bot.copy_message(chat_id, source["from_chat_id"], source["message_id"])
+            self.budget.answered(stamp)
+            return
+        text = str(payload["text"])
+        await self._bot.send_message(
+            chat_id,
+            plain_text(text) if plain else text,
+            parse_mode=None if plain else ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+        )
+        # only accepted sends: an error answered at once would pass for the quickest trip
+        self.budget.answered(stamp)
+
+    async def _deliver_all(
+        self, row_id: int, chat_id: int, messages: list[dict[str, Any]], *, plain: bool
+    ) -> None:
+        """Send a row's messages in order; a row that is more than one message (a digest
+        part a corrected brief made too long) resumes after those already delivered
+        when it is sent again, so none of them arrives twice."""
+        if len(messages) == 1:
+            await self._deliver(chat_id, messages[0], plain=plain)
+            return
+        for number in range(self._delivered.get(row_id, 0), len(messages)):
+            if wait := self._pacer.ready_in(chat_id):  # one a second per private chat
+                await self.budget.sleep(wait)
+            await self._deliver(chat_id, messages[number], plain=plain)
+            self._delivered[row_id] = number + 1
+        del self._delivered[row_id]
+
+    async def _message_of(self, broadcast_id: int) -> dict[str, Any]:
+        """A broadcast's message (rows hold only its id), read once per broadcast."""
+        message = self._broadcasts.get(broadcast_id)
+        if message is None:
+            async with self._sessions() as session:
+                broadcast = await store.get_broadcast(session=session, broadcast_id=broadcast_id)
+            if broadcast is None:
+                raise LookupError(f"broadcast {broadcast_id} is gone")
+            if len(self._broadcasts) >= 64:  # only a few are ever under way at once
+                self._broadcasts.clear()
+            message = self._broadcasts[broadcast_id] = broadcast.message()
+        return message
+
+    async def _send(self, row: Claimed) -> Outcome:
+        payload = json.loads(row.payload)
+        messages = [payload]
+        if "broadcast" in payload:
+            messages = [await self._message_of(int(payload["broadcast"]))]
+        elif "digest" in payload:
+            if row.id not in self._digests:  # not claimed through _claim: render it now
+                async with self._sessions() as session:
+                    await self._render_digests(session, [row])
+            texts = self._digests.pop(row.id, None)
+            if texts is None:
+                raise ValueError(f"digest row {row.key} could not be rendered")
+            # one message, unless a brief grew since planning and it no longer fits
+            messages = [{"text": text} for text in texts]
+            if not messages:
+                return Outcome(row, error="its briefs are gone", cancelled=True)
+        chat_id = row.chat_id
+        plain = False
+        for _ in range(3):  # the first try, plus one resend after a migration or a parse error
+            try:
+                await self._deliver_all(row.id, chat_id, messages, plain=plain)
+                return Outcome(
+                    row, sent=True, migrated_to=chat_id if chat_id != row.chat_id else None
+                )
+            except RetryAfter as exc:
+                wait = _seconds(exc.retry_after)
+                self.budget.pause(wait)
+                log.warning("Telegram asked to slow down: pausing all sending for %.0f s", wait)
+                return Outcome(row, error=f"rate limited for {wait:.0f} s", retry_in=wait)
+            except ChatMigrated as exc:
+                log.info("chat %s: moved to supergroup %s", chat_id, exc.new_chat_id)
+                if await self._move_chat(chat_id, exc.new_chat_id):
+                    # the supergroup has its own digest, now on the merged tags
+                    return Outcome(row, error="merged into a supergroup", cancelled=True)
+                chat_id = exc.new_chat_id
+            except Forbidden as exc:
+                return Outcome(row, error=f"forbidden: {exc.message}", chat_gone=True)
+            except BadRequest as exc:
+                reason = exc.message.lower()
+                if "chat not found" in reason:
+                    return Outcome(row, error="chat not found", chat_gone=True)
+                if "can't parse entities" in reason and not plain:
+                    log.error(
+                        "chat %s: Telegram rejected this HTML (%s); resending as plain text: %r",
+                        chat_id,
+                        exc.message,
+                        [m.get("text") for m in messages],
+                    )
+                    plain = True
+                    continue
+                return Outcome(row, error=f"bad request: {exc.message}")
+            except (TimedOut, NetworkError) as exc:
+                return self._backoff(row, f"{type(exc).__name__}: {exc.message}")
+            except TelegramError as exc:
+                return self._backoff(row, f"{type(exc).__name__}: {exc.message}")
+        return Outcome(row, error="gave up after moving chats")
+
+    def _backoff(self, row: Claimed, error: str) -> Outcome:
+        attempts = row.attempts + 1
+        if attempts >= self._max_attempts:
+            return Outcome(row, error=f"{error} (after {attempts} attempts)")
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1))
+        return Outcome(row, error=error, retry_in=delay * (0.5 + self._jitter()))
+
+    async def _move_chat(self, old_id: int, new_id: int) -> bool:
+        """Move the chat; True when the supergroup was known already (see store.move_chat)."""
+        async with session_scope(self._sessions) as session:
+            return await store.move_chat(session=session, old_id=old_id, new_id=new_id)
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        async with session_scope(self._sessions) as session:
+            await self._record_in(session, outcomes)
+
+    async def _record_in(self, session: AsyncSession, outcomes: list[Outcome]) -> None:
+        if self._on_outcome is not None:
+            for o in outcomes:
+                self._on_outcome(o)
+        now = self._clock()
+        sent = [o.row.id for o in outcomes if o.sent and o.row.id is not None]
+        await store.mark_sent(session=session, ids=sent, now=now)
+        self.sent_total += len(sent)
+        for o in outcomes:
+            if o.sent or o.row.id is None:
+                continue
+            if o.chat_gone:
+                await self._chat_gone(session, o)
+                continue
+            if o.cancelled:
+                await store.reschedule(
+                    session=session,
+                    outbox_id=o.row.id,
+                    at=now,
+                    error=o.error,
+                    attempts=o.row.attempts,
+                    status=OutboxStatus.CANCELLED,
+                )
+                continue
+            if o.retry_in is not None:
+                counted = (
+                    o.row.attempts
+                    if o.error and o.error.startswith("rate limited")
+                    else o.row.attempts + 1
+                )
+                await store.reschedule(
+                    session=session,
+                    outbox_id=o.row.id,
+                    at=now + timedelta(seconds=o.retry_in),
+                    error=o.error,
+                    attempts=counted,
+                )
+                continue
+            self.failed_total += 1
+            log.warning("chat %s: message %s failed: %s", o.row.chat_id, o.row.key, o.error)
+            await store.reschedule(
+                session=session,
+                outbox_id=o.row.id,
+                at=now,
+                error=o.error,
+                attempts=o.row.attempts + 1,
+                status=OutboxStatus.FAILED,
+            )
+
+    async def _chat_gone(self, session: Any, outcome: Outcome) -> None:
+        row = outcome.row
+        assert row.id is not None
+        self.failed_total += 1
+        log.info("chat %s: unreachable (%s); marked inactive", row.chat_id, outcome.error)
+        await store.reschedule(
+            session=session,
+            outbox_id=row.id,
+            at=self._clock(),
+            error=outcome.error,
+            attempts=row.attempts + 1,
+            status=OutboxStatus.FAILED,
+        )
+        await store.cancel_chat_rows(
+            session=session, chat_id=row.chat_id, reason=outcome.error or ""
+        )
+        chat = await session.get(Chat, row.chat_id)
+        if chat is not None:
+            chat.active, chat.next_digest_at = False, None  # the planner parks it

@@ -1,0 +1,260 @@
+"""Chats and their choices: registration, tag subscriptions and digest settings."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from digestbot import store, zones
+from digestbot.briefs.parse import slugify
+from digestbot.briefs.render import clip
+from digestbot.config import parse_hhmm
+from digestbot.errors import InputError
+from digestbot.store.db import SessionFactory, session_scope
+from digestbot.store.models import Chat, ChatType, Frequency, Tag, utcnow
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MAX_DIGEST_SIZE = 30
+TAGS_PER_PAGE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDefaults:
+    timezone: str = "UTC"
+    digest_time: str = "08:00"
+
+
+@dataclass
+class SubscribeResult:
+    added: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    # unknown tag as typed -> the closest known tags
+    unknown: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class UnsubscribeResult:
+    removed: list[str] = field(default_factory=list)
+    not_subscribed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TagEntry:
+    id: int
+    slug: str
+    briefs: int
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TagPage:
+    entries: list[TagEntry]
+    page: int
+    pages: int
+
+
+def _quoted(typed: str) -> str:
+    """What the user typed, quoted in an error message; cut short so the reply fits."""
+    return repr(clip(typed, 40))
+
+
+def suggest_tags(typed: str, known: Sequence[str], limit: int = 3) -> list[str]:
+    """Known tags close to what was typed: by spelling, then by shared words."""
+    slug = slugify(typed)
+    close = difflib.get_close_matches(slug, known, n=limit, cutoff=0.6)
+    words = set(slug.split("-"))
+    related = [t for t in known if words & set(t.split("-")) and t not in close]
+    return (close + related)[:limit]
+
+
+class ChatService:
+    """Use cases about one chat; every method opens and commits its own transaction."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        defaults: ChatDefaults,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._defaults = defaults
+        self._clock = clock
+
+    async def register(
+        self,
+        *,
+        chat_id: int,
+        type: str = ChatType.PRIVATE,
+        title: str | None = None,
+        language: str | None = None,
+    ) -> tuple[Chat, bool]:
+        """Create the chat (or wake it up: active, not paused); returns (chat, is_new)."""
+        async with session_scope(self._sessions) as session:
+            chat, created = await store.get_or_create_chat(
+                session=session,
+                chat_id=chat_id,
+                defaults={
+                    "type": type,
+                    "title": title,
+                    "language": language,
+                    "timezone": self._defaults.timezone,
+                    "digest_time": self._defaults.digest_time,
+                    "created_at": self._clock(),
+                },
+            )
+            if chat.paused or not chat.active:
+                chat.next_digest_at = None  # resumed: the planner schedules it afresh
+            chat.active, chat.paused, chat.type = True, False, type
+            if title:
+                chat.title = title
+            return chat, created
+
+    async def get(self, chat_id: int) -> Chat | None:
+        async with self._sessions() as session:
+            return await session.get(Chat, chat_id)
+
+    async def ensure(self, chat_id: int, *, type: str = ChatType.PRIVATE) -> Chat:
+        """The chat, registering it quietly if a command arrives before /start."""
+        chat = await self.get(chat_id)
+        if chat is None:
+            chat, _ = await self.register(chat_id=chat_id, type=type)
+        return chat
+
+    # --- tags ---
+
+    async def subscribe(self, chat_id: int, typed: Sequence[str]) -> SubscribeResult:
+        """Follow known tags; unknown ones come back with suggestions, unchanged."""
+        result = SubscribeResult()
+        async with session_scope(self._sessions) as session:
+            known = [t.slug for t in await store.tag_counts(session=session)]
+            known_set = set(known)
+            for raw in typed:
+                slug = slugify(raw)
+                if slug not in known_set:
+                    result.unknown[raw] = suggest_tags(raw, known)
+                elif await store.add_subscription(session=session, chat_id=chat_id, tag=slug):
+                    result.added.append(slug)
+                else:
+                    result.already.append(slug)
+        return result
+
+    async def unsubscribe(self, chat_id: int, typed: Sequence[str]) -> UnsubscribeResult:
+        result = UnsubscribeResult()
+        async with session_scope(self._sessions) as session:
+            for raw in typed:
+                slug = slugify(raw)
+                if slug and await store.remove_subscription(
+                    session=session, chat_id=chat_id, tag=slug
+                ):
+                    result.removed.append(slug)
+                else:
+                    result.not_subscribed.append(slug or raw)
+        return result
+
+    async def unsubscribe_all(self, chat_id: int) -> int:
+        async with session_scope(self._sessions) as session:
+            return await store.remove_all_subscriptions(session=session, chat_id=chat_id)
+
+    async def tags(self, chat_id: int) -> list[str]:
+        async with self._sessions() as session:
+            return await store.chat_tags(session=session, chat_id=chat_id)
+
+    async def tag_page(self, chat_id: int, page: int, per_page: int = TAGS_PER_PAGE) -> TagPage:
+        """One page of the tag picker: known tags, most used first, with ✓ state."""
+        async with self._sessions() as session:
+            counts = await store.tag_counts(session=session)
+            mine = set(await store.chat_tags(session=session, chat_id=chat_id))
+            ids = await store.tag_ids(session=session, slugs=[c.slug for c in counts])
+        pages = max(1, math.ceil(len(counts) / per_page))
+        page = min(max(page, 0), pages - 1)
+        chunk = counts[page * per_page : (page + 1) * per_page]
+        entries = [TagEntry(ids[c.slug] or 0, c.slug, c.briefs, c.slug in mine) for c in chunk]
+        return TagPage(entries, page, pages)
+
+    async def toggle(self, chat_id: int, tag_id: int) -> tuple[str, bool] | None:
+        """Flip one subscription from the picker; (slug, now subscribed), None if no such tag."""
+        async with session_scope(self._sessions) as session:
+            tag = await session.get(Tag, tag_id)
+            if tag is None:
+                return None
+            if await store.remove_subscription(session=session, chat_id=chat_id, tag=tag.slug):
+                return tag.slug, False
+            await store.add_subscription(session=session, chat_id=chat_id, tag=tag.slug)
+            return tag.slug, True
+
+    # --- settings ---
+
+    async def _update(self, chat_id: int, **values: object) -> Chat:
+        async with session_scope(self._sessions) as session:
+            chat, _ = await store.get_or_create_chat(
+                session=session,
+                chat_id=chat_id,
+                defaults={
+                    "timezone": self._defaults.timezone,
+                    "digest_time": self._defaults.digest_time,
+                },
+            )
+            for key, value in values.items():
+                setattr(chat, key, value)
+            return chat
+
+    async def set_time(self, chat_id: int, typed: str) -> Chat:
+        try:
+            moment = parse_hhmm(typed)
+        except ValueError as exc:
+            reason = f"{_quoted(typed)} is not a time; use 24-hour HH:MM, like 07:30"
+            raise InputError(reason) from exc
+        return await self._update(chat_id, digest_time=f"{moment:%H:%M}", next_digest_at=None)
+
+    async def set_timezone(self, chat_id: int, typed: str) -> Chat:
+        zone = zones.resolve(typed)
+        if zone is None:
+            hints = zones.suggest(typed)
+            hint = f" Did you mean {' or '.join(hints)}?" if hints else ""
+            raise InputError(f"I don't know the timezone {_quoted(typed)}.{hint}")
+        return await self._update(chat_id, timezone=zone, next_digest_at=None)
+
+    async def set_frequency(self, chat_id: int, typed: str, day: str | None = None) -> Chat:
+        value = typed.strip().lower()
+        if value not in {f.value for f in Frequency}:
+            raise InputError("frequency is one of: daily, weekdays, weekly, off")
+        # None: the planner recomputes the schedule at its next tick
+        values: dict[str, object] = {"frequency": value, "next_digest_at": None}
+        if value == Frequency.WEEKLY and day is not None:
+            # a day's name or its start ("tue", "thurs"), or a plural ("fridays", "weds")
+            typed_day = day.strip().lower().removesuffix("s")
+            matches = [i for i, d in enumerate(WEEKDAYS) if d.startswith(typed_day)]
+            if len(typed_day) < 3 or not matches:
+                raise InputError(f"{_quoted(day)} is not a day of the week, like monday")
+            values["weekly_day"] = matches[0]
+        return await self._update(chat_id, **values)
+
+    async def set_min_score(self, chat_id: int, typed: str) -> Chat:
+        if not typed.strip().isdecimal() or not 0 <= int(typed) <= 10:
+            raise InputError("the minimum score is a whole number from 0 to 10")
+        return await self._update(chat_id, min_score=int(typed))
+
+    async def set_size(self, chat_id: int, typed: str) -> Chat:
+        if not typed.strip().isdecimal() or not 1 <= int(typed) <= MAX_DIGEST_SIZE:
+            raise InputError(f"the digest size is a whole number from 1 to {MAX_DIGEST_SIZE}")
+        return await self._update(chat_id, digest_size=int(typed))
+
+    async def pause(self, chat_id: int) -> Chat:
+        # cleared: the planner parks it (see planner.schedule_of), and schedules it
+        # afresh when /start resumes it
+        return await self._update(chat_id, paused=True, next_digest_at=None)
+
+    async def set_active(self, chat_id: int, active: bool) -> None:
+        async with session_scope(self._sessions) as session:
+            chat = await session.get(Chat, chat_id)
+            if chat is not None and chat.active != active:
+                chat.active, chat.next_digest_at = active, None
+
+    async def forget(self, chat_id: int) -> bool:
+        """Delete everything the bot keeps about a chat; False when it knew nothing."""
+        async with session_scope(self._sessions) as session:
+            await store.cancel_chat_rows(session=session, chat_id=chat_id, reason="chat forgotten")
+            return await store.delete_chat(session=session, chat_id=chat_id)

@@ -1,0 +1,195 @@
+"""Reading: digests, summaries, watch lists, single briefs and search, as ready messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from digestbot import store
+from digestbot.briefs import render
+from digestbot.briefs.parse import slugify
+from digestbot.store.db import SessionFactory, session_scope
+from digestbot.store.models import Chat, utcnow
+
+RECENT = timedelta(days=7)
+LATEST_FEW = 5
+SUMMARY_SIZE = 15
+WATCH_SIZE = 8
+WATCH_POOL = 50  # top briefs looked at for watch points (not every brief has one)
+QUERY_ECHO = 100  # characters of a search query repeated back
+MAX_BRIEF_ID = 2**31 - 1  # briefs.id is a 32-bit integer on PostgreSQL
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPage:
+    """What one digest holds: the items, how many more wait, and whether any were new."""
+
+    items: list[store.Item]
+    more: int
+    new: bool
+
+
+async def take_digest(*, session: AsyncSession, chat: Chat, tags: list[str]) -> DigestPage:
+    """The chat's next digest page, moving its window; see ``Chat.last_brief_id``.
+
+    New briefs since the last digest, on ``tags``, at or above the chat's minimum
+    score, best first, ``digest_size`` at a time; "+N more" pages through the rest.
+    """
+    size, min_score = chat.digest_size, chat.min_score
+    if chat.window_shown:  # a capped digest is still being paged through
+        start, end, offset = chat.last_brief_id, chat.window_end_id, chat.window_shown
+    else:
+        start, end, offset = chat.last_brief_id, await store.max_brief_id(session=session), 0
+    total = await store.count_items(
+        session=session, tags=tags, min_score=min_score, after_id=start, upto_id=end
+    )
+    if total <= offset:
+        chat.last_brief_id, chat.window_end_id, chat.window_shown = end, end, 0
+        return DigestPage([], 0, new=False)
+    items = await store.find_items(
+        session=session,
+        tags=tags,
+        min_score=min_score,
+        after_id=start,
+        upto_id=end,
+        limit=size,
+        offset=offset,
+    )
+    shown = offset + len(items)
+    if shown >= total:
+        chat.last_brief_id, chat.window_end_id, chat.window_shown = end, end, 0
+    else:
+        chat.window_end_id, chat.window_shown = end, shown
+    return DigestPage(items, total - shown, new=True)
+
+
+class DigestService:
+    """Everything a chat reads on demand; returns Telegram HTML messages ready to send."""
+
+    def __init__(self, sessions: SessionFactory, clock: Callable[[], datetime] = utcnow) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def _heading(self, title: str, chat: Chat | None) -> str:
+        zone = ZoneInfo(chat.timezone) if chat else ZoneInfo("UTC")
+        today = self._clock().astimezone(zone)
+        return f"{title} · {today.day} {today:%b}"
+
+    async def digest_now(self, chat_id: int) -> list[str]:
+        """/digest: what is new on the chat's tags; counts as the chat's latest digest."""
+        async with session_scope(self._sessions) as session:
+            chat = await session.get(Chat, chat_id)
+            if chat is None:
+                return ["Send /start first, then pick tags with /tags."]
+            tags = await store.chat_tags(session=session, chat_id=chat_id)
+            if not tags:
+                items = await store.find_items(
+                    session=session,
+                    min_score=chat.min_score,
+                    published_after=self._clock() - RECENT,
+                    limit=chat.digest_size,
+                ) or await store.find_items(session=session, limit=chat.digest_size)
+                if not items:
+                    return ["There are no briefs yet. Check back soon."]
+                return render.digest(
+                    items,
+                    heading=self._heading("Top briefs", chat),
+                    note="You follow no tags yet: pick some with /tags for a digest of your own.",
+                )
+            chat.last_digest_at = self._clock()
+            page = await take_digest(session=session, chat=chat, tags=tags)
+            if page.new:
+                return render.digest(
+                    page.items, heading=self._heading("Your digest", chat), more=page.more
+                )
+            latest = await store.find_items(
+                session=session,
+                tags=tags,
+                min_score=chat.min_score,
+                order="latest",
+                limit=LATEST_FEW,
+            )
+            if not latest:
+                return [
+                    "Nothing on your tags yet"
+                    + (f" at score {chat.min_score}+" if chat.min_score else "")
+                    + ". Add tags with /tags, or lower /minscore."
+                ]
+            return render.digest(
+                latest,
+                heading=self._heading("Latest on your tags", chat),
+                note="Nothing new since your last digest; here are the latest briefs.",
+            )
+
+    async def _scope(
+        self, session: AsyncSession, chat_id: int, tag: str | None
+    ) -> list[str] | None:
+        if tag:
+            return [slugify(tag)]
+        mine = await store.chat_tags(session=session, chat_id=chat_id)
+        return mine or None
+
+    async def summary(self, chat_id: int, tag: str | None = None) -> list[str]:
+        """/summary [TAG]: one line per recent brief, newest first."""
+        async with self._sessions() as session:
+            tags = await self._scope(session, chat_id, tag)
+            items = await store.find_items(
+                session=session, tags=tags, order="latest", limit=SUMMARY_SIZE
+            )
+            chat = await session.get(Chat, chat_id)
+        if not items:
+            return [_nothing_on(tag)]
+        title = f"Summary: {tags[0]}" if tag and tags else "Summary"
+        return render.summary(items, heading=self._heading(title, chat))
+
+    async def watch(self, chat_id: int, tag: str | None = None) -> list[str]:
+        """/watch [TAG]: what to watch next, from the recent top briefs."""
+        async with self._sessions() as session:
+            tags = await self._scope(session, chat_id, tag)
+            recent = await store.find_items(
+                session=session,
+                tags=tags,
+                published_after=self._clock() - RECENT,
+                limit=WATCH_POOL,
+            )
+            items = _with_points(recent) or _with_points(
+                await store.find_items(session=session, tags=tags, limit=WATCH_POOL)
+            )
+            chat = await session.get(Chat, chat_id)
+        if not items:
+            return [_nothing_on(tag)]
+        title = f"What to watch: {tags[0]}" if tag and tags else "What to watch"
+        return render.watch_list(items, heading=self._heading(title, chat))
+
+    async def brief(self, brief_id: int, *, timezone: str = "UTC") -> list[str] | None:
+        """/brief ID: one brief in full, or None when there is no such brief."""
+        if not 0 < brief_id <= MAX_BRIEF_ID:  # no such brief; the database would refuse it
+            return None
+        async with self._sessions() as session:
+            item = await store.get_item(session=session, brief_id=brief_id)
+        return None if item is None else render.full_brief(item, zone=ZoneInfo(timezone))
+
+    async def search(self, words: list[str]) -> list[str]:
+        """/search WORDS: briefs whose title or summary hold every word."""
+        words = [w.replace("\x00", "") for w in words]  # PostgreSQL refuses NUL in text
+        async with self._sessions() as session:
+            items = await store.search_items(session=session, words=words, limit=SUMMARY_SIZE)
+        query = render.clip(" ".join(words), QUERY_ECHO)
+        if not items:
+            return [f"No briefs match {render.esc(query)}. Try fewer or other words."]
+        return render.summary(items, heading=f"Search: {query}")
+
+
+def _with_points(items: list[store.Item]) -> list[store.Item]:
+    """The first WATCH_SIZE briefs that say what to watch next."""
+    return [i for i in items if i.brief.what_to_watch][:WATCH_SIZE]
+
+
+def _nothing_on(tag: str | None) -> str:
+    if tag:
+        return f"No briefs on {render.esc(slugify(tag) or tag)} yet. See /tags for what there is."
+    return "No briefs yet. Check back soon."

@@ -1,0 +1,154 @@
+"""Engine, sessions and schema migrations (Alembic), for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from digestbot.config import async_database_url
+from digestbot.errors import SchemaOutdatedError, StoreError
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_CHECKPOINT_PAGES = 10_000
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``sqlite:///...`` or ``postgresql://...`` (or their async forms)."""
+    url = async_database_url(database_url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+        )
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run while the sender writes; the busy timeout makes a second
+    # writer wait instead of failing with "database is locked".
+    # SQLite's own lower() knows only ASCII; searches must fold "Über" like PostgreSQL does.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoint (copy the WAL back into the file, and fsync) every ~40 MB, not 4 MB: a
+    # planning tick of a million chats' day writes a few MB, and each checkpoint's fsync
+    # would otherwise land in nearly every tick.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
+    cursor.close()
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def server_side(session: AsyncSession) -> bool:
+    """Whether the database does its work in a process of its own (PostgreSQL), so our
+    Python can go on while a statement runs; SQLite runs in a thread of ours, sharing
+    the interpreter's lock."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def session_factory(engine: AsyncEngine) -> SessionFactory:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session that commits when the block ends and rolls back on error."""
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def alembic_config() -> Config:
+    """Alembic's config, pointing at the migrations shipped inside the package."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("digestbot.store") / "migrations"))
+    return cfg
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The schema revision the database is at (None for an empty database)."""
+
+    def read(connection: sa.Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(read)
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"cannot open the database: {_reason(exc)}") from exc
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply pending migrations up to ``revision`` on this engine's database."""
+
+    def run(connection: sa.Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"cannot migrate the database: {_reason(exc)}") from exc
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    def run(connection: sa.Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def ensure_schema(engine: AsyncEngine, *, auto_upgrade: bool) -> bool:
+    """Bring the schema to head (``auto_upgrade``) or refuse an old one.
+
+    Returns True when migrations were applied. SQLite upgrades itself: it is one
+    file one process owns. PostgreSQL may be shared by replicas, so an operator
+    runs ``digestbot db upgrade`` once instead.
+    """
+    current, head = await current_revision(engine), head_revision()
+    if current == head:
+        return False
+    if not auto_upgrade:
+        raise SchemaOutdatedError(
+            f"the database schema is at {current or 'nothing'}, this digestbot needs {head}; "
+            "run `digestbot db upgrade` first"
+        )
+    await upgrade(engine)
+    return True
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).splitlines()[0] if str(orig) else type(orig).__name__
