@@ -40,9 +40,9 @@ def test_wheel_carries_seeds_migrations_and_the_command(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     seeds = [n for n in names if n.startswith("digestbot/_seeds/") and n.endswith(".txt")]
     assert len(seeds) == len(list((REPO / "seeds").glob("*.txt"))) >= 20
-    assert "digestbot/migrations/env.py" in names
-    assert "digestbot/migrations/script.py.mako" in names
-    assert any(n.startswith("digestbot/migrations/versions/0001_") for n in names)
+    assert "digestbot/store/migrations/env.py" in names
+    assert "digestbot/store/migrations/script.py.mako" in names
+    assert any(n.startswith("digestbot/store/migrations/versions/0001_") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "digestbot = digestbot.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
