@@ -16,7 +16,7 @@ from digestbot.fakeapi import Fault
 from digestbot.store import db
 from digestbot.store.models import Broadcast, Chat, Outbox, OutboxKind, OutboxStatus, Subscription
 from tests.bot import running_bot
-from tests.factories import make_brief
+from tests.factories import audit_entries, make_brief
 
 ADMIN = 9000
 
@@ -336,7 +336,7 @@ async def test_a_broadcast_is_audited_from_draft_to_done(bot):
     await show_progress(bot.app.bot, bot.services)
 
     async with bot.services.sessions() as session:
-        entries = list(reversed(await store.audit_entries(session=session)))
+        entries = await audit_entries(session)
     assert [e.action for e in entries] == ["broadcast.draft", "broadcast.send", "broadcast.done"]
     assert all(e.admin_id == ADMIN for e in entries)
     assert entries[0].audience == "followers of #llm"
