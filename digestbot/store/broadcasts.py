@@ -46,6 +46,10 @@ async def count_audience(*, session: AsyncSession, tag_id: int | None) -> int:
 
 
 async def add_broadcast(*, session: AsyncSession, broadcast: Broadcast) -> Broadcast:
+    if broadcast.text is not None:
+        # NUL is no text (Telegram shows nothing for it) and PostgreSQL refuses it in a
+        # text column: dropped on both databases, so a broadcast reads the same on either.
+        broadcast.text = broadcast.text.replace("\x00", "")
     session.add(broadcast)
     await session.flush()
     return broadcast
