@@ -50,6 +50,7 @@ from digestbot.store.chats import (
 from digestbot.store.feeds import all_feeds
 from digestbot.store.kv import get_or_set_value
 from digestbot.store.outbox import (
+    PRUNE_BATCH,
     Claimed,
     OutboxStats,
     cancel_chat_rows,
@@ -58,6 +59,7 @@ from digestbot.store.outbox import (
     failures_since,
     mark_sent,
     outbox_stats,
+    prune_outbox,
     release_in_flight,
     release_rows,
     reschedule,
@@ -77,6 +79,7 @@ from digestbot.store.planning import (
 from digestbot.store.tags import TagCount, ensure_tags, tag_counts, tag_ids, top_tags
 
 __all__ = [
+    "PRUNE_BATCH",
     "BriefWindow",
     "ChatFigures",
     "Claimed",
@@ -119,6 +122,7 @@ __all__ = [
     "move_chat",
     "outbox_outcomes",
     "outbox_stats",
+    "prune_outbox",
     "recent_broadcasts",
     "release_in_flight",
     "release_rows",

@@ -100,8 +100,13 @@ async def remove_all_subscriptions(*, session: AsyncSession, chat_id: int) -> in
 
 
 async def delete_chat(*, session: AsyncSession, chat_id: int) -> bool:
-    """Delete a chat and its subscriptions; False when there was no such chat."""
+    """Delete every row that names a chat (/forget): the chat, its subscriptions and its
+    outbox rows, sent or not (their keys hold its id, their payloads what it got).
+    False when there was no such chat. The audit log holds admins' actions with counts,
+    never the chats they reached, and broadcasts name only the admin who sent them."""
     await remove_all_subscriptions(session=session, chat_id=chat_id)
+    # a row the sender holds (sending) goes too: marking it sent then changes nothing
+    await session.exec(sa.delete(Outbox).where(col(Outbox.chat_id) == chat_id))
     result = await session.exec(sa.delete(Chat).where(col(Chat.id) == chat_id))
     return bool(result.rowcount)
 

@@ -202,6 +202,37 @@ async def outbox_stats(*, session: AsyncSession) -> OutboxStats:
     return OutboxStats(pending=int(count), oldest_pending_at=oldest)
 
 
+PRUNE_BATCH = 5_000  # rows a statement deletes: short locks, however big the backlog
+
+
+async def prune_outbox(*, session: AsyncSession, before: datetime, limit: int = PRUNE_BATCH) -> int:
+    """Delete up to ``limit`` finished rows that ended before ``before``: sent ones by when
+    they were sent, failed and cancelled ones by their last attempt (when a failed row
+    failed, when a cancelled one was due). Returns how many went; fewer than ``limit``
+    means none is left. Each call is meant for its own transaction."""
+    finished = [
+        # read from ix_outbox_sent_at, which holds only sent rows
+        sa.select(_OUTBOX.c.id).where(
+            _OUTBOX.c.sent_at.is_not(None),
+            _OUTBOX.c.sent_at < before,
+            _OUTBOX.c.status == OutboxStatus.SENT,
+        ),
+        # read from ix_outbox_claim's status prefix
+        sa.select(_OUTBOX.c.id).where(
+            _OUTBOX.c.status.in_([OutboxStatus.FAILED, OutboxStatus.CANCELLED]),
+            _OUTBOX.c.next_attempt_at < before,
+        ),
+    ]
+    conn = await session.connection()
+    pruned = 0
+    for rows in finished:
+        if pruned >= limit:
+            break
+        ids = rows.limit(limit - pruned).scalar_subquery()
+        pruned += (await conn.execute(_OUTBOX.delete().where(_OUTBOX.c.id.in_(ids)))).rowcount
+    return pruned
+
+
 async def sent_since(*, session: AsyncSession, kind: str, since: datetime) -> int:
     query = sa.select(sa.func.count()).where(
         col(Outbox.sent_at) >= since,
