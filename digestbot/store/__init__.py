@@ -5,7 +5,8 @@ the queries, as keyword-only async functions taking a session, one module per
 aggregate, lowest first: ``tags``, ``kv``, ``feeds``, ``audit``; ``briefs`` and
 ``chats`` (which name tags); ``planning``, ``outbox`` and ``broadcasts``. ``sql`` holds
 what they share. Callers write ``store.find_items(session=..., ...)``: every query is
-re-exported here by name, so moving one between modules changes no caller.
+re-exported here by name, so moving one between modules changes no caller. Callers
+own the transaction (``db.session_scope``): no query commits.
 
 May import: the base modules (``config``, ``errors``, ``logs``, ``zones``) only.
 """
