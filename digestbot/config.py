@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # How often a standby replica tries to become the leader, and the leader checks
     # it still is; a dead leader is replaced within about this long (README: Deployment).
     leader_retry_seconds: float = 5.0
+    # Sent, failed and cancelled outbox rows name a chat and what it got: kept this
+    # long for /stats and for finding out what happened, then deleted.
+    outbox_retention_days: int = Field(default=14, ge=1)
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -36,6 +36,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "WEBHOOK_LISTEN",
         "WEBHOOK_SECRET",
         "LEADER_RETRY_SECONDS",
+        "OUTBOX_RETENTION_DAYS",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PTB_TIMEDELTA", "true")  # as the digestbot command sets it

@@ -1,4 +1,5 @@
-"""Factories shared by the tests: briefs and cards with sensible defaults."""
+"""Factories shared by the tests: briefs and cards with sensible defaults, and reads of
+what only tests look at."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from digestbot.briefs.parse import BriefData
+from digestbot.store.models import AuditEntry
 
 _counter = itertools.count(1)
 BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -53,3 +58,8 @@ def make_card(brief: BriefData, *, back_link: bool = True, newline: str = "\n") 
             lines += [heading, value]
     lines += list(brief.tags)
     return newline.join(lines)
+
+
+async def audit_entries(session: AsyncSession) -> list[AuditEntry]:
+    """The admin audit log, oldest first (the bot only writes it)."""
+    return list(await session.exec(select(AuditEntry).order_by(col(AuditEntry.id))))

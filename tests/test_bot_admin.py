@@ -23,7 +23,7 @@ from digestbot.store.models import (
     OutboxStatus,
 )
 from tests.bot import SENDS, running_bot
-from tests.factories import make_brief, make_card
+from tests.factories import audit_entries, make_brief, make_card
 from tests.httpserver import LocalHTTPServer, Reply, closed_port
 
 ADMIN = 1001
@@ -93,7 +93,7 @@ async def all_rows(bot, model) -> list:
 async def audit_log(bot) -> list:
     """The audit entries, oldest first."""
     async with bot.services.sessions() as session:
-        return list(reversed(await store.audit_entries(session=session)))
+        return await audit_entries(session)
 
 
 async def brief_titles(bot) -> list[str]:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
+from digestbot import store
 from digestbot.errors import SchemaOutdatedError, StoreError
 from digestbot.store import db
+from digestbot.store.models import Broadcast, Feed, OutboxKind
+from tests.factories import make_brief
 
 
 async def test_migrations_build_exactly_the_models_schema(engine):
@@ -84,3 +91,63 @@ async def test_0003_copies_subscriptions_into_tag_ids_and_its_downgrade_keeps_th
         assert await rows("select id from chats") == [(7,)]
     finally:
         await engine.dispose()
+
+
+async def _fill_every_table(sessions: db.SessionFactory) -> None:
+    """A row or more in every table, as the bot writes them: briefs and their tags, a chat
+    following one, a broadcast sent to it (outbox rows naming the broadcast), a feed,
+    an audit entry and a kept value."""
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    async with db.session_scope(sessions) as session:
+        await store.upsert_briefs(session=session, briefs=[make_brief(tags=("llm",))])
+        await store.get_or_create_chat(session=session, chat_id=42)
+        await store.add_subscription(session=session, chat_id=42, tag="llm")
+        broadcast = await store.add_broadcast(
+            session=session, broadcast=Broadcast(admin_id=1, text="hello")
+        )
+        assert broadcast.id is not None
+        await store.start_broadcast(
+            session=session, broadcast_id=broadcast.id, tag_id=None, payload="{}", now=now
+        )
+        claimed = await store.claim_due(
+            session=session, now=now, limit=10, kind=OutboxKind.BROADCAST
+        )
+        await store.mark_sent(session=session, ids=[r.id for r in claimed], now=now)
+        await store.finish_broadcast(
+            session=session, broadcast_id=broadcast.id, now=now, counts={"sent": 1}
+        )
+        session.add(Feed(url="https://example.com/feed.json"))
+        await store.add_audit(session=session, admin_id=1, action="broadcast.send", now=now)
+        await store.get_or_set_value(session=session, key="webhook_secret", value="s")
+
+
+async def _row_counts(engine: AsyncEngine) -> dict[str, int]:
+    """Rows in each table the schema has at its current revision."""
+    async with engine.connect() as conn:
+        names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+        return {
+            name: (await conn.execute(sa.text(f"select count(*) from {name}"))).scalar_one()
+            for name in names
+            if name != "alembic_version"
+        }
+
+
+async def test_every_revision_goes_down_and_up_again_with_rows_in_every_table(engine, sessions):
+    await _fill_every_table(sessions)
+    filled = await _row_counts(engine)
+    assert set(filled) == set(SQLModel.metadata.tables)  # a new table needs rows above
+    assert all(filled.values()), filled
+    script = ScriptDirectory.from_config(db.alembic_config())
+    chain = [r.revision for r in reversed(list(script.walk_revisions()))]
+    for revision, previous in reversed(list(zip(chain, [None, *chain[:-1]], strict=True))):
+        await db.downgrade(engine, previous or "base")
+        assert await db.current_revision(engine) == previous
+        kept = await _row_counts(engine)
+        assert kept == {name: filled[name] for name in kept}  # nothing lost on the way down
+        await db.upgrade(engine, revision)
+        assert await db.current_revision(engine) == revision
+        if previous is not None:
+            back = await _row_counts(engine)
+            assert back == {name: filled[name] for name in back}
+        await db.downgrade(engine, previous or "base")
+    assert await _row_counts(engine) == {}

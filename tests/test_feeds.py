@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
-from digestbot import store
 from digestbot.briefs import fetcher
 from digestbot.briefs.poller import FeedPoller
 from digestbot.store.models import Feed
@@ -35,7 +35,7 @@ def json_reply(*briefs, etag: str = '"v1"') -> Reply:
 
 async def feeds_by_url(sessions) -> dict[str, Feed]:
     async with sessions() as session:
-        return {f.url: f for f in await session.exec(store.select(Feed))}
+        return {f.url: f for f in await session.exec(select(Feed))}
 
 
 async def test_feeds_are_polled_on_their_schedule_with_conditional_requests(web, http, sessions):

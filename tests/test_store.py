@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import col
+from sqlmodel import col, select
 
 from digestbot import store
 from digestbot.store import Outcome
@@ -94,7 +94,7 @@ async def test_brief_ids_are_never_reused_after_a_delete(sessions):
         await session.exec(delete(Brief).where(Brief.id == 2))
     await upsert(sessions, make_brief())
     async with sessions() as session:
-        ids = sorted((await session.exec(store.select(Brief.id))).all())
+        ids = sorted((await session.exec(select(Brief.id))).all())
     assert ids == [1, 3]
 
 
@@ -123,7 +123,7 @@ async def test_timestamps_come_back_as_aware_utc(sessions):
     brief = make_brief()
     await upsert(sessions, brief)
     async with sessions() as session:
-        row = await store.get_brief(session=session, brief_id=1)
+        row = await session.get(Brief, 1)
     assert row is not None
     assert row.published_at == brief.published_at
     assert row.published_at.utcoffset() is not None

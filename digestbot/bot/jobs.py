@@ -3,19 +3,43 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from digestbot.bot.context import BotContext
+from digestbot import store
+from digestbot.bot.context import BotContext, Services
 from digestbot.bot.handlers import admin
+from digestbot.store.db import session_scope
 
 log = logging.getLogger(__name__)
 
 PLAN_EVERY = 60.0  # seconds
 PROGRESS_EVERY = 3.0  # seconds: how often a broadcast's status message may change
+# Statements of store.PRUNE_BATCH rows a tick may run: a backlog (the first tick after
+# an upgrade, a long pause) is worked off over several minutes, not in one long tick.
+PRUNE_STATEMENTS = 20
 
 
 async def plan_digests(context: BotContext) -> None:
-    """Every minute: queue the digests that are due; the sender delivers them."""
+    """Every minute: queue the digests that are due (the sender delivers them), and
+    prune the outbox rows that ended more than ``OUTBOX_RETENTION_DAYS`` ago."""
     await context.services.planner.plan()
+    await prune_outbox(context.services)
+
+
+async def prune_outbox(services: Services) -> int:
+    """Delete finished outbox rows past retention, one transaction per batch so no lock
+    is held for long; returns how many went."""
+    before = services.clock() - timedelta(days=services.settings.outbox_retention_days)
+    pruned = 0
+    for _ in range(PRUNE_STATEMENTS):
+        async with session_scope(services.sessions) as session:
+            batch = await store.prune_outbox(session=session, before=before)
+        pruned += batch
+        if batch < store.PRUNE_BATCH:
+            break
+    if pruned:
+        log.info("pruned %d outbox rows that ended before %s", pruned, before.isoformat())
+    return pruned
 
 
 async def poll_feeds(context: BotContext) -> None:

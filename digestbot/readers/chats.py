@@ -256,5 +256,4 @@ class ChatService:
     async def forget(self, chat_id: int) -> bool:
         """Delete everything the bot keeps about a chat; False when it knew nothing."""
         async with session_scope(self._sessions) as session:
-            await store.cancel_chat_rows(session=session, chat_id=chat_id, reason="chat forgotten")
             return await store.delete_chat(session=session, chat_id=chat_id)

@@ -199,7 +199,7 @@ class Chat(SQLModel, table=True):
     next_digest_at: datetime | None = _ts(nullable=True, index=True)
     created_at: datetime = _ts(default_now=True)
     # The ids of the tags it follows, "3,17,22": a copy of its subscriptions, kept by
-    # store.py (the bot's only writer of them) so planning reads a due chat's tags with
+    # store/chats.py (the bot's only writer of them) so planning reads a due chat's tags with
     # its row rather than looking them up chat by chat (a million lookups a day).
     tag_ids: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
 

@@ -40,7 +40,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_outbox_claim")
         batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
         batch_op.drop_index(batch_op.f("ix_outbox_sent_at"))
-    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
-        batch_op.drop_column("counts")
-        batch_op.drop_column("started_at")
-        batch_op.drop_column("status_message_id")
+    # Plain ALTER (SQLite 3.35+), not batch mode: batch would copy broadcasts into a new
+    # table and drop the old one, which fails on SQLite, foreign keys on, as soon as an
+    # outbox row names a broadcast ("FOREIGN KEY constraint failed").
+    for column in ("counts", "started_at", "status_message_id"):
+        op.execute(f"ALTER TABLE broadcasts DROP COLUMN {column}")

@@ -1,0 +1,326 @@
+"""Briefs: storing them (added, updated or unchanged), and finding them for readers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from digestbot.store.models import SECTIONS, Brief, BriefData, BriefTag, KeyValue, Tag, utcnow
+from digestbot.store.sql import CHUNK, chunks, dialect_insert
+from digestbot.store.tags import ensure_tags
+
+
+class Outcome(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A stored brief: our id (what ``/brief_ID`` uses) and its parsed fields."""
+
+    id: int
+    brief: BriefData
+
+
+def content_hash(brief: BriefData) -> str:
+    """A fingerprint of everything a brief says, to tell a changed brief from a re-sent one."""
+    canonical = json.dumps(brief.to_dict(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _brief_values(data: BriefData, digest: str) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "source_id": data.id,
+        "title": data.title,
+        "score": data.score,
+        "category": data.category,
+        "published_at": data.published_at,
+        "summary": data.summary,
+        "url": data.url,
+        "content_hash": digest,
+    }
+    for name, _heading in SECTIONS:
+        values[name] = getattr(data, name)
+    return values
+
+
+async def _find_existing(
+    session: AsyncSession, briefs: Sequence[BriefData]
+) -> tuple[dict[str, Brief], dict[tuple[str, datetime], Brief]]:
+    by_source: dict[str, Brief] = {}
+    by_title: dict[tuple[str, datetime], Brief] = {}
+    source_ids = sorted({b.id for b in briefs if b.id is not None})
+    for chunk in chunks(source_ids):
+        for row in await session.exec(select(Brief).where(col(Brief.source_id).in_(chunk))):
+            by_source[row.source_id or ""] = row
+    titles = sorted({b.title for b in briefs})
+    for chunk in chunks(titles):
+        for row in await session.exec(select(Brief).where(col(Brief.title).in_(chunk))):
+            by_title[(row.title, row.published_at)] = row
+    return by_source, by_title
+
+
+async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -> list[Outcome]:
+    """Store briefs, one outcome each: a known brief is updated only when it changed.
+
+    A brief is known by its source id, or else by the same title and publish time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # One ingestion at a time, so brief ids become visible in the order they are
+        # given: digests take "every id above the last one seen" and must not skip any.
+        conn = await session.connection()
+        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(74100001)))
+    by_source, by_title = await _find_existing(session, briefs)
+    tag_ids = await ensure_tags(session=session, slugs=(t for b in briefs for t in b.tags))
+    outcomes: list[Outcome] = []
+    now = utcnow()
+    # Every brief added or changed, with its tags (by object: a new one has no id yet),
+    # and the stored ones whose old tags go: written at the end, so a batch costs a few
+    # statements (one INSERT of all the new briefs) rather than a few per brief.
+    tagged: dict[int, tuple[Brief, Sequence[str]]] = {}
+    retagged: list[int] = []
+    for data in briefs:
+        digest = content_hash(data)
+        row = (by_source.get(data.id) if data.id is not None else None) or by_title.get(
+            (data.title, data.published_at)
+        )
+        if row is not None and row.content_hash == digest:
+            outcomes.append(Outcome.UNCHANGED)
+            continue
+        values = _brief_values(data, digest)
+        if row is None:
+            row = Brief(**values, ingested_at=now, updated_at=now)
+            session.add(row)  # the ORM inserts them in this order: ids follow the input's
+            outcomes.append(Outcome.ADDED)
+        else:
+            if row.source_id is not None and data.id is None:
+                values["source_id"] = row.source_id  # a card re-ingested without its id
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = now
+            if row.id is not None:  # stored before this batch (else added earlier in it)
+                retagged.append(row.id)
+            outcomes.append(Outcome.UPDATED)
+        tagged[id(row)] = (row, data.tags)
+        if row.source_id:
+            by_source[row.source_id] = row
+        by_title[(row.title, row.published_at)] = row
+    for chunk in chunks(retagged):
+        await session.exec(sa.delete(BriefTag).where(col(BriefTag.brief_id).in_(chunk)))
+    await session.flush()  # assigns the new briefs' ids
+    links = [
+        {"brief_id": row.id, "tag_id": tag_ids[slug], "position": i}
+        for row, tags in tagged.values()
+        for i, slug in enumerate(tags)
+    ]
+    if links:  # Core, not ORM objects: building those cost more than storing them
+        conn = await session.connection()
+        await conn.execute(sa.insert(BriefTag.__table__), links)  # type: ignore[attr-defined]
+    if any(o != Outcome.UNCHANGED for o in outcomes):
+        await _bump_revision(session)
+    return outcomes
+
+
+BRIEFS_REVISION = "briefs_rev"
+
+
+async def _bump_revision(session: AsyncSession) -> None:
+    """Count every change to the briefs, in the changing transaction: the planner keeps
+    briefs between ticks while this stays the same. A counter, not a time stamp, so an
+    edit from a process whose clock is behind is never mistaken for no change."""
+    table = KeyValue.__table__  # type: ignore[attr-defined]
+    insert = dialect_insert(session, table).values(key=BRIEFS_REVISION, value="1")
+    bumped = sa.cast(sa.cast(table.c.value, sa.Integer) + 1, sa.Text)
+    conn = await session.connection()
+    await conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"value": bumped}))
+
+
+async def count_briefs(*, session: AsyncSession) -> int:
+    return (await session.exec(select(sa.func.count()).select_from(Brief))).one()
+
+
+async def tags_of(*, session: AsyncSession, brief_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Tag slugs of each brief, in the order the source gave them."""
+    out: dict[int, list[str]] = {brief_id: [] for brief_id in brief_ids}
+    for chunk in chunks(list(brief_ids)):
+        stmt = (
+            select(BriefTag.brief_id, Tag.slug)
+            .join(Tag, col(Tag.id) == col(BriefTag.tag_id))
+            .where(col(BriefTag.brief_id).in_(chunk))
+            .order_by(col(BriefTag.brief_id), col(BriefTag.position))
+        )
+        for brief_id, slug in await session.exec(stmt):
+            out[brief_id].append(slug)
+    return out
+
+
+def to_brief_data(row: Brief, tags: Sequence[str]) -> BriefData:
+    """The stored brief in its parsed form (what export writes)."""
+    return BriefData(
+        title=row.title,
+        score=row.score,
+        category=row.category,
+        published_at=row.published_at,
+        tags=tuple(tags),
+        summary=row.summary,
+        what_happened=row.what_happened,
+        technical_details=row.technical_details,
+        why_it_matters=row.why_it_matters,
+        what_to_watch=row.what_to_watch,
+        url=row.url,
+        id=row.source_id,
+    )
+
+
+async def iter_briefs(*, session: AsyncSession, batch: int = CHUNK) -> AsyncIterator[BriefData]:
+    """Every stored brief, oldest first, in batches so memory stays flat."""
+    after = 0
+    while True:
+        stmt = select(Brief).where(col(Brief.id) > after).order_by(col(Brief.id)).limit(batch)
+        rows = list(await session.exec(stmt))
+        if not rows:
+            return
+        ids = [r.id for r in rows if r.id is not None]
+        tags = await tags_of(session=session, brief_ids=ids)
+        for row in rows:
+            assert row.id is not None
+            yield to_brief_data(row, tags[row.id])
+        after = ids[-1]
+
+
+async def get_item(*, session: AsyncSession, brief_id: int) -> Item | None:
+    """One brief with its tags, or None."""
+    row = await session.get(Brief, brief_id)
+    if row is None or row.id is None:
+        return None
+    tags = await tags_of(session=session, brief_ids=[row.id])
+    return Item(row.id, to_brief_data(row, tags[row.id]))
+
+
+async def items_by_ids(*, session: AsyncSession, brief_ids: Iterable[int]) -> dict[int, Item]:
+    """The briefs with these ids that exist, with their tags, by id."""
+    out: dict[int, Item] = {}
+    for chunk in chunks(sorted(set(brief_ids))):
+        rows = (await session.exec(select(Brief).where(col(Brief.id).in_(chunk)))).all()
+        out.update((item.id, item) for item in await _items(session, rows))
+    return out
+
+
+async def _items(session: AsyncSession, rows: Sequence[Brief]) -> list[Item]:
+    ids = [r.id for r in rows if r.id is not None]
+    tags = await tags_of(session=session, brief_ids=ids)
+    return [Item(r.id, to_brief_data(r, tags[r.id])) for r in rows if r.id is not None]
+
+
+async def max_brief_id(*, session: AsyncSession) -> int:
+    newest: int | None = (await session.exec(select(sa.func.max(Brief.id)))).one()
+    return newest or 0
+
+
+def _filtered(
+    stmt: Any,
+    *,
+    tags: Sequence[str] | None,
+    min_score: int,
+    after_id: int | None,
+    upto_id: int | None,
+    published_after: datetime | None = None,
+) -> Any:
+    if published_after is not None:
+        stmt = stmt.where(col(Brief.published_at) >= published_after)
+    if tags is not None:
+        on_tags = (
+            select(BriefTag.brief_id)
+            .join(Tag, col(Tag.id) == col(BriefTag.tag_id))
+            .where(col(Tag.slug).in_(list(tags)))
+        )
+        stmt = stmt.where(col(Brief.id).in_(on_tags))
+    if min_score:
+        stmt = stmt.where(col(Brief.score) >= min_score)
+    if after_id is not None:
+        stmt = stmt.where(col(Brief.id) > after_id)
+    if upto_id is not None:
+        stmt = stmt.where(col(Brief.id) <= upto_id)
+    return stmt
+
+
+async def find_items(
+    *,
+    session: AsyncSession,
+    tags: Sequence[str] | None = None,
+    min_score: int = 0,
+    after_id: int | None = None,
+    upto_id: int | None = None,
+    published_after: datetime | None = None,
+    order: str = "best",
+    limit: int = 10,
+    offset: int = 0,
+) -> list[Item]:
+    """Briefs on any of ``tags`` (None: all), at or above ``min_score``, in an id window.
+
+    ``order`` is ``best`` (score, then newest) or ``latest`` (newest published first).
+    """
+    ordering = (
+        (col(Brief.score).desc(), col(Brief.published_at).desc(), col(Brief.id).desc())
+        if order == "best"
+        else (col(Brief.published_at).desc(), col(Brief.id).desc())
+    )
+    stmt = _filtered(
+        select(Brief),
+        tags=tags,
+        min_score=min_score,
+        after_id=after_id,
+        upto_id=upto_id,
+        published_after=published_after,
+    )
+    rows = list(await session.exec(stmt.order_by(*ordering).offset(offset).limit(limit)))
+    return await _items(session, rows)
+
+
+async def count_items(
+    *,
+    session: AsyncSession,
+    tags: Sequence[str] | None = None,
+    min_score: int = 0,
+    after_id: int | None = None,
+    upto_id: int | None = None,
+) -> int:
+    stmt = _filtered(
+        select(sa.func.count()).select_from(Brief),
+        tags=tags,
+        min_score=min_score,
+        after_id=after_id,
+        upto_id=upto_id,
+    )
+    count: int = (await session.exec(stmt)).one()
+    return count
+
+
+async def search_items(
+    *, session: AsyncSession, words: Sequence[str], limit: int = 10
+) -> list[Item]:
+    """Briefs whose title or summary holds every word (case-insensitive), newest first."""
+    stmt = select(Brief)
+    for raw in words:
+        word = raw.lower()
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(col(Brief.title)).contains(word, autoescape=True),
+                sa.func.lower(sa.func.coalesce(col(Brief.summary), "")).contains(
+                    word, autoescape=True
+                ),
+            )
+        )
+    stmt = stmt.order_by(col(Brief.published_at).desc(), col(Brief.id).desc()).limit(limit)
+    return await _items(session, list(await session.exec(stmt)))

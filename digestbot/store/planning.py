@@ -1,0 +1,291 @@
+"""Digest planning: the chats that are due, the briefs' window, and saving a plan
+(the outbox rows it queues and the schedules it moves) in bulk.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from digestbot.store.briefs import BRIEFS_REVISION
+from digestbot.store.models import Brief, Chat, KeyValue, OutboxKind, OutboxStatus, UTCDateTime
+from digestbot.store.sql import dialect_name
+
+_CHATS = Chat.__table__  # type: ignore[attr-defined]
+# What planning reads of a chat; Core rows, not ORM objects: thousands per tick.
+_SCHEDULE_COLUMNS = (
+    "id",
+    "timezone",
+    "digest_time",
+    "frequency",
+    "weekly_day",
+    "min_score",
+    "digest_size",
+    "last_brief_id",
+    "window_end_id",
+    "window_shown",
+    "next_digest_at",
+    "active",
+    "paused",
+)
+_NOT_DUE = {"active", "paused"}  # due chats are all active and unpaused
+
+
+async def _chat_rows(
+    session: AsyncSession, *where: Any, order: Any = _CHATS.c.id, limit: int
+) -> Sequence[Any]:
+    conn = await session.connection()
+    stmt = sa.select(*(_CHATS.c[name] for name in _SCHEDULE_COLUMNS)).where(*where)
+    return (await conn.execute(stmt.order_by(order).limit(limit))).all()
+
+
+class DueChat(NamedTuple):
+    """A chat whose digest is due, with what planning it needs (see :func:`due_chats`)."""
+
+    id: int
+    timezone: str
+    digest_time: str
+    frequency: str
+    weekly_day: int
+    min_score: int
+    digest_size: int
+    last_brief_id: int
+    window_end_id: int
+    window_shown: int
+    next_digest_at: datetime
+    tag_ids: tuple[int, ...]  # the tags it follows
+
+
+async def due_chats(
+    *, session: AsyncSession, now: datetime, since: datetime | None = None, limit: int
+) -> list[DueChat]:
+    """Reachable, unpaused chats whose digest is due, the earliest due first, each with
+    the ids of the tags it follows (from ``chats.tag_ids``, so a due chat costs one row:
+    a million chats' day reads hundreds of them every minute).
+
+    The planner moves every chat it gets past ``now`` before it asks again, so the next
+    call returns the next ones without an offset, and each call reads no more of the
+    ``next_digest_at`` index than the rows it returns: a tick costs what is due, not
+    what is stored (a day of minute ticks over a million chats). ``since``, when given,
+    skips what is due at or before it: on PostgreSQL a moved schedule leaves its old
+    index entry behind until vacuum, so an open-ended read would walk over every
+    schedule moved since then (by evening, most of a million).
+    """
+    # The due moment comes as the driver gives it (no per-row type processing); the
+    # few distinct moments of a tick are converted once, below.
+    raw = sa.types.NullType()
+    stmt = (
+        sa.select(
+            *(
+                sa.type_coerce(_CHATS.c[name], raw) if name == "next_digest_at" else _CHATS.c[name]
+                for name in _SCHEDULE_COLUMNS
+                if name not in _NOT_DUE
+            ),
+            _CHATS.c.tag_ids,
+        )
+        .where(
+            _CHATS.c.next_digest_at <= now,
+            _CHATS.c.next_digest_at > since if since is not None else sa.true(),
+            _CHATS.c.active != sa.false(),
+            ~_CHATS.c.paused,
+            _CHATS.c.frequency != "off",
+        )
+        .order_by(_CHATS.c.next_digest_at)
+        .limit(limit)
+    )
+    conn = await session.connection()
+    rows = (await conn.execute(stmt)).all()
+    moment = _moments(session)
+    return [
+        DueChat._make((*r[:-2], moment(r[-2]), tuple(map(int, r[-1].split(","))) if r[-1] else ()))
+        for r in rows
+    ]
+
+
+def _moments(session: AsyncSession) -> Callable[[Any], datetime]:
+    """The driver's value of a UTC column as ``UTCDateTime`` reads it, each distinct one
+    converted once."""
+    dialect = session.get_bind().dialect
+    read = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    seen: dict[Any, datetime] = {}
+
+    def convert(value: Any) -> datetime:
+        if value not in seen:
+            moment = read(value) if read is not None else value
+            assert isinstance(moment, datetime)  # due, so set
+            seen[value] = moment
+        return seen[value]
+
+    return convert
+
+
+async def unscheduled_chats(*, session: AsyncSession, limit: int) -> Sequence[Any]:
+    """Chats whose schedule was cleared (new, or settings changed)."""
+    return await _chat_rows(session, _CHATS.c.next_digest_at.is_(None), limit=limit)
+
+
+async def update_chats(*, session: AsyncSession, updates: Sequence[dict[str, Any]]) -> None:
+    """Set fields of many chats (each dict: ``b_id`` and the fields), one executemany per
+    shape of change rather than an UPDATE per chat through the ORM."""
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for change in updates:
+        by_shape[tuple(sorted(change))].append(change)
+    conn = await session.connection()
+    for shape, params in by_shape.items():
+        values: dict[str, Any] = {name: sa.bindparam(name) for name in shape if name != "b_id"}
+        stmt = _CHATS.update().where(_CHATS.c.id == sa.bindparam("b_id")).values(**values)
+        await conn.execute(stmt, params)
+
+
+@dataclass(frozen=True, slots=True)
+class BriefWindow:
+    """Where the briefs ingested since some moment lie, and whether they changed."""
+
+    end: int  # the newest brief's id (0: none)
+    first: int | None  # the oldest brief's id ingested since then (None: none)
+    count: int  # briefs with ids from ``first`` on
+    changed: datetime | None  # when the latest of those was added or updated
+    revision: str | None = None  # counts every change to the briefs (see upsert_briefs)
+
+
+async def brief_window(*, session: AsyncSession, since: datetime) -> BriefWindow:
+    """The newest brief's id, the oldest one ingested at or after ``since``, and how many
+    briefs there are from that one on and when the latest of them changed, in one round
+    trip: the planner asks every minute. Ids grow with ingestion, and a brief is only
+    ever added or updated (``upsert_briefs`` stamps ``updated_at``), so while these stay
+    the same so do the briefs from ``first`` on."""
+    first = (
+        sa.select(sa.func.min(Brief.id))
+        .where(col(Brief.ingested_at) >= since)
+        .scalar_subquery()
+        .correlate(None)
+    )
+    newest = sa.select(sa.func.max(Brief.id)).scalar_subquery().correlate(None)
+    count = (
+        sa.select(sa.func.count())
+        .select_from(Brief)
+        .where(col(Brief.id) >= first)
+        .scalar_subquery()
+        .correlate(None)
+    )
+    changed = (
+        sa.select(sa.func.max(Brief.updated_at))
+        .where(col(Brief.id) >= first)
+        .scalar_subquery()
+        .correlate(None)
+    )
+    kv = KeyValue.__table__  # type: ignore[attr-defined]
+    revision = (
+        sa.select(kv.c.value).where(kv.c.key == BRIEFS_REVISION).scalar_subquery().correlate(None)
+    )
+    conn = await session.connection()
+    row = (await conn.execute(sa.select(newest, first, count, changed, revision))).one()
+    return BriefWindow(end=row[0] or 0, first=row[1], count=row[2], changed=row[3], revision=row[4])
+
+
+class DigestRow(NamedTuple):
+    """One message of a planned digest, for :func:`save_plan`."""
+
+    key: str
+    chat_id: int
+    part: int
+    payload: str
+
+
+class ScheduleMove(NamedTuple):
+    """A planned chat's next digest moment and digest cursor, for :func:`save_plan`;
+    a None leaves that column as it is."""
+
+    chat_id: int
+    next_digest_at: datetime
+    last_brief_id: int | None
+    window_end_id: int | None
+    window_shown: int | None
+    last_digest_at: datetime | None
+
+
+_QUEUE_COLUMNS = "key, chat_id, kind, part, payload, status, attempts, next_attempt_at, created_at"
+_PG_QUEUE = f"""
+INSERT INTO outbox ({_QUEUE_COLUMNS})
+SELECT u.key, u.chat_id, '{OutboxKind.DIGEST}', u.part, u.payload,
+    '{OutboxStatus.PENDING}', 0, $5, $5
+FROM unnest($1::varchar[], $2::bigint[], $3::int[], $4::text[])
+    WITH ORDINALITY AS u(key, chat_id, part, payload, n)
+ORDER BY u.n
+ON CONFLICT (key) DO NOTHING"""
+_PG_MOVE = """
+UPDATE chats AS c SET next_digest_at = u.next_at,
+    last_brief_id = COALESCE(u.last_id, c.last_brief_id),
+    window_end_id = COALESCE(u.end_id, c.window_end_id),
+    window_shown = COALESCE(u.shown, c.window_shown),
+    last_digest_at = COALESCE(u.digest_at, c.last_digest_at)
+FROM unnest($1::bigint[], $2::timestamp[], $3::int[], $4::int[], $5::int[], $6::timestamp[])
+    AS u(id, next_at, last_id, end_id, shown, digest_at)
+WHERE c.id = u.id"""
+_SQLITE_QUEUE = f"""
+INSERT INTO outbox ({_QUEUE_COLUMNS})
+VALUES (?, ?, '{OutboxKind.DIGEST}', ?, ?, '{OutboxStatus.PENDING}', 0, ?, ?)
+ON CONFLICT (key) DO NOTHING"""
+_SQLITE_MOVE = """
+UPDATE chats SET next_digest_at = ?, last_brief_id = COALESCE(?, last_brief_id),
+    window_end_id = COALESCE(?, window_end_id), window_shown = COALESCE(?, window_shown),
+    last_digest_at = COALESCE(?, last_digest_at)
+WHERE id = ?"""
+
+
+async def save_plan(
+    *,
+    session: AsyncSession,
+    rows: Sequence[DigestRow],
+    moves: Sequence[ScheduleMove],
+    now: datetime,
+) -> None:
+    """Queue planned digest messages (``pending`` from ``now``; a key that exists is
+    skipped, never sent twice) and move the planned chats' schedules and cursors.
+
+    A day of a million chats is a million of each, so this goes past SQLAlchemy's
+    per-value processing: one ``unnest`` statement each on PostgreSQL, one
+    ``executemany`` of plain tuples each on SQLite, with the few distinct timestamps
+    converted once.
+    """
+    conn = await session.connection()
+    stamp = _timestamps(session)
+    if dialect_name(session) == "postgresql":
+        if rows:
+            await conn.exec_driver_sql(_PG_QUEUE, (*map(list, zip(*rows, strict=True)), stamp(now)))
+        if moves:
+            ids, next_at, last_id, end_id, shown, digest_at = map(list, zip(*moves, strict=True))
+            next_at, digest_at = list(map(stamp, next_at)), list(map(stamp, digest_at))
+            await conn.exec_driver_sql(_PG_MOVE, (ids, next_at, last_id, end_id, shown, digest_at))
+        return
+    at = stamp(now)
+    if rows:
+        await conn.exec_driver_sql(_SQLITE_QUEUE, [(*row, at, at) for row in rows])
+    if moves:
+        await conn.exec_driver_sql(
+            _SQLITE_MOVE,
+            [(stamp(m[1]), m[2], m[3], m[4], stamp(m[5]), m[0]) for m in moves],
+        )
+
+
+def _timestamps(session: AsyncSession) -> Callable[[datetime | None], Any]:
+    """Aware datetimes as the driver takes them for a UTC column (as ``UTCDateTime``
+    binds them), each distinct one converted once."""
+    dialect = session.get_bind().dialect
+    bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert bind is not None  # a TypeDecorator always has one
+    seen: dict[datetime | None, Any] = {None: None}
+
+    def convert(value: datetime | None) -> Any:
+        if value not in seen:
+            seen[value] = bind(value)
+        return seen[value]
+
+    return convert
