@@ -30,9 +30,18 @@ class AddressRefused(Exception):
     """A host resolved to an address feeds may not be fetched from."""
 
     def __init__(self, host: str, address: IPAddress, kind: str) -> None:
-        shown = host if host == str(address) else f"{host} ({address})"
-        self.reason = f"refused to connect to {shown}: a {kind} address"
+        shown = host if _is_literal(host, address) else f"{host} ({address})"
+        article = "an" if kind[0] in "aeiou" else "a"
+        self.reason = f"refused to connect to {shown}: {article} {kind} address"
         super().__init__(self.reason)
+
+
+def _is_literal(host: str, address: IPAddress) -> bool:
+    """Whether ``host`` is ``address`` written out (then naming it twice says nothing)."""
+    try:
+        return ipaddress.ip_address(host) == address
+    except ValueError:
+        return False
 
 
 def address_class(address: IPAddress) -> str | None:
@@ -40,14 +49,14 @@ def address_class(address: IPAddress) -> str | None:
     # ::ffff:127.0.0.1 reaches 127.0.0.1; judge the IPv4 address it carries.
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    # Most specific first: 127.0.0.1 is also "private" to ipaddress, 0.0.0.0 too.
+    # Most specific first: 127.0.0.1 and 0.0.0.0 are also "private" to ipaddress.
     for kind, matches in (
         ("loopback", address.is_loopback),
         ("unspecified", address.is_unspecified),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
+        ("reserved", address.is_reserved),  # 240.0.0.0/4 is also "private" to ipaddress
         ("private", address.is_private),
-        ("reserved", address.is_reserved),
     ):
         if matches:
             return kind
