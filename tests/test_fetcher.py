@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import json
+import threading
 import time
 import tracemalloc
 import zlib
@@ -17,7 +18,7 @@ from digestbot import store
 from digestbot.briefs.fetcher import DEFAULT_MAX_BYTES, fetch, make_client
 from digestbot.briefs.network import IPAddress, address_class
 from digestbot.briefs.parse import BriefData
-from digestbot.briefs.poller import FeedPoller
+from digestbot.briefs.poller import CONCURRENCY, FeedPoller
 from digestbot.errors import FetchError
 from tests.bot import Clock, running_bot
 from tests.factories import make_brief
@@ -96,6 +97,31 @@ async def test_slow_and_hanging_feeds_do_not_delay_a_healthy_one(server, client,
     assert time.monotonic() - started < 2 * deadline  # side by side, not one after another
     async with sessions() as session:
         assert await store.count_briefs(session=session) == 1
+
+
+async def test_feeds_are_fetched_eight_at_a_time(server, client, sessions) -> None:
+    lock = threading.Lock()
+    in_flight = [0]
+    most = [0]
+    release = threading.Event()
+
+    def slow(request: Request) -> Reply:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        release.wait(0.3)  # a slow publisher: each answer takes 0.3 s
+        with lock:
+            in_flight[0] -= 1
+        return Reply(body=b"[]", headers=JSON_TYPE)
+
+    urls = [server.serve(f"/feed{n}", slow) for n in range(20)]
+    poller = FeedPoller(sessions, client, urls, deadline=5.0, clock=Clock())
+
+    results = await poller.poll()
+
+    assert [r.url for r in results] == urls  # every feed, reported in order
+    assert all(r.error is None for r in results)
+    assert most[0] == CONCURRENCY == 8
 
 
 # --- private addresses (SSRF) ---------------------------------------------------------------
