@@ -22,6 +22,7 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
 from digestbot import store
+from digestbot.briefs import fetcher
 from digestbot.briefs.ingest import Ingester, seed_if_empty
 from digestbot.config import Settings, load_settings
 from digestbot.errors import ConfigError, StoreError
@@ -169,7 +170,11 @@ def ingest(ctx: click.Context, targets: tuple[str, ...]) -> None:
         engine = db.create_engine(settings.database_url)
         try:
             await db.ensure_schema(engine, auto_upgrade=settings.is_sqlite)
-            return await Ingester(db.session_factory(engine)).ingest(targets)
+            async with fetcher.make_client(allow_private=settings.feed_allow_private) as http:
+                ingester = Ingester(
+                    db.session_factory(engine), http, deadline=settings.feed_timeout
+                )
+                return await ingester.ingest(targets)
         finally:
             await engine.dispose()
 

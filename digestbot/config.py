@@ -30,6 +30,7 @@ _ASYNC_DRIVERS = {
 }
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+MAX_FEED_URL = 2048  # the feeds table's url column
 
 
 def async_database_url(url: str) -> str:
@@ -62,6 +63,23 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _check_feed_url(url: str) -> None:
+    """ValueError unless ``url`` is an http(s) URL with a host that fits the feeds table."""
+    shown = repr(url[:60] + "..." if len(url) > 60 else url)
+    if len(url) > MAX_FEED_URL:
+        # Stored in a 2048-character column: a longer one would fail every poll.
+        raise ValueError(f"{shown} is longer than {MAX_FEED_URL} characters")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:  # a bad port or IPv6 literal
+        raise ValueError(f"{shown} is not a valid URL ({exc})") from exc
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{shown} is not an http(s) URL")
+    if not host:
+        raise ValueError(f"{shown} has no host, like https://example.com/feed.xml")
+
+
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -84,6 +102,9 @@ class Settings(BaseSettings):
     default_digest_time: str = "08:00"
     send_rate: float = 25.0
     feed_poll_minutes: int = 10
+    # Seconds a whole feed fetch may take; private addresses (SSRF) only when allowed.
+    feed_timeout: float = 30.0
+    feed_allow_private: bool = False
     log_level: str = "INFO"
     # Webhook mode (production): unset WEBHOOK_URL means long polling.
     webhook_url: str | None = None
@@ -135,9 +156,15 @@ class Settings(BaseSettings):
         parts = _split_csv(value)
         if isinstance(parts, list):
             for part in parts:
-                if not str(part).startswith(("http://", "https://")):
-                    raise ValueError(f"{part!r} is not an http(s) URL")
+                _check_feed_url(str(part))
         return parts
+
+    @field_validator("feed_timeout")
+    @classmethod
+    def _feed_timeout(cls, value: float) -> float:
+        if not 0 < value <= 600:
+            raise ValueError("must be seconds above 0, at most 600")
+        return value
 
     @field_validator("default_timezone")
     @classmethod

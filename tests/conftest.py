@@ -28,6 +28,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "DATABASE_URL",
         "ADMIN_IDS",
         "FEED_URLS",
+        "FEED_TIMEOUT",
+        "FEED_ALLOW_PRIVATE",
         "DEFAULT_TIMEZONE",
         "DEFAULT_DIGEST_TIME",
         "SEND_RATE",

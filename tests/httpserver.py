@@ -10,7 +10,9 @@ Usage::
 
 A route is a :class:`Reply` or a function from :class:`Request` to ``Reply``.
 Unknown paths answer 404. ``stall`` makes a route hang (before the headers, or
-after them) until the server stops, for timeout tests that need no sleeping.
+after them) until the server stops, for timeout tests that need no sleeping;
+``trickle`` sends the body one byte at a time, that many seconds apart (a hostile
+server that no per-read timeout catches).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Reply:
     chunk_size: int = 1024
     content_length: int | None = None  # declare a length other than len(body)
     stall: Literal["before-headers", "after-headers"] | None = None
+    trickle: float | None = None  # seconds between the body's bytes
 
 
 Route = Reply | Callable[[Request], Reply]
@@ -105,6 +108,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if not send_body or reply.status == 304:
+            return
+        if reply.trickle is not None:
+            for byte in reply.body:
+                # Waiting on the stop event, not sleeping, lets shutdown end it at once.
+                if state.stopping.wait(reply.trickle):
+                    break
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            self.close_connection = True
             return
         if reply.chunked:
             for start in range(0, len(reply.body), reply.chunk_size):

@@ -46,7 +46,10 @@ def web():
 
 @pytest.fixture
 async def bot(database_url):
-    async with running_bot(database_url, admin_ids=[ADMIN, SECOND_ADMIN]) as running:
+    # /ingest fetches from the test server on 127.0.0.1, a private address.
+    async with running_bot(
+        database_url, admin_ids=[ADMIN, SECOND_ADMIN], feed_allow_private="true"
+    ) as running:
         yield running
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import FIXTURES
 from tests.factories import make_brief, make_card
+from tests.httpserver import LocalHTTPServer, Reply
 
 DIGESTBOT = str(Path(sys.executable).with_name("digestbot"))
 REPO = Path(__file__).resolve().parent.parent
@@ -47,6 +48,12 @@ def test_help_lists_the_commands():
         ("DEFAULT_TIMEZONE", "Mars/Olympus", "DEFAULT_TIMEZONE: unknown timezone 'Mars/Olympus'"),
         ("DATABASE_URL", "nosuch://x", "DATABASE_URL: unsupported scheme 'nosuch'"),
         ("SEND_RATE", "-1", "SEND_RATE: must be a number of messages per second above 0"),
+        # Too long for the feeds table, it would fail every poll; the echo is clipped.
+        (
+            "FEED_URLS",
+            "https://a.example/" + "x" * 3000,
+            f"FEED_URLS: 'https://a.example/{'x' * 42}...' is longer than 2048 characters",
+        ),
     ],
 )
 def test_a_bad_setting_stops_with_one_line_and_exit_2(tmp_path, variable, value, expected):
@@ -121,6 +128,23 @@ def test_ingest_reports_each_rejected_input_and_stores_the_rest(tmp_path, env):
     again = digestbot("ingest", str(inputs / "example.txt"), env=env, cwd=tmp_path)
     assert again.returncode == 0
     assert again.stdout.strip() == "0 added, 0 updated, 1 unchanged, 0 rejected"
+
+
+def test_ingest_fetches_private_addresses_only_when_allowed(tmp_path, env):
+    feed = json.dumps([make_brief(title="Local feed").to_dict()]).encode()
+    with LocalHTTPServer() as server:
+        url = server.serve("/feed.json", Reply(body=feed))
+
+        refused = digestbot("ingest", url, env=env, cwd=tmp_path)
+        allowed = digestbot("ingest", url, env={**env, "FEED_ALLOW_PRIVATE": "true"}, cwd=tmp_path)
+
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        f"rejected {url}: refused to connect to 127.0.0.1: a loopback address"
+    )
+    assert allowed.returncode == 0
+    assert allowed.stdout.strip() == "1 added, 0 updated, 0 unchanged, 0 rejected"
+    assert len(server.requests) == 1
 
 
 def test_a_changed_card_is_updated_not_duplicated(tmp_path, env):

@@ -65,6 +65,12 @@ def test_database_urls_map_to_async_drivers(url, expected):
         ("DEFAULT_DIGEST_TIME", "25:00", "not a time like 08:00"),
         ("ADMIN_IDS", "12,bob", "'bob' is not a Telegram user id"),
         ("FEED_URLS", "ftp://x", "not an http(s) URL"),
+        ("FEED_URLS", "https://a.example/feed, https:///feed", "'https:///feed' has no host"),
+        ("FEED_URLS", "https://a.example/" + "x" * 2031, "longer than 2048 characters"),
+        ("FEED_URLS", "http://[::1/feed", "not a valid URL"),
+        ("FEED_TIMEOUT", "0", "above 0"),
+        ("FEED_TIMEOUT", "soon", "'soon' is not a number"),
+        ("FEED_ALLOW_PRIVATE", "maybe", "valid boolean"),
         ("LOG_LEVEL", "LOUD", "must be one of"),
         ("TELEGRAM_BOT_TOKEN", "not-a-token", "does not look like a bot token"),
         ("TELEGRAM_API_BASE_URL", "api.telegram.org", "must start with http"),
@@ -85,6 +91,17 @@ def test_a_bad_value_names_the_variable_and_the_problem(monkeypatch, variable, v
     assert info.value.variable == variable
     assert problem in str(info.value)
     assert str(info.value).startswith(f"{variable}: ")
+
+
+def test_feed_fetching_defaults_and_the_longest_feed_url(monkeypatch):
+    longest = "https://a.example/" + "x" * 2030  # 2048 characters, the column's size
+    monkeypatch.setenv("FEED_URLS", longest)
+
+    settings = load_settings(None)
+
+    assert settings.feed_urls == [longest]
+    assert settings.feed_timeout == 30
+    assert settings.feed_allow_private is False
 
 
 def test_missing_token_points_to_the_console():

@@ -24,7 +24,7 @@ def web():
 
 @pytest.fixture
 async def http():
-    async with fetcher.make_client(timeout=2.0) as client:
+    async with fetcher.make_client(timeout=2.0, allow_private=True) as client:
         yield client
 
 

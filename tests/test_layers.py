@@ -34,7 +34,9 @@ RANKS: dict[str, dict[str, int]] = {
         "planning": 5, "outbox": 5, "broadcasts": 5,
         "migrations": 6,
     },
-    "briefs": {"parse": 0, "feeds": 1, "render": 1, "fetcher": 2, "ingest": 3, "poller": 4},
+    "briefs": {
+        "parse": 0, "feeds": 1, "render": 1, "network": 1, "fetcher": 2, "ingest": 3, "poller": 4,
+    },
     "readers": {"chats": 0, "digests": 0},
     "delivery": {
         "schedule": 0, "leader": 0, "failures": 0, "payload": 0,

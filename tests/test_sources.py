@@ -30,13 +30,13 @@ def server() -> Iterator[LocalHTTPServer]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client(timeout=2.0) as http:
+    async with make_client(timeout=2.0, allow_private=True) as http:
         yield http
 
 
 @pytest.fixture
 async def impatient_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client(timeout=0.2) as http:
+    async with make_client(timeout=0.2, allow_private=True) as http:
         yield http
 
 

@@ -108,7 +108,7 @@ async def open_services(
     except BaseException:
         await engine.dispose()
         raise
-    http = fetcher.make_client()
+    http = fetcher.make_client(allow_private=settings_.feed_allow_private)
     defaults = ChatDefaults(settings_.default_timezone, settings_.default_digest_time)
     sender = Sender(
         sessions, sender_bot, budget=budget, clock=clock, monotonic=monotonic, on_outcome=on_outcome
@@ -118,7 +118,7 @@ async def open_services(
         engine=engine,
         sessions=sessions,
         http=http,
-        ingester=Ingester(sessions, http),
+        ingester=Ingester(sessions, http, deadline=settings_.feed_timeout),
         chats=ChatService(sessions, defaults, clock),
         digests=DigestService(sessions, clock),
         planner=DigestPlanner(sessions, clock, on_queued=sender.wake),
@@ -127,6 +127,7 @@ async def open_services(
             http,
             settings_.feed_urls,
             interval=timedelta(minutes=settings_.feed_poll_minutes),
+            deadline=settings_.feed_timeout,
             clock=clock,
         ),
         sender=sender,

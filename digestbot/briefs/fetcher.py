@@ -1,9 +1,12 @@
 """Fetching a feed URL over HTTP: the one place the bot talks HTTP to publishers.
 
 :func:`fetch` downloads one URL with conditional-request support (ETag /
-Last-Modified), a size cap and timeouts, translates every network problem into
-:class:`~digestbot.errors.FetchError` (``raise ... from exc``, so the cause is
-kept) and hands the body to :func:`digestbot.briefs.feeds.parse_feed`.
+Last-Modified), a size cap (counted on the decompressed body, decompressed a
+bounded piece at a time), a deadline for the whole fetch and per-phase timeouts,
+connecting only to public addresses (:mod:`digestbot.briefs.network`). It
+translates every network problem into :class:`~digestbot.errors.FetchError`
+(``raise ... from exc``, so the cause is kept) and hands the body to
+:func:`digestbot.briefs.feeds.parse_feed`.
 """
 
 from __future__ import annotations
@@ -12,12 +15,21 @@ import asyncio
 import re
 import socket
 import ssl
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import httpx
 
 from digestbot.briefs.feeds import parse_feed
+from digestbot.briefs.network import (
+    AddressRefused,
+    GuardedBackend,
+    GuardedTransport,
+    IPAddress,
+    Resolver,
+    system_resolver,
+)
 from digestbot.briefs.parse import (
     BriefData,
     Rejected,
@@ -26,6 +38,8 @@ from digestbot.errors import FetchError
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds allowed for each phase of a request (connect, each read, write, pool)."""
+DEFAULT_DEADLINE = 30.0
+"""Seconds allowed for a whole fetch, redirects and body included (``FEED_TIMEOUT``)."""
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 """The largest (decoded) response body :func:`fetch` accepts."""
 MAX_REDIRECTS = 5
@@ -35,6 +49,8 @@ _ACCEPT = (
     "application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
 _PARSE_IN_THREAD_BYTES = 256 * 1024
+# We decode bodies ourselves (see _Decoder), so we ask only for what we decode.
+_ACCEPT_ENCODING = "gzip, deflate"
 _HEADER_VALUE_OK = re.compile(r"[\x20-\x7e]{1,1024}")
 
 
@@ -50,18 +66,32 @@ class FetchResult:
 
 
 def make_client(
-    *, timeout: float = DEFAULT_TIMEOUT, user_agent: str = "digestbot/0.1"
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    allow_private: bool = False,
+    trusted: Iterable[IPAddress] = (),
+    resolver: Resolver = system_resolver,
+    user_agent: str = "digestbot/0.1",
 ) -> httpx.AsyncClient:
     """An HTTP client for :func:`fetch`: timeouts, redirect limit, our User-Agent.
 
+    It connects only to public addresses unless ``allow_private``
+    (``FEED_ALLOW_PRIVATE``: tests, local use) or the address is in ``trusted``;
+    ``resolver`` looks host names up (the system's, unless a test injects one).
     The caller owns it (``async with make_client() as client: ...``) so one
     connection pool serves a whole polling round.
     """
+    backend = GuardedBackend(allow_private=allow_private, trusted=trusted, resolver=resolver)
     return httpx.AsyncClient(
+        transport=GuardedTransport(backend),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         timeout=httpx.Timeout(timeout),
-        headers={"User-Agent": user_agent, "Accept": _ACCEPT},
+        headers={
+            "User-Agent": user_agent,
+            "Accept": _ACCEPT,
+            "Accept-Encoding": _ACCEPT_ENCODING,
+        },
     )
 
 
@@ -72,16 +102,19 @@ async def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> FetchResult:
     """Download ``url`` and parse it with :func:`parse_feed`.
 
     ``etag`` / ``last_modified`` (from the previous :class:`FetchResult`) are sent
     as ``If-None-Match`` / ``If-Modified-Since``; a 304 answer gives
     ``not_modified=True`` and no items. Redirects are followed up to
-    ``client.max_redirects``.
+    ``client.max_redirects``. The whole download, every hop and the body, must
+    finish within ``deadline`` seconds: per-read timeouts alone let a server
+    trickling a byte at a time hold a fetch for ever.
 
     Raises :class:`FetchError` when the URL cannot be fetched (bad URL, network
-    error, timeout, HTTP error status, body over ``max_bytes``) and
+    error, timeout, refused address, HTTP error status, body over ``max_bytes``) and
     :class:`BriefParseError` when what it serves is not a feed; both carry
     ``source=url``. No httpx exception escapes.
     """
@@ -95,9 +128,14 @@ async def fetch(
         headers["If-Modified-Since"] = last_modified
 
     try:
-        final_url, status, response_headers, body = await _download(
-            url, client=client, headers=headers, max_bytes=max_bytes
-        )
+        async with asyncio.timeout(deadline):
+            final_url, status, response_headers, body = await _download(
+                url, client=client, headers=headers, max_bytes=max_bytes
+            )
+    except TimeoutError as exc:  # asyncio.timeout's; httpx's own are not TimeoutErrors
+        raise FetchError(f"took longer than {deadline:g} s (the whole fetch)", source=url) from exc
+    except AddressRefused as exc:
+        raise FetchError(exc.reason, source=url) from exc
     except httpx.TimeoutException as exc:
         raise FetchError(_timeout_reason(exc, client), source=url) from exc
     except httpx.TooManyRedirects as exc:
@@ -108,7 +146,7 @@ async def fetch(
         raise FetchError(_connect_reason(exc), source=url) from exc
     except httpx.UnsupportedProtocol as exc:
         raise FetchError("redirected to a URL that is not http or https", source=url) from exc
-    except httpx.DecodingError as exc:
+    except (httpx.DecodingError, zlib.error) as exc:
         raise FetchError(
             "the response could not be decoded (bad Content-Encoding)", source=url
         ) from exc
@@ -196,13 +234,62 @@ async def _read_body(response: httpx.Response, *, url: str, max_bytes: int) -> b
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(too_large, source=url)
-    body = bytearray()
-    # aiter_bytes yields decoded bytes, so the cap also bounds gzip bombs.
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) > max_bytes:
+    encoding = response.headers.get("content-encoding", "").strip().lower() or "identity"
+    if encoding != "identity" and encoding not in _WBITS:
+        raise FetchError(f"unsupported Content-Encoding {encoding[:40]!r}", source=url)
+    decoder = _Decoder(encoding, max_bytes=max_bytes)
+    # Raw bytes, decoded here: httpx would decompress a whole read at once, and
+    # 64 KB of a gzip bomb is 64 MB before any cap could be checked.
+    async for chunk in response.aiter_raw():
+        if not decoder.feed(chunk):
             raise FetchError(too_large, source=url)
-    return bytes(body)
+    return decoder.finish()
+
+
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+"""zlib's window bits per Content-Encoding we ask for (deflate is zlib-wrapped, RFC 9110)."""
+
+
+class _Decoder:
+    """A body decompressed as it arrives, never more than ``max_bytes`` of output held.
+
+    zlib's ``max_length`` stops each step one byte past the room left, so a
+    compressed body never expands in memory beyond the cap.
+    """
+
+    def __init__(self, encoding: str, *, max_bytes: int) -> None:
+        self._encoding = encoding
+        self._max_bytes = max_bytes
+        self._body = bytearray()
+        self._zlib = zlib.decompressobj(_WBITS[encoding]) if encoding in _WBITS else None
+        self._first = True
+
+    def feed(self, data: bytes) -> bool:
+        """Add a raw chunk; False once the decoded body is over the cap."""
+        if self._zlib is None:
+            self._body += data
+            return len(self._body) <= self._max_bytes
+        while data and not self._zlib.eof:
+            room = self._max_bytes - len(self._body)
+            try:
+                self._body += self._zlib.decompress(data, room + 1)
+            except zlib.error:
+                if not (self._first and self._encoding == "deflate"):
+                    raise
+                # Some servers send raw deflate, without the zlib header (as httpx allows).
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._body += self._zlib.decompress(data, room + 1)
+            self._first = False
+            if len(self._body) > self._max_bytes:
+                return False
+            data = self._zlib.unconsumed_tail
+        return True
+
+    def finish(self) -> bytes:
+        """The whole body; zlib.error when a compressed one was cut short."""
+        if self._zlib is not None and not self._zlib.eof:
+            raise zlib.error("the compressed body ends early")
+        return bytes(self._body)
 
 
 def _format_size(size: int) -> str:

@@ -110,9 +110,17 @@ def collect_paths(targets: Iterable[str]) -> Iterator[tuple[str, list[BriefData 
 class Ingester:
     """Stores briefs from files, folders and URLs; owns nothing but borrows a session factory."""
 
-    def __init__(self, sessions: SessionFactory, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        http: httpx.AsyncClient | None = None,
+        *,
+        deadline: float = fetcher.DEFAULT_DEADLINE,
+    ) -> None:
+        # Without ``http`` a URL gets a client of fetcher's defaults: public addresses only.
         self._sessions = sessions
         self._http = http
+        self._deadline = deadline
 
     async def store(self, items: Iterable[BriefData | Rejected]) -> IngestReport:
         """Store the parsed items in one transaction; rejections go straight to the report."""
@@ -144,7 +152,7 @@ class Ingester:
 
     async def _ingest_url(self, url: str, client: httpx.AsyncClient) -> IngestReport:
         try:
-            result = await fetcher.fetch(url, client=client)
+            result = await fetcher.fetch(url, client=client, deadline=self._deadline)
         except InputError as exc:
             return IngestReport(rejected=[Rejected(url, exc.reason)])
         return await self.store(result.items)

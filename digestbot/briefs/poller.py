@@ -2,11 +2,14 @@
 
 Conditional requests (ETag, Last-Modified) make an unchanged feed cost one 304. A
 failing feed backs off (doubling, up to six hours) and its error is recorded for
-``/stats``; one failing or malformed feed never stops the others.
+``/stats``; one failing or malformed feed never stops the others. Feeds are
+fetched concurrently (at most :data:`CONCURRENCY` at a time), each within its
+deadline, so a slow or hostile feed delays nobody else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +27,8 @@ from digestbot.store.models import Feed, utcnow
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+CONCURRENCY = 8
+"""Feeds fetched at once: enough that a few stalled ones leave room for the rest."""
 
 
 @dataclass
@@ -44,14 +49,19 @@ class FeedPoller:
         urls: Sequence[str],
         *,
         interval: timedelta = timedelta(minutes=10),
+        deadline: float = fetcher.DEFAULT_DEADLINE,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._http = http
         self._urls = list(dict.fromkeys(urls))
         self._interval = interval
+        self._deadline = deadline
         self._clock = clock
-        self._ingester = Ingester(sessions, http)
+        self._ingester = Ingester(sessions, http, deadline=deadline)
+        self._slots = asyncio.Semaphore(CONCURRENCY)
+        # Fetches overlap; their writes take turns, which SQLite needs anyway.
+        self._writing = asyncio.Lock()
 
     async def _feeds(self) -> dict[str, Feed]:
         async with session_scope(self._sessions) as session:
@@ -66,30 +76,32 @@ class FeedPoller:
         """Fetch every due feed (all with ``force``) and store what they hold."""
         now = self._clock()
         feeds = await self._feeds()
-        results = []
-        for url in self._urls:
-            feed = feeds[url]
-            if not force and feed.next_poll_at is not None and feed.next_poll_at > now:
-                continue
-            results.append(await self._poll_one(feed, now))
-        return results
+        due = [feeds[url] for url in self._urls if force or _is_due(feeds[url], now)]
+        # _poll_one catches every Exception, so gather never loses a feed's result.
+        return list(await asyncio.gather(*(self._poll_one(feed, now) for feed in due)))
 
     async def _poll_one(self, feed: Feed, now: datetime) -> FeedResult:
         result = FeedResult(feed.url)
         try:
-            fetched = await fetcher.fetch(
-                feed.url, client=self._http, etag=feed.etag, last_modified=feed.last_modified
-            )
-            if fetched.not_modified:
-                result.not_modified = True
-            else:
-                result.report = await self._ingester.store(fetched.items)
+            async with self._slots:
+                fetched = await fetcher.fetch(
+                    feed.url,
+                    client=self._http,
+                    etag=feed.etag,
+                    last_modified=feed.last_modified,
+                    deadline=self._deadline,
+                )
+            async with self._writing:
+                if fetched.not_modified:
+                    result.not_modified = True
+                else:
+                    result.report = await self._ingester.store(fetched.items)
         except InputError as exc:
             result.error = exc.reason
         except Exception as exc:  # one broken feed must not stop the others
             log.exception("feed %s: unexpected failure", feed.url)
             result.error = f"internal error: {type(exc).__name__}"
-        async with session_scope(self._sessions) as session:
+        async with self._writing, session_scope(self._sessions) as session:
             row = await session.get(Feed, feed.id)
             assert row is not None
             if result.error is None:
@@ -114,3 +126,7 @@ class FeedPoller:
         if result.report:
             log.info("feed %s: %s", feed.url, result.report.summary())
         return result
+
+
+def _is_due(feed: Feed, now: datetime) -> bool:
+    return feed.next_poll_at is None or feed.next_poll_at <= now
