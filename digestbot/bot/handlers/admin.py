@@ -22,7 +22,7 @@ from telegram.error import BadRequest, TelegramError
 from digestbot.bot.context import BotContext, Services
 from digestbot.bot.handlers import basics, keyboards
 from digestbot.bot.handlers.common import STALE_BUTTON, args_of, reply
-from digestbot.bot.handlers.guards import is_admin
+from digestbot.bot.handlers.guards import is_bot_admin
 from digestbot.bot.stats import Snapshot
 from digestbot.briefs.ingest import FOLDER_SUFFIXES, IngestReport, is_url
 from digestbot.briefs.parse import looks_like_json
@@ -62,7 +62,7 @@ def admin_only(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def guarded(update: Update, context: BotContext) -> None:
-        if is_admin(update, context):
+        if is_bot_admin(update, context):
             await handler(update, context)
             return
         message = update.effective_message
@@ -267,7 +267,7 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
     broadcast_id = keyboards.int_part(parts, 2)
     message = query.message
     user = update.effective_user
-    if not is_admin(update, context) or broadcast_id is None or message is None or user is None:
+    if not is_bot_admin(update, context) or broadcast_id is None or message is None or user is None:
         _refused(update, f"button {query.data!r}")
         await query.answer(STALE_BUTTON)
         return
@@ -456,7 +456,7 @@ async def document(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or message.document is None:
         return
-    if not is_admin(update, context):
+    if not is_bot_admin(update, context):
         await basics.plain_text(update, context)
         return
     doc = message.document
@@ -485,7 +485,7 @@ async def private_text(update: Update, context: BotContext) -> None:
     """Text in a private chat: an admin's pasted brief is stored; anything else gets a hint."""
     message = update.effective_message
     text = message.text if message is not None else None
-    if text and is_admin(update, context) and looks_like_brief(text):
+    if text and is_bot_admin(update, context) and looks_like_brief(text):
         report = await context.services.ingester.ingest_bytes(text.encode(), source="your message")
         await _stored(update, context, "Your message", report)
         return

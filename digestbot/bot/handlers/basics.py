@@ -8,7 +8,7 @@ from telegram.constants import ChatType
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import keyboards
 from digestbot.bot.handlers.common import args_of, chat_type, language_of, reply
-from digestbot.bot.handlers.guards import is_admin, may_configure
+from digestbot.bot.handlers.guards import is_bot_admin, may_configure
 from digestbot.briefs.render import esc
 
 HELP: list[tuple[str, str]] = [
@@ -79,7 +79,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     """List every command, one line each."""
     lines = [f"/{name} — {esc(about)}" for name, about in HELP]
     text = "<b>What I can do</b>\n" + "\n".join(lines)
-    if is_admin(update, context):
+    if is_bot_admin(update, context):
         text += "\n\n<b>Admin</b>\n" + "\n".join(f"/{n} — {esc(a)}" for n, a in ADMIN_HELP)
     await reply(update, [text])
 

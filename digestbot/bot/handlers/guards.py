@@ -1,4 +1,5 @@
-"""Guards: who may change a group's settings, flood limits, and the one error handler."""
+"""Guards: bot admins, group admins (who may change a group's settings), flood limits,
+and the one error handler."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ log = logging.getLogger(__name__)
 ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 
 
-def is_admin(update: Update, context: BotContext) -> bool:
-    """An admin, in their private chat with the bot."""
+def is_bot_admin(update: Update, context: BotContext) -> bool:
+    """A bot admin (``ADMIN_IDS``), in their private chat with the bot; not a group's admin."""
     user, chat = update.effective_user, update.effective_chat
     return (
         user is not None
@@ -52,8 +53,9 @@ async def may_configure(update: Update, context: BotContext) -> bool:
     return member.status in ADMIN_STATUSES
 
 
-async def require_admin(update: Update, context: BotContext) -> bool:
-    """Like :func:`may_configure`, replying to a non-admin why nothing happened."""
+async def require_group_admin(update: Update, context: BotContext) -> bool:
+    """Like :func:`may_configure` (a group's own admins), replying to others why nothing
+    happened."""
     if await may_configure(update, context):
         return True
     if update.effective_message is not None:

@@ -7,7 +7,7 @@ from telegram import Update
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import keyboards
 from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, reply
-from digestbot.bot.handlers.guards import may_configure, require_admin
+from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.briefs.render import esc
 from digestbot.readers.chats import SubscribeResult, UnsubscribeResult
 
@@ -64,7 +64,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
             update, ["Which tags? For example: /subscribe generative-ai chips\nOr pick from /tags."]
         )
         return
-    if not await require_admin(update, context):
+    if not await require_group_admin(update, context):
         return
     await context.services.chats.ensure(chat.id, type=chat_type(update))
     result = await context.services.chats.subscribe(chat.id, typed)
@@ -80,7 +80,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if not typed:
         await reply(update, ["Which tags? For example: /unsubscribe chips, or /unsubscribe all."])
         return
-    if not await require_admin(update, context):
+    if not await require_group_admin(update, context):
         return
     if [t.lower() for t in typed] == ["all"]:
         count = await context.services.chats.unsubscribe_all(chat.id)
