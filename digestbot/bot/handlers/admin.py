@@ -11,23 +11,23 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, Message, MessageEntity, Update
+from telegram import Message, MessageEntity, Update
 from telegram.constants import MessageEntityType
 from telegram.error import BadRequest, TelegramError
 
-from digestbot.bot.context import BotContext, Services
-from digestbot.bot.handlers import basics, keyboards
+from digestbot.bot import keyboards
+from digestbot.bot.context import BotContext
+from digestbot.bot.handlers import basics
 from digestbot.bot.handlers.common import STALE_BUTTON, args_of, reply
 from digestbot.bot.handlers.guards import is_bot_admin
-from digestbot.bot.stats import Snapshot
+from digestbot.bot.status import progress_text, stats_text
 from digestbot.briefs.ingest import FOLDER_SUFFIXES, IngestReport, is_url
 from digestbot.briefs.parse import looks_like_json
 from digestbot.briefs.render import clip, esc
-from digestbot.delivery.broadcasts import Audience, Progress, UnknownTag, describe_audience
+from digestbot.delivery.broadcasts import Audience, UnknownTag
 from digestbot.store.models import BroadcastStatus
 
 log = logging.getLogger(__name__)
@@ -193,73 +193,6 @@ def _draft_text(broadcast_id: int, audience: Audience) -> str:
     )
 
 
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def progress_text(p: Progress) -> str:
-    """The admin's status message for a broadcast under way or finished."""
-    c = p.counts
-    to = esc(describe_audience(p.tag))
-    losses = [
-        f"{c.blocked:,} blocked the bot" if c.blocked else "",
-        f"{c.left:,} left or were deleted" if c.left else "",
-        f"{c.failed:,} failed" if c.failed else "",
-    ]
-    lost = " · ".join(x for x in losses if x)
-    if p.status == BroadcastStatus.DONE:
-        got = f"<b>{c.sent:,} of {p.audience:,} chats got it</b>"
-        head = f"✅ Broadcast #{p.id} to {to} is done: {got}."
-        return head + (f"\n{lost}." if lost else "") + f"\nTook {_duration(p.elapsed_seconds)}."
-    if p.status == BroadcastStatus.CANCELLED:
-        return (
-            f"⏹ Broadcast #{p.id} to {to} was stopped: <b>{c.sent:,} of {p.audience:,} "
-            f"chats got it</b>, {c.cancelled:,} not sent." + (f"\n{lost}." if lost else "")
-        )
-    lines = [
-        f"📤 Broadcast #{p.id} to {to}: sending…",
-        f"{c.sent:,} of {p.audience:,} sent" + (f" · {lost}" if lost else ""),
-    ]
-    if p.eta_seconds is not None:
-        lines.append(f"About {_duration(p.eta_seconds)} left.")
-    return "\n".join(lines)
-
-
-async def show_progress(bot: Bot, services: Services) -> None:
-    """Edit each running broadcast's status message whose counts moved; the scheduler
-    calls this every few seconds, which is also what limits how often it edits."""
-    for p in await services.broadcasts.progress():
-        if p.status_message_id is None:
-            continue
-        markup = None if p.finished else keyboards.broadcast_running([p.id])
-        try:
-            await bot.edit_message_text(
-                progress_text(p),
-                chat_id=p.admin_id,  # admins broadcast from their private chat
-                message_id=p.status_message_id,
-                reply_markup=markup,
-            )
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                log.warning("broadcast %s: cannot update its status (%s)", p.id, exc.message)
-        except TelegramError as exc:
-            log.warning("broadcast %s: cannot update its status (%s)", p.id, exc)
-        if not p.finished:
-            continue
-        try:  # an edit makes no sound, and the status message may be gone: say it anew
-            await bot.send_message(
-                p.admin_id,
-                f"Broadcast #{p.id} is done: {p.counts.sent:,} of {p.audience:,} chats got it.",
-            )
-        except TelegramError as exc:
-            log.warning("broadcast %s: cannot report that it is done (%s)", p.id, exc)
-
-
 async def broadcast_button(update: Update, context: BotContext, parts: list[str]) -> None:
     """Send, Cancel and Stop under a broadcast; only admins' presses count."""
     query = update.callback_query
@@ -349,49 +282,6 @@ async def _zone_of(update: Update, context: BotContext) -> ZoneInfo:
     chat = update.effective_chat
     known = await context.services.chats.get(chat.id) if chat else None
     return ZoneInfo(known.timezone) if known else context.services.settings.default_zone
-
-
-def _ago(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "never"
-    return f"{_duration(max(0.0, (now - moment).total_seconds()))} ago"
-
-
-def stats_text(s: Snapshot, zone: ZoneInfo) -> str:
-    c = s.chats
-    lines = [
-        f"<b>Stats</b> · {s.now.astimezone(zone):%d %b %H:%M} ({esc(zone.key)})",
-        "",
-        f"<b>Users</b>: {c.active:,} active ({c.paused:,} paused) · {c.inactive:,} "
-        f"inactive · {c.new:,} new this week",
-        "",
-        "<b>Top tags</b> (chats following)",
-    ]
-    lines += [f"{n}. {esc(slug)}: {count:,}" for n, (slug, count) in enumerate(s.top_tags, 1)]
-    if not s.top_tags:
-        lines.append("none followed yet")
-    failed = sum(n for _, n in s.digests_failed_today)
-    lines += ["", f"<b>Digests today</b>: {s.digests_sent_today:,} sent · {failed:,} failed"]
-    lines += [f"  {n:,} × {esc(reason)}" for reason, n in s.digests_failed_today[:5]]
-    lines.append(f"<b>Broadcast messages today</b>: {s.broadcasts_sent_today:,}")
-    oldest = f", oldest queued {_ago(s.oldest_pending, s.now)}" if s.oldest_pending else ""
-    lines += ["", f"<b>Outbox</b>: {s.outbox_depth:,} waiting{oldest}"]
-    lines += ["", "<b>Feeds</b>"]
-    for feed in s.feeds:
-        name = esc(clip(feed.url.split("://", 1)[-1], 60))
-        if feed.last_error and (
-            feed.last_success_at is None
-            or (feed.last_error_at is not None and feed.last_error_at > feed.last_success_at)
-        ):
-            lines.append(
-                f"⚠️ {name}: failing ({esc(clip(feed.last_error, 80))}), "
-                f"last ok {_ago(feed.last_success_at, s.now)}"
-            )
-        else:
-            lines.append(f"✓ {name}: ok {_ago(feed.last_success_at, s.now)}")
-    if not s.feeds:
-        lines.append("none (FEED_URLS is empty)")
-    return "\n".join(lines)
 
 
 @admin_only

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
+from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import keyboards
 from digestbot.bot.handlers.common import args_of, chat_type, language_of, reply
 from digestbot.bot.handlers.guards import is_bot_admin, may_configure
 from digestbot.briefs.render import esc

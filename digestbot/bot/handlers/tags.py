@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import Update
 
+from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import keyboards
 from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, reply
 from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.briefs.render import esc
