@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from digestbot.bot.handlers.basics import HELP
+from digestbot.bot.commands import COMMANDS as TABLE
+from digestbot.bot.commands import Where
 from digestbot.bot.handlers.common import STALE_BUTTON
 from digestbot.bot.handlers.guards import APOLOGY, ErrorReporter
 from digestbot.fakeapi import DEFAULT_TOKEN, ChatHandle, Fault, RecordedRequest
@@ -423,7 +424,7 @@ def bot_in_a_thread(kind: str, tmp_path: Path) -> Iterator[BotThread]:
         yield running
 
 
-COMMANDS = sorted({name for name, _ in HELP} | {"start", "brief_1"})
+COMMANDS = sorted({c.name for c in TABLE if c.where != Where.BOT_ADMIN} | {"brief_1"})
 WORDS = st.sampled_from(
     [
         "all", "llm", "#LLM", "chips,llm", "tag-llm", "07:30", "7:5", "25:99", "Europe/Berlin",

@@ -2,7 +2,8 @@
 
 Admins are the user ids in ``ADMIN_IDS``, in their private chat with the bot. To
 anyone else, anywhere, these commands behave like any unknown command (they reveal
-nothing), and the attempt is logged.
+nothing), and the attempt is logged: ``bot/commands.py`` wraps the commands in
+:func:`admin_only`, the buttons and files check :func:`is_bot_admin` here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,8 @@ from digestbot.store.models import BroadcastStatus
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+# what PTB calls: a coroutine function of (update, context)
+Handler = Callable[[Update, BotContext], Coroutine[object, None, None]]
 
 BROADCAST_USAGE = (
     "Send <code>/broadcast TEXT</code> to all active chats, or "
@@ -124,7 +126,6 @@ async def _preview(
     return None
 
 
-@admin_only
 async def broadcast(update: Update, context: BotContext) -> None:
     """Preview a broadcast to all chats or one tag's followers, with Send and Cancel."""
     message, user = update.effective_message, update.effective_user
@@ -246,7 +247,6 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
     await query.answer(STALE_BUTTON)
 
 
-@admin_only
 async def broadcasts(update: Update, context: BotContext) -> None:
     """Recent broadcasts with their counts; Stop buttons for those under way."""
     user = update.effective_user
@@ -284,7 +284,6 @@ async def _zone_of(update: Update, context: BotContext) -> ZoneInfo:
     return ZoneInfo(known.timezone) if known else context.services.settings.default_zone
 
 
-@admin_only
 async def stats(update: Update, context: BotContext) -> None:
     """Users, top tags, today's deliveries, the outbox and the feeds, in plain figures."""
     user = update.effective_user
@@ -324,7 +323,6 @@ async def _stored(update: Update, context: BotContext, what: str, report: Ingest
     await reply(update, [report_text(what, report)])
 
 
-@admin_only
 async def ingest(update: Update, context: BotContext) -> None:
     """/ingest URL: fetch briefs (JSON, JSON Feed, RSS, Atom) and store them now."""
     args = args_of(context)
