@@ -22,7 +22,7 @@ from telegram.error import BadRequest, TelegramError
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import basics
-from digestbot.bot.handlers.common import STALE_BUTTON, args_of, reply
+from digestbot.bot.handlers.common import STALE_BUTTON, args_of, echo, reply
 from digestbot.bot.handlers.guards import is_bot_admin
 from digestbot.bot.status import progress_text, stats_text
 from digestbot.briefs.ingest import FOLDER_SUFFIXES, IngestReport, is_url
@@ -160,7 +160,7 @@ async def broadcast(update: Update, context: BotContext) -> None:
         )
         await reply(
             update,
-            [f"There is no tag #{esc(clip(audience.typed, 40))}.{hint} /tags lists them all."],
+            [f"There is no tag #{echo(audience.typed)}.{hint} /tags lists them all."],
         )
         return
     if not audience.chats:
@@ -298,7 +298,7 @@ async def stats(update: Update, context: BotContext) -> None:
 
 
 def report_text(what: str, report: IngestReport) -> str:
-    lines = [f"{esc(what)}: {report.summary()}."]
+    lines = [f"{echo(what, 200)}: {report.summary()}."]
     for rejected in report.rejected[:MAX_REPORT_LINES]:
         lines.append(f"✗ {esc(clip(rejected.source, 60))}: {esc(clip(rejected.reason, 200))}")
     if len(report.rejected) > MAX_REPORT_LINES:
@@ -350,15 +350,15 @@ async def document(update: Update, context: BotContext) -> None:
     doc = message.document
     name = doc.file_name or "the file"
     if PurePath(name).suffix.lower() not in FOLDER_SUFFIXES:
-        await reply(update, [f"{esc(name)}: send briefs as a .txt card or a .json file."])
+        await reply(update, [f"{echo(name, 80)}: send briefs as a .txt card or a .json file."])
         return
     if doc.file_size and doc.file_size > MAX_UPLOAD_BYTES:
-        await reply(update, [f"{esc(name)}: too large (bots can fetch files up to 20 MB)."])
+        await reply(update, [f"{echo(name, 80)}: too large (bots can fetch files up to 20 MB)."])
         return
     try:
         raw = bytes(await (await doc.get_file()).download_as_bytearray())
     except TelegramError as exc:
-        await reply(update, [f"{esc(name)}: could not download it ({esc(str(exc))})."])
+        await reply(update, [f"{echo(name, 80)}: could not download it ({esc(str(exc))})."])
         return
     report = await context.services.ingester.ingest_bytes(raw, source=name)
     await _stored(update, context, name, report)

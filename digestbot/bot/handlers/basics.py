@@ -7,7 +7,7 @@ from telegram.constants import ChatType
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers.common import args_of, chat_type, language_of, reply
+from digestbot.bot.handlers.common import args_of, chat_type, echo, language_of, reply
 from digestbot.bot.handlers.guards import may_configure
 from digestbot.briefs.render import esc
 
@@ -58,7 +58,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     # In groups, other bots' commands are none of our business: answer only ours.
     if in_group and addressee.lower() != (context.bot.username or "").lower():
         return
-    await reply(update, [f"I don't know {esc(name[:40])}. /help lists what I can do."])
+    await reply(update, [f"I don't know {echo(name)}. /help lists what I can do."])
 
 
 async def plain_text(update: Update, context: BotContext) -> None:
