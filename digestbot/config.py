@@ -11,7 +11,7 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -298,8 +298,3 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
         if error["type"] in {"float_parsing", "int_parsing"}:
             message = f"{error.get('input')!r} is not a number"
         raise ConfigError(variable, message) from None
-
-
-def known_timezones() -> frozenset[str]:
-    """Every IANA zone name this machine knows."""
-    return frozenset(available_timezones())

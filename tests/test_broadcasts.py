@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from digestbot import store
-from digestbot.bot.handlers.admin import show_progress
+from digestbot.bot.jobs import show_progress
 from digestbot.fakeapi import Fault
 from digestbot.store import db
 from digestbot.store.models import Broadcast, Chat, Outbox, OutboxKind, OutboxStatus, Subscription

@@ -44,10 +44,12 @@ RANKS: dict[str, dict[str, int]] = {
     },
     "bot": {
         "processing": 0, "webhook": 0, "metrics": 0, "stats": 0,
-        "context": 1, "handlers": 2, "commands": 3, "jobs": 3, "app": 4,
+        "context": 1, "keyboards": 1, "status": 1,
+        "jobs": 2,  # below handlers: a scheduled job never reaches into a handler module
+        "handlers": 3, "commands": 4, "app": 5,
     },
     "bot.handlers": {
-        "common": 0, "guards": 0, "keyboards": 0, "texts": 0,
+        "common": 0, "guards": 0, "texts": 0,
         "basics": 1, "tags": 1, "reading": 1, "settings": 1, "membership": 1,
         "admin": 2, "buttons": 3,
     },

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram import Bot, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -37,9 +37,9 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from digestbot import logs, store
-from digestbot.bot import jobs
+from digestbot.bot import commands, jobs
 from digestbot.bot.context import BotContext, BotData, Services
-from digestbot.bot.handlers import admin, basics, buttons, membership, reading, settings, tags
+from digestbot.bot.handlers import admin, basics, buttons, membership, reading
 from digestbot.bot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.bot.metrics import CONTENT_TYPE, Metrics
 from digestbot.bot.processing import PerChatUpdateProcessor
@@ -68,24 +68,6 @@ from digestbot.store.models import utcnow
 log = logging.getLogger(__name__)
 
 BotApp = Application[Any, BotContext, Any, Any, BotData, Any]
-
-# The command menu Telegram shows; /help lists every command.
-MENU: list[tuple[str, str]] = [
-    ("digest", "What's new on your tags"),
-    ("summary", "One line per recent brief"),
-    ("watch", "What to watch next"),
-    ("tags", "Pick tags to follow"),
-    ("mytags", "Tags you follow"),
-    ("search", "Find briefs by words"),
-    ("settings", "Time, timezone, frequency, score"),
-    ("help", "Everything I can do"),
-]
-ADMIN_MENU: list[tuple[str, str]] = [
-    ("broadcast", "Message all chats or a tag's followers"),
-    ("broadcasts", "Recent broadcasts"),
-    ("stats", "Users, deliveries, outbox, feeds"),
-    ("ingest", "Fetch briefs from a URL"),
-]
 
 
 async def open_services(
@@ -165,36 +147,9 @@ def register_handlers(
     app.add_handler(TypeHandler(object, flood or FloodGuard()), group=-1)
 
     new = filters.UpdateType.MESSAGE  # an edited command must not run again (/forget twice)
-
-    def command(name: str, callback: Any) -> CommandHandler[BotContext, None]:
-        return CommandHandler(name, callback, filters=new)
-
+    app.add_handlers(commands.command_handlers(new))  # every command, from the one table
     app.add_handlers(
         [
-            command("start", basics.start),
-            command("help", basics.help_command),
-            command("tags", tags.tags),
-            command("subscribe", tags.subscribe),
-            command("unsubscribe", tags.unsubscribe),
-            command("mytags", tags.mytags),
-            command("digest", reading.digest),
-            command("summary", reading.summary),
-            command("watch", reading.watch),
-            command("brief", reading.brief),
-            command("search", reading.search),
-            command("settings", settings.settings),
-            command("time", settings.time_command),
-            command("timezone", settings.timezone),
-            command("frequency", settings.frequency),
-            command("minscore", settings.minscore),
-            command("size", settings.size),
-            command("stop", settings.stop),
-            command("forget", settings.forget),
-            # admin commands answer only admins, in private (see handlers/admin.py)
-            command("broadcast", admin.broadcast),
-            command("broadcasts", admin.broadcasts),
-            command("stats", admin.stats),
-            command("ingest", admin.ingest),
             MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE & new, admin.document),
             MessageHandler(filters.Regex(reading.BRIEF_LINK) & new, reading.brief_link),
             CallbackQueryHandler(buttons.button),
@@ -231,17 +186,14 @@ def register_jobs(app: BotApp, leadership: Leadership, metrics: Metrics | None =
 async def set_menu(app: BotApp, admin_ids: list[int]) -> None:
     """Publish the command menu; a failure is logged and the bot runs on."""
     try:
-        await app.bot.set_my_commands(
-            [BotCommand(name, about) for name, about in MENU],
-            scope=BotCommandScopeAllPrivateChats(),
-        )
-        await app.bot.set_my_commands([BotCommand(name, about) for name, about in MENU])
+        await app.bot.set_my_commands(commands.menu(), scope=BotCommandScopeAllPrivateChats())
+        await app.bot.set_my_commands(commands.menu(in_group=True))
     except TelegramError as exc:
         log.warning("could not set the command menu (%s); running on", exc)
     for admin_id in admin_ids:  # admins see their commands in their own chat's menu
         try:
             await app.bot.set_my_commands(
-                [BotCommand(name, about) for name, about in MENU + ADMIN_MENU],
+                commands.menu(admin=True),
                 scope=BotCommandScopeChat(admin_id),
             )
         except TelegramError as exc:  # e.g. an admin who never opened the bot

@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from telegram import Bot
+from telegram.error import BadRequest, TelegramError
+
 from digestbot import store
+from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext, Services
-from digestbot.bot.handlers import admin
+from digestbot.bot.status import progress_text
 from digestbot.store.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -49,4 +53,34 @@ async def poll_feeds(context: BotContext) -> None:
 
 async def broadcast_progress(context: BotContext) -> None:
     """Every few seconds: edit the status message of each broadcast under way."""
-    await admin.show_progress(context.bot, context.services)
+    await show_progress(context.bot, context.services)
+
+
+async def show_progress(bot: Bot, services: Services) -> None:
+    """Edit each running broadcast's status message whose counts moved; the scheduler
+    calls this every few seconds, which is also what limits how often it edits."""
+    for p in await services.broadcasts.progress():
+        if p.status_message_id is None:
+            continue
+        markup = None if p.finished else keyboards.broadcast_running([p.id])
+        try:
+            await bot.edit_message_text(
+                progress_text(p),
+                chat_id=p.admin_id,  # admins broadcast from their private chat
+                message_id=p.status_message_id,
+                reply_markup=markup,
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.warning("broadcast %s: cannot update its status (%s)", p.id, exc.message)
+        except TelegramError as exc:
+            log.warning("broadcast %s: cannot update its status (%s)", p.id, exc)
+        if not p.finished:
+            continue
+        try:  # an edit makes no sound, and the status message may be gone: say it anew
+            await bot.send_message(
+                p.admin_id,
+                f"Broadcast #{p.id} is done: {p.counts.sent:,} of {p.audience:,} chats got it.",
+            )
+        except TelegramError as exc:
+            log.warning("broadcast %s: cannot report that it is done (%s)", p.id, exc)

@@ -45,11 +45,9 @@ def update_kind(update: object, commands: frozenset[str]) -> str:
         return "other"
     message = update.message
     if message is not None and message.text and message.text.startswith("/"):
-        name = (
-            message.text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()
-            if message.text[1:]
-            else ""
-        )
+        # "/" alone or followed only by whitespace ("/ ", "/\u00a0") has no first word
+        words = message.text[1:].split(maxsplit=1)
+        name = words[0].split("@", 1)[0].lower() if words else ""
         if name.startswith("brief_"):
             return "brief"  # the /brief_ID links
         return name if name in commands else OTHER_COMMAND

@@ -1,8 +1,9 @@
 """Thin python-telegram-bot handlers: parse the input, call one service, reply.
 
-Modules by what the user does: ``basics`` (start, help, unknown input),
-``tags`` (subscriptions and the picker), ``reading`` (digest, summary, watch,
-brief, search), ``settings`` (time, timezone, frequency, scores, stop, forget),
-``membership`` (the bot added to or removed from chats) and ``guards`` (flood
-limits, group-admin checks, the error handler).
+Modules by what the user does (``bot/commands.py`` maps commands to them):
+``basics`` (start, unknown input), ``tags`` (subscriptions and the picker),
+``reading`` (digest, summary, watch, brief, search), ``settings`` (time, timezone,
+frequency, scores, stop, forget), ``admin`` (bot admins' commands), ``membership``
+(the bot added to or removed from chats) and ``guards`` (bot and group admins, flood
+limits, the error handler).
 """

@@ -2,7 +2,8 @@
 
 Admins are the user ids in ``ADMIN_IDS``, in their private chat with the bot. To
 anyone else, anywhere, these commands behave like any unknown command (they reveal
-nothing), and the attempt is logged.
+nothing), and the attempt is logged: ``bot/commands.py`` wraps the commands in
+:func:`admin_only`, the buttons and files check :func:`is_bot_admin` here.
 """
 
 from __future__ import annotations
@@ -10,29 +11,30 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Callable, Coroutine
 from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, Message, MessageEntity, Update
+from telegram import Message, MessageEntity, Update
 from telegram.constants import MessageEntityType
 from telegram.error import BadRequest, TelegramError
 
-from digestbot.bot.context import BotContext, Services
-from digestbot.bot.handlers import basics, keyboards
-from digestbot.bot.handlers.common import STALE_BUTTON, args_of, reply
-from digestbot.bot.handlers.guards import is_admin
-from digestbot.bot.stats import Snapshot
+from digestbot.bot import keyboards
+from digestbot.bot.context import BotContext
+from digestbot.bot.handlers import basics
+from digestbot.bot.handlers.common import STALE_BUTTON, args_of, echo, reply
+from digestbot.bot.handlers.guards import is_bot_admin
+from digestbot.bot.status import progress_text, stats_text
 from digestbot.briefs.ingest import FOLDER_SUFFIXES, IngestReport, is_url
 from digestbot.briefs.parse import looks_like_json
 from digestbot.briefs.render import clip, esc
-from digestbot.delivery.broadcasts import Audience, Progress, UnknownTag, describe_audience
+from digestbot.delivery.broadcasts import Audience, UnknownTag
 from digestbot.store.models import BroadcastStatus
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+# what PTB calls: a coroutine function of (update, context)
+Handler = Callable[[Update, BotContext], Coroutine[object, None, None]]
 
 BROADCAST_USAGE = (
     "Send <code>/broadcast TEXT</code> to all active chats, or "
@@ -62,7 +64,7 @@ def admin_only(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def guarded(update: Update, context: BotContext) -> None:
-        if is_admin(update, context):
+        if is_bot_admin(update, context):
             await handler(update, context)
             return
         message = update.effective_message
@@ -124,7 +126,6 @@ async def _preview(
     return None
 
 
-@admin_only
 async def broadcast(update: Update, context: BotContext) -> None:
     """Preview a broadcast to all chats or one tag's followers, with Send and Cancel."""
     message, user = update.effective_message, update.effective_user
@@ -159,7 +160,7 @@ async def broadcast(update: Update, context: BotContext) -> None:
         )
         await reply(
             update,
-            [f"There is no tag #{esc(clip(audience.typed, 40))}.{hint} /tags lists them all."],
+            [f"There is no tag #{echo(audience.typed)}.{hint} /tags lists them all."],
         )
         return
     if not audience.chats:
@@ -193,73 +194,6 @@ def _draft_text(broadcast_id: int, audience: Audience) -> str:
     )
 
 
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def progress_text(p: Progress) -> str:
-    """The admin's status message for a broadcast under way or finished."""
-    c = p.counts
-    to = esc(describe_audience(p.tag))
-    losses = [
-        f"{c.blocked:,} blocked the bot" if c.blocked else "",
-        f"{c.left:,} left or were deleted" if c.left else "",
-        f"{c.failed:,} failed" if c.failed else "",
-    ]
-    lost = " · ".join(x for x in losses if x)
-    if p.status == BroadcastStatus.DONE:
-        got = f"<b>{c.sent:,} of {p.audience:,} chats got it</b>"
-        head = f"✅ Broadcast #{p.id} to {to} is done: {got}."
-        return head + (f"\n{lost}." if lost else "") + f"\nTook {_duration(p.elapsed_seconds)}."
-    if p.status == BroadcastStatus.CANCELLED:
-        return (
-            f"⏹ Broadcast #{p.id} to {to} was stopped: <b>{c.sent:,} of {p.audience:,} "
-            f"chats got it</b>, {c.cancelled:,} not sent." + (f"\n{lost}." if lost else "")
-        )
-    lines = [
-        f"📤 Broadcast #{p.id} to {to}: sending…",
-        f"{c.sent:,} of {p.audience:,} sent" + (f" · {lost}" if lost else ""),
-    ]
-    if p.eta_seconds is not None:
-        lines.append(f"About {_duration(p.eta_seconds)} left.")
-    return "\n".join(lines)
-
-
-async def show_progress(bot: Bot, services: Services) -> None:
-    """Edit each running broadcast's status message whose counts moved; the scheduler
-    calls this every few seconds, which is also what limits how often it edits."""
-    for p in await services.broadcasts.progress():
-        if p.status_message_id is None:
-            continue
-        markup = None if p.finished else keyboards.broadcast_running([p.id])
-        try:
-            await bot.edit_message_text(
-                progress_text(p),
-                chat_id=p.admin_id,  # admins broadcast from their private chat
-                message_id=p.status_message_id,
-                reply_markup=markup,
-            )
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                log.warning("broadcast %s: cannot update its status (%s)", p.id, exc.message)
-        except TelegramError as exc:
-            log.warning("broadcast %s: cannot update its status (%s)", p.id, exc)
-        if not p.finished:
-            continue
-        try:  # an edit makes no sound, and the status message may be gone: say it anew
-            await bot.send_message(
-                p.admin_id,
-                f"Broadcast #{p.id} is done: {p.counts.sent:,} of {p.audience:,} chats got it.",
-            )
-        except TelegramError as exc:
-            log.warning("broadcast %s: cannot report that it is done (%s)", p.id, exc)
-
-
 async def broadcast_button(update: Update, context: BotContext, parts: list[str]) -> None:
     """Send, Cancel and Stop under a broadcast; only admins' presses count."""
     query = update.callback_query
@@ -267,7 +201,7 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
     broadcast_id = keyboards.int_part(parts, 2)
     message = query.message
     user = update.effective_user
-    if not is_admin(update, context) or broadcast_id is None or message is None or user is None:
+    if not is_bot_admin(update, context) or broadcast_id is None or message is None or user is None:
         _refused(update, f"button {query.data!r}")
         await query.answer(STALE_BUTTON)
         return
@@ -313,7 +247,6 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
     await query.answer(STALE_BUTTON)
 
 
-@admin_only
 async def broadcasts(update: Update, context: BotContext) -> None:
     """Recent broadcasts with their counts; Stop buttons for those under way."""
     user = update.effective_user
@@ -351,50 +284,6 @@ async def _zone_of(update: Update, context: BotContext) -> ZoneInfo:
     return ZoneInfo(known.timezone) if known else context.services.settings.default_zone
 
 
-def _ago(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "never"
-    return f"{_duration(max(0.0, (now - moment).total_seconds()))} ago"
-
-
-def stats_text(s: Snapshot, zone: ZoneInfo) -> str:
-    c = s.chats
-    lines = [
-        f"<b>Stats</b> · {s.now.astimezone(zone):%d %b %H:%M} ({esc(zone.key)})",
-        "",
-        f"<b>Users</b>: {c.active:,} active ({c.paused:,} paused) · {c.inactive:,} "
-        f"inactive · {c.new:,} new this week",
-        "",
-        "<b>Top tags</b> (chats following)",
-    ]
-    lines += [f"{n}. {esc(slug)}: {count:,}" for n, (slug, count) in enumerate(s.top_tags, 1)]
-    if not s.top_tags:
-        lines.append("none followed yet")
-    failed = sum(n for _, n in s.digests_failed_today)
-    lines += ["", f"<b>Digests today</b>: {s.digests_sent_today:,} sent · {failed:,} failed"]
-    lines += [f"  {n:,} × {esc(reason)}" for reason, n in s.digests_failed_today[:5]]
-    lines.append(f"<b>Broadcast messages today</b>: {s.broadcasts_sent_today:,}")
-    oldest = f", oldest queued {_ago(s.oldest_pending, s.now)}" if s.oldest_pending else ""
-    lines += ["", f"<b>Outbox</b>: {s.outbox_depth:,} waiting{oldest}"]
-    lines += ["", "<b>Feeds</b>"]
-    for feed in s.feeds:
-        name = esc(clip(feed.url.split("://", 1)[-1], 60))
-        if feed.last_error and (
-            feed.last_success_at is None
-            or (feed.last_error_at is not None and feed.last_error_at > feed.last_success_at)
-        ):
-            lines.append(
-                f"⚠️ {name}: failing ({esc(clip(feed.last_error, 80))}), "
-                f"last ok {_ago(feed.last_success_at, s.now)}"
-            )
-        else:
-            lines.append(f"✓ {name}: ok {_ago(feed.last_success_at, s.now)}")
-    if not s.feeds:
-        lines.append("none (FEED_URLS is empty)")
-    return "\n".join(lines)
-
-
-@admin_only
 async def stats(update: Update, context: BotContext) -> None:
     """Users, top tags, today's deliveries, the outbox and the feeds, in plain figures."""
     user = update.effective_user
@@ -409,7 +298,7 @@ async def stats(update: Update, context: BotContext) -> None:
 
 
 def report_text(what: str, report: IngestReport) -> str:
-    lines = [f"{esc(what)}: {report.summary()}."]
+    lines = [f"{echo(what, 200)}: {report.summary()}."]
     for rejected in report.rejected[:MAX_REPORT_LINES]:
         lines.append(f"✗ {esc(clip(rejected.source, 60))}: {esc(clip(rejected.reason, 200))}")
     if len(report.rejected) > MAX_REPORT_LINES:
@@ -434,7 +323,6 @@ async def _stored(update: Update, context: BotContext, what: str, report: Ingest
     await reply(update, [report_text(what, report)])
 
 
-@admin_only
 async def ingest(update: Update, context: BotContext) -> None:
     """/ingest URL: fetch briefs (JSON, JSON Feed, RSS, Atom) and store them now."""
     args = args_of(context)
@@ -456,21 +344,21 @@ async def document(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or message.document is None:
         return
-    if not is_admin(update, context):
+    if not is_bot_admin(update, context):
         await basics.plain_text(update, context)
         return
     doc = message.document
     name = doc.file_name or "the file"
     if PurePath(name).suffix.lower() not in FOLDER_SUFFIXES:
-        await reply(update, [f"{esc(name)}: send briefs as a .txt card or a .json file."])
+        await reply(update, [f"{echo(name, 80)}: send briefs as a .txt card or a .json file."])
         return
     if doc.file_size and doc.file_size > MAX_UPLOAD_BYTES:
-        await reply(update, [f"{esc(name)}: too large (bots can fetch files up to 20 MB)."])
+        await reply(update, [f"{echo(name, 80)}: too large (bots can fetch files up to 20 MB)."])
         return
     try:
         raw = bytes(await (await doc.get_file()).download_as_bytearray())
     except TelegramError as exc:
-        await reply(update, [f"{esc(name)}: could not download it ({esc(str(exc))})."])
+        await reply(update, [f"{echo(name, 80)}: could not download it ({esc(str(exc))})."])
         return
     report = await context.services.ingester.ingest_bytes(raw, source=name)
     await _stored(update, context, name, report)
@@ -485,7 +373,7 @@ async def private_text(update: Update, context: BotContext) -> None:
     """Text in a private chat: an admin's pasted brief is stored; anything else gets a hint."""
     message = update.effective_message
     text = message.text if message is not None else None
-    if text and is_admin(update, context) and looks_like_brief(text):
+    if text and is_bot_admin(update, context) and looks_like_brief(text):
         report = await context.services.ingester.ingest_bytes(text.encode(), source="your message")
         await _stored(update, context, "Your message", report)
         return

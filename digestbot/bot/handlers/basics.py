@@ -1,42 +1,15 @@
-"""Start, help, and answers to anything the bot does not understand."""
+"""Start, and answers to anything the bot does not understand."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ChatType
 
+from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import keyboards
-from digestbot.bot.handlers.common import args_of, chat_type, language_of, reply
-from digestbot.bot.handlers.guards import is_admin, may_configure
+from digestbot.bot.handlers.common import args_of, chat_type, echo, language_of, reply
+from digestbot.bot.handlers.guards import may_configure
 from digestbot.briefs.render import esc
-
-HELP: list[tuple[str, str]] = [
-    ("digest", "what's new on your tags, best first"),
-    ("summary", "one line per recent brief [TAG]"),
-    ("watch", "what to watch next [TAG]"),
-    ("brief", "one brief in full: /brief ID"),
-    ("search", "briefs matching words: /search WORDS"),
-    ("tags", "pick tags to follow"),
-    ("subscribe", "follow tags: /subscribe TAG..."),
-    ("unsubscribe", "stop following: /unsubscribe TAG... or all"),
-    ("mytags", "the tags you follow"),
-    ("settings", "time, timezone, frequency, minimum score, size"),
-    ("time", "digest time: /time 07:30"),
-    ("timezone", "your timezone: /timezone Europe/Berlin"),
-    ("frequency", "daily, weekdays, weekly [DAY] or off"),
-    ("minscore", "only briefs scoring at least N (0-10)"),
-    ("size", "briefs per digest (1-30)"),
-    ("stop", "pause digests (/start resumes)"),
-    ("forget", "delete all I keep about this chat"),
-    ("help", "this list"),
-]
-ADMIN_HELP: list[tuple[str, str]] = [
-    ("broadcast", "TEXT, #TAG TEXT, or in reply to a message: preview, then send"),
-    ("broadcasts", "recent broadcasts, with Stop for one under way"),
-    ("stats", "users, tags, deliveries, outbox and feeds"),
-    ("ingest", "URL: fetch and store briefs (or send a card or a .txt/.json file)"),
-]
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -75,15 +48,6 @@ async def start(update: Update, context: BotContext) -> None:
     )
 
 
-async def help_command(update: Update, context: BotContext) -> None:
-    """List every command, one line each."""
-    lines = [f"/{name} — {esc(about)}" for name, about in HELP]
-    text = "<b>What I can do</b>\n" + "\n".join(lines)
-    if is_admin(update, context):
-        text += "\n\n<b>Admin</b>\n" + "\n".join(f"/{n} — {esc(a)}" for n, a in ADMIN_HELP)
-    await reply(update, [text])
-
-
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Any command this bot does not have."""
     message, chat = update.effective_message, update.effective_chat
@@ -94,7 +58,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     # In groups, other bots' commands are none of our business: answer only ours.
     if in_group and addressee.lower() != (context.bot.username or "").lower():
         return
-    await reply(update, [f"I don't know {esc(name[:40])}. /help lists what I can do."])
+    await reply(update, [f"I don't know {echo(name)}. /help lists what I can do."])
 
 
 async def plain_text(update: Update, context: BotContext) -> None:

@@ -7,8 +7,9 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest
 
+from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import admin, keyboards, settings, tags
+from digestbot.bot.handlers import admin, settings, tags
 from digestbot.bot.handlers.common import STALE_BUTTON
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,20 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
 from digestbot.bot.context import BotContext
+from digestbot.briefs.render import clip, esc
 
 STALE_BUTTON = "This button has expired. Send the command again for a fresh one."
+# How much of a user's own input a reply quotes back. Unclipped, a 5,000-character word
+# made a reply Telegram refuses (over 4,096 characters), so the user got nothing at all.
+ECHO_LIMIT = 40
+
+
+def echo(typed: str, limit: int = ECHO_LIMIT) -> str:
+    """User input quoted in an HTML reply: clipped to ``limit`` characters, and escaped.
+
+    Every handler that repeats what the user typed goes through here.
+    """
+    return esc(clip(typed, limit))
 
 
 def args_of(context: BotContext) -> list[str]:

@@ -1,10 +1,12 @@
-"""Guards: who may change a group's settings, flood limits, and the one error handler."""
+"""Guards: bot admins, group admins (who may change a group's settings), flood limits,
+and the one error handler."""
 
 from __future__ import annotations
 
 import logging
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,8 +22,8 @@ log = logging.getLogger(__name__)
 ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 
 
-def is_admin(update: Update, context: BotContext) -> bool:
-    """An admin, in their private chat with the bot."""
+def is_bot_admin(update: Update, context: BotContext) -> bool:
+    """A bot admin (``ADMIN_IDS``), in their private chat with the bot; not a group's admin."""
     user, chat = update.effective_user, update.effective_chat
     return (
         user is not None
@@ -52,8 +54,9 @@ async def may_configure(update: Update, context: BotContext) -> bool:
     return member.status in ADMIN_STATUSES
 
 
-async def require_admin(update: Update, context: BotContext) -> bool:
-    """Like :func:`may_configure`, replying to a non-admin why nothing happened."""
+async def require_group_admin(update: Update, context: BotContext) -> bool:
+    """Like :func:`may_configure` (a group's own admins), replying to others why nothing
+    happened."""
     if await may_configure(update, context):
         return True
     if update.effective_message is not None:
@@ -63,27 +66,61 @@ async def require_admin(update: Update, context: BotContext) -> bool:
     return False
 
 
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float  # when ``tokens`` was last brought up to date: the user's last update
+    flooding: bool = False  # dropped since the bucket was last full: one notice per flood
+
+
 @dataclass(eq=False)  # handlers are registered by identity
 class FloodGuard:
-    """Per-user token bucket: ``burst`` commands at once, then one per ``refill`` seconds."""
+    """Per-user token bucket: ``burst`` updates at once, then one per ``refill`` seconds.
 
-    burst: int = 8
-    refill: float = 3.0
+    Sized for people: a tap a second on the tag picker and a command every two seconds,
+    for minutes, never runs dry; a script at ten a second does within seconds. Dropped
+    updates drain the bucket too, so a script that keeps going stays throttled (rather
+    than getting one answer per refill), and is answered again once it stops or slows to
+    a human pace.
+    """
+
+    burst: int = 20
+    refill: float = 0.5
     clock: Callable[[], float] = time.monotonic
-    _buckets: dict[int, tuple[float, float, bool]] = field(default_factory=dict)
+    # Ordered by last use, so the idle users are at the front and go first.
+    _buckets: OrderedDict[int, _Bucket] = field(default_factory=OrderedDict)
+
+    @property
+    def full_after(self) -> float:
+        """Seconds of quiet that refill an empty bucket: an older bucket is a fresh one."""
+        return self.burst * self.refill
 
     def allow(self, user_id: int) -> tuple[bool, bool]:
         """(allowed, warn): warn is True once per flood, for a single "slow down" reply."""
         now = self.clock()
-        tokens, at, warned = self._buckets.get(user_id, (float(self.burst), now, False))
-        tokens = min(float(self.burst), tokens + (now - at) / self.refill)
-        if tokens >= 1:
-            self._buckets[user_id] = (tokens - 1, now, False)
+        self._forget_idle(now)
+        bucket = self._buckets.pop(user_id, None) or _Bucket(float(self.burst), now)
+        self._buckets[user_id] = bucket  # to the back: used just now
+        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) / self.refill)
+        bucket.at = now
+        if bucket.tokens >= self.burst:
+            bucket.flooding = False  # quiet long enough: whatever comes next is a new flood
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
             return True, False
-        self._buckets[user_id] = (tokens, now, True)
-        if len(self._buckets) > 50_000:  # forget idle users so memory stays bounded
-            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 600}
-        return False, not warned
+        bucket.tokens = 0.0  # a dropped update costs too: see the class docstring
+        warn, bucket.flooding = not bucket.flooding, True
+        return False, warn
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop the buckets untouched for ``full_after``: they are full, so nothing is lost,
+        and memory holds only the users of the last few seconds (O(1) per update, amortised).
+        """
+        while self._buckets:
+            user_id, oldest = next(iter(self._buckets.items()))
+            if now - oldest.at < self.full_after:
+                return
+            del self._buckets[user_id]
 
     async def __call__(self, update: Update, context: BotContext) -> None:
         """A group -1 handler: stops the update here when its sender floods."""

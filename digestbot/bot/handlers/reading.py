@@ -7,14 +7,23 @@ import re
 from telegram import Update
 
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers.common import args_of, chat_type, reply
-from digestbot.briefs.render import esc
+from digestbot.bot.handlers.common import args_of, chat_type, echo, reply
+from digestbot.briefs.parse import MAX_TAG_LEN
+from digestbot.briefs.render import clip
 
 BRIEF_LINK = re.compile(r"^/brief_([0-9]{1,12})(?:@(\w+))?(?:\s|$)")
 BRIEF_ID = re.compile(r"[0-9]{1,12}")
 MAX_BRIEF_ID = 2**31 - 1  # brief ids are 32-bit integers on PostgreSQL
 MAX_SEARCH_WORDS = 8
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Room for any real tag as typed ("#", any case); anything longer names no tag, and the
+# services quote the tag back when there is nothing on it.
+MAX_TAG_INPUT = MAX_TAG_LEN + 16
+
+
+def _tag_arg(context: BotContext) -> str | None:
+    args = args_of(context)
+    return clip(args[0], MAX_TAG_INPUT) if args else None
 
 
 async def digest(update: Update, context: BotContext) -> None:
@@ -31,8 +40,7 @@ async def summary(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    args = args_of(context)
-    await reply(update, await context.services.digests.summary(chat.id, args[0] if args else None))
+    await reply(update, await context.services.digests.summary(chat.id, _tag_arg(context)))
 
 
 async def watch(update: Update, context: BotContext) -> None:
@@ -40,8 +48,7 @@ async def watch(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    args = args_of(context)
-    await reply(update, await context.services.digests.watch(chat.id, args[0] if args else None))
+    await reply(update, await context.services.digests.watch(chat.id, _tag_arg(context)))
 
 
 async def _show_brief(update: Update, context: BotContext, typed: str | None) -> None:
@@ -56,7 +63,7 @@ async def _show_brief(update: Update, context: BotContext, typed: str | None) ->
             int(typed), timezone=known.timezone if known else "UTC"
         )
     if messages is None:
-        await reply(update, [f"There is no brief {esc(typed)}. /summary lists recent ones."])
+        await reply(update, [f"There is no brief {echo(typed)}. /summary lists recent ones."])
         return
     await reply(update, messages)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from telegram import Update
 
+from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import keyboards
 from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, reply
-from digestbot.bot.handlers.guards import may_configure, require_admin
+from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.briefs.render import esc
 from digestbot.errors import InputError
 from digestbot.readers.chats import MAX_DIGEST_SIZE, WEEKDAYS
@@ -48,7 +48,7 @@ async def _change(update: Update, context: BotContext, usage: str, action: str) 
     if not args:
         await reply(update, [usage])
         return
-    if not await require_admin(update, context):
+    if not await require_group_admin(update, context):
         return
     chats = context.services.chats
     await chats.ensure(chat.id, type=chat_type(update))
@@ -117,7 +117,7 @@ async def size(update: Update, context: BotContext) -> None:
 async def stop(update: Update, context: BotContext) -> None:
     """Pause scheduled digests."""
     chat = update.effective_chat
-    if chat is None or not await require_admin(update, context):
+    if chat is None or not await require_group_admin(update, context):
         return
     await context.services.chats.pause(chat.id)
     await reply(update, ["Digests paused. /start resumes them; /digest still works any time."])
@@ -125,7 +125,7 @@ async def stop(update: Update, context: BotContext) -> None:
 
 async def forget(update: Update, context: BotContext) -> None:
     """Ask before deleting everything kept about this chat."""
-    if update.effective_chat is None or not await require_admin(update, context):
+    if update.effective_chat is None or not await require_group_admin(update, context):
         return
     await reply(
         update,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from telegram import Update
 
+from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import keyboards
-from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, reply
-from digestbot.bot.handlers.guards import may_configure, require_admin
+from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, echo, reply
+from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.briefs.render import esc
 from digestbot.readers.chats import SubscribeResult, UnsubscribeResult
 
@@ -27,7 +27,7 @@ def describe_subscribe(result: SubscribeResult) -> str:
         lines.append(f"Already following {esc(', '.join(result.already))}.")
     for typed, hints in result.unknown.items():
         hint = f" Did you mean {esc(' or '.join(hints))}?" if hints else " See /tags."
-        lines.append(f"No tag {esc(typed)}.{hint}")
+        lines.append(f"No tag {echo(typed)}.{hint}")
     return "\n".join(lines)
 
 
@@ -36,7 +36,9 @@ def describe_unsubscribe(result: UnsubscribeResult) -> str:
     if result.removed:
         lines.append(f"Stopped following <b>{esc(', '.join(result.removed))}</b>.")
     if result.not_subscribed:
-        lines.append(f"You weren't following {esc(', '.join(result.not_subscribed))}.")
+        # a word with nothing of a tag in it (emoji, another script) comes back as typed
+        typed = ", ".join(echo(t) for t in result.not_subscribed)
+        lines.append(f"You weren't following {typed}.")
     return "\n".join(lines)
 
 
@@ -64,7 +66,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
             update, ["Which tags? For example: /subscribe generative-ai chips\nOr pick from /tags."]
         )
         return
-    if not await require_admin(update, context):
+    if not await require_group_admin(update, context):
         return
     await context.services.chats.ensure(chat.id, type=chat_type(update))
     result = await context.services.chats.subscribe(chat.id, typed)
@@ -80,7 +82,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if not typed:
         await reply(update, ["Which tags? For example: /unsubscribe chips, or /unsubscribe all."])
         return
-    if not await require_admin(update, context):
+    if not await require_group_admin(update, context):
         return
     if [t.lower() for t in typed] == ["all"]:
         count = await context.services.chats.unsubscribe_all(chat.id)

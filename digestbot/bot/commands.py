@@ -1,0 +1,136 @@
+"""The one command table: every command declared once, and what comes from it.
+
+The handler registration (:func:`command_handlers`), ``/help`` (:func:`help_text`)
+and the command menus Telegram shows (:func:`menu`) are all derived from
+:data:`COMMANDS`, so a command cannot be registered yet missing from ``/help``, or
+listed in the menu without a handler. Button and plain-message handlers are not
+commands; they stay in ``app.register_handlers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from telegram import BotCommand, Update
+from telegram.constants import ChatType
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from digestbot.bot.context import BotContext
+from digestbot.bot.handlers import admin, basics, reading, settings, tags
+from digestbot.bot.handlers.common import reply
+from digestbot.bot.handlers.guards import is_bot_admin
+from digestbot.briefs.render import esc
+
+# what PTB calls: a coroutine function of (update, context)
+Handler = Callable[[Update, BotContext], Coroutine[object, None, None]]
+
+
+class Where(StrEnum):
+    """Where a command works."""
+
+    ANYWHERE = "anywhere"  # private chats and groups
+    PRIVATE = "private"  # private chats only; in a group it is an unknown command
+    BOT_ADMIN = "bot admin"  # bot admins (ADMIN_IDS) in their private chat; hidden from others
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    handler: Handler
+    help: str  # its line in /help
+    where: Where = Where.ANYWHERE
+    menu: str | None = None  # its description in Telegram's command menu; None: not there
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """List every command this user may use here, one line each."""
+    chat = update.effective_chat
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    await reply(update, [help_text(admin=is_bot_admin(update, context), in_group=in_group)])
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", basics.start, "register and pick tags; resumes digests after /stop"),
+    Command("digest", reading.digest, "what's new on your tags, best first",
+            menu="What's new on your tags"),
+    Command("summary", reading.summary, "one line per recent brief [TAG]",
+            menu="One line per recent brief"),
+    Command("watch", reading.watch, "what to watch next [TAG]", menu="What to watch next"),
+    Command("brief", reading.brief, "one brief in full: /brief ID"),
+    Command("search", reading.search, "briefs matching words: /search WORDS",
+            menu="Find briefs by words"),
+    Command("tags", tags.tags, "pick tags to follow", menu="Pick tags to follow"),
+    Command("subscribe", tags.subscribe, "follow tags: /subscribe TAG..."),
+    Command("unsubscribe", tags.unsubscribe, "stop following: /unsubscribe TAG... or all"),
+    Command("mytags", tags.mytags, "the tags you follow", menu="Tags you follow"),
+    Command("settings", settings.settings, "time, timezone, frequency, minimum score, size",
+            menu="Time, timezone, frequency, score"),
+    Command("time", settings.time_command, "digest time: /time 07:30"),
+    Command("timezone", settings.timezone, "your timezone: /timezone Europe/Berlin"),
+    Command("frequency", settings.frequency, "daily, weekdays, weekly [DAY] or off"),
+    Command("minscore", settings.minscore, "only briefs scoring at least N (0-10)"),
+    Command("size", settings.size, "briefs per digest (1-30)"),
+    Command("stop", settings.stop, "pause digests (/start resumes)"),
+    Command("forget", settings.forget, "delete all I keep about this chat"),
+    Command("help", help_command, "this list", menu="Everything I can do"),
+    Command("broadcast", admin.broadcast,
+            "TEXT, #TAG TEXT, or in reply to a message: preview, then send",
+            Where.BOT_ADMIN, menu="Message all chats or a tag's followers"),
+    Command("broadcasts", admin.broadcasts, "recent broadcasts, with Stop for one under way",
+            Where.BOT_ADMIN, menu="Recent broadcasts"),
+    Command("stats", admin.stats, "users, tags, deliveries, outbox and feeds",
+            Where.BOT_ADMIN, menu="Users, deliveries, outbox, feeds"),
+    Command("ingest", admin.ingest,
+            "URL: fetch and store briefs (or send a card or a .txt/.json file)",
+            Where.BOT_ADMIN, menu="Fetch briefs from a URL"),
+)  # fmt: skip
+
+
+def _shown(command: Command, *, admin: bool, in_group: bool) -> bool:
+    if command.where == Where.BOT_ADMIN:
+        return admin and not in_group
+    return command.where == Where.ANYWHERE or not in_group
+
+
+def help_text(*, admin: bool, in_group: bool, commands: Sequence[Command] = COMMANDS) -> str:
+    """``/help``: the commands that work here; bot admins get theirs in a part of its own."""
+    lines = [
+        f"/{c.name} — {esc(c.help)}"
+        for c in commands
+        if c.where != Where.BOT_ADMIN and _shown(c, admin=admin, in_group=in_group)
+    ]
+    text = "<b>What I can do</b>\n" + "\n".join(lines)
+    own = [f"/{c.name} — {esc(c.help)}" for c in commands if c.where == Where.BOT_ADMIN]
+    if admin and not in_group and own:
+        text += "\n\n<b>Admin</b>\n" + "\n".join(own)
+    return text
+
+
+def menu(
+    *, admin: bool = False, in_group: bool = False, commands: Sequence[Command] = COMMANDS
+) -> list[BotCommand]:
+    """The command menu for a scope: the flagged commands that work there."""
+    return [
+        BotCommand(c.name, c.menu)
+        for c in commands
+        if c.menu is not None and _shown(c, admin=admin, in_group=in_group)
+    ]
+
+
+def command_handlers(
+    new: filters.BaseFilter, commands: Sequence[Command] = COMMANDS
+) -> list[BaseHandler[Update, BotContext, None]]:
+    """One CommandHandler per command; ``new`` keeps edited messages from running again."""
+    found: list[BaseHandler[Update, BotContext, None]] = []
+    for c in commands:
+        handler, where = c.handler, new
+        if c.where == Where.PRIVATE:
+            where = new & filters.ChatType.PRIVATE
+        elif c.where == Where.BOT_ADMIN:
+            # not filtered to private chats: anyone else, anywhere, must get the
+            # unknown-command answer and leave a refusal in the log (admin.admin_only)
+            handler = admin.admin_only(handler)
+        found.append(CommandHandler(c.name, handler, filters=where))
+    return found
