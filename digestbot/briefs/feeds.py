@@ -329,15 +329,16 @@ def _parse_xml(
         headers["content-location"] = source  # the base relative links resolve against
     # A file object, never bytes or a str: feedparser opens a bytes or str argument as a
     # local file name, or fetches it when it looks like a URL.
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    stream = io.BytesIO(_CHAR_REF.sub(_repair_char_ref, body))
+    try:
+        parsed = feedparser.parse(stream, response_headers=headers)
+    except (UnicodeError, ValueError, OverflowError) as exc:  # what its lenient parser lets out
+        raise BriefParseError(f"unreadable feed ({type(exc).__name__})", source=source) from exc
     error = parsed.get("bozo_exception")
     if not parsed.entries:
         if isinstance(error, xml.sax.SAXParseException) and not looks_html:
-            raise BriefParseError(
-                f"not well-formed XML ({error.getMessage()}: line {error.getLineNumber()}, "
-                f"column {error.getColumnNumber()})",
-                source=source,
-            )
+            # (No line number: feedparser has rewritten the XML declaration by now.)
+            raise BriefParseError(f"not well-formed XML ({error.getMessage()})", source=source)
         if not parsed.get("version"):
             reason = f"{NOT_A_FEED} (got an HTML page)" if looks_html else NOT_A_FEED
             raise BriefParseError(reason, source=source)
@@ -350,6 +351,24 @@ def _parse_xml(
             continue
         out.append(_build(mapping, source, number, known_tags))
     return out
+
+
+# Numeric character references, in any ASCII-compatible encoding (nearly every feed).
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _repair_char_ref(match: re.Match[bytes]) -> bytes:
+    """A reference to no XML character (a lone surrogate, NUL, beyond U+10FFFF) as U+FFFD.
+
+    feedparser's lenient parser turns ``&#xD800;`` into a str it cannot encode and fails
+    the whole feed; as a browser does, the one bad character becomes a replacement
+    character and its entry, and every other, survives.
+    """
+    hex_digits, decimal = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD:
+        return match.group(0)
+    return match.group(0) if 0x10000 <= code <= 0x10FFFF else b"&#xFFFD;"
 
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -378,7 +397,8 @@ def _entry_mapping(entry: Mapping[str, Any], *, now: datetime) -> dict[str, Any]
         if summary:
             break
     title = _detail_text(entry.get("title_detail"))
-    stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+    # dict.get: FeedParserDict.get maps published to updated itself, with a warning.
+    stamp = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     published = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else now
     link = _web_url(entry.get("link"), None)  # feedparser resolved it against the feed
     if link is None:

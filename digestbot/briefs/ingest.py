@@ -16,8 +16,8 @@ import httpx
 
 from digestbot import store
 from digestbot.briefs import fetcher
-from digestbot.briefs.tagging import NEEDS_TAGS, TagIndex, retag
 from digestbot.briefs.parse import BriefData, Rejected, parse_document
+from digestbot.briefs.tagging import NEEDS_TAGS, TagIndex, retag
 from digestbot.errors import InputError
 from digestbot.store.db import SessionFactory, session_scope
 
