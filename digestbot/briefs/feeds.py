@@ -389,7 +389,7 @@ def _detail_text(detail: Mapping[str, object] | None) -> str | None:
     return value.strip()
 
 
-def _entry_mapping(entry: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+def _entry_mapping(entry: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     # The fullest text first: content:encoded or Atom content, then description or summary.
     summary = None
     for detail in [*(entry.get("content") or []), entry.get("summary_detail")]:
