@@ -28,7 +28,9 @@ LAYERS: dict[str, int] = {
 RANKS: dict[str, dict[str, int]] = {
     "": {"errors": 0, "logs": 0, "zones": 0, "text": 0, "config": 1},
     "store": {"models": 0, "db": 1, "queries": 2, "migrations": 3},
-    "briefs": {"parse": 0, "feeds": 1, "render": 1, "fetcher": 2, "ingest": 3, "poller": 4},
+    "briefs": {
+        "parse": 0, "tagging": 1, "feeds": 1, "render": 1, "fetcher": 2, "ingest": 3, "poller": 4,
+    },
     "readers": {"chats": 0, "digests": 0},
     "delivery": {
         "schedule": 0, "leader": 0, "failures": 0, "payload": 0,
