@@ -43,17 +43,20 @@ def _is_word_char(char: str) -> bool:
     return char == "_" or unicodedata.category(char)[0] in "LMN"
 
 
-def _mentions(text: str, name: str) -> bool:
-    """True when ``name`` occurs in ``text`` (both casefolded) as a whole word."""
+def _first_mention(text: str, name: str) -> int:
+    """Where ``name`` first occurs in ``text`` (both casefolded) as a whole word, else -1."""
     start = text.find(name)
     while start != -1:
         end = start + len(name)
         before_ok = start == 0 or not (_is_word_char(text[start - 1]) and _is_word_char(name[0]))
-        after_ok = end == len(text) or not (_is_word_char(text[end]) and _is_word_char(name[-1]))
+        # "C#" and "C++" are words of their own, not "C" followed by punctuation.
+        after_ok = end == len(text) or not (
+            (_is_word_char(text[end]) or text[end] in "+#") and _is_word_char(name[-1])
+        )
         if before_ok and after_ok:
-            return True
+            return start
         start = text.find(name, start + 1)
-    return False
+    return -1
 
 
 class TagIndex:
@@ -70,9 +73,14 @@ class TagIndex:
             self._names.append((slug, tuple(folded)))
 
     def find(self, text: str) -> list[str]:
-        """The known tags ``text`` mentions, in the index's order."""
+        """The known tags ``text`` mentions, in the order it first mentions them."""
         folded = unicodedata.normalize("NFC", text).casefold()
-        return [slug for slug, names in self._names if any(_mentions(folded, n) for n in names)]
+        found: list[tuple[int, str]] = []
+        for slug, names in self._names:
+            positions = [p for name in names if (p := _first_mention(folded, name)) >= 0]
+            if positions:
+                found.append((min(positions), slug))
+        return [slug for _, slug in sorted(found)]
 
     def tag(self, brief: BriefData) -> BriefData:
         """``brief`` with the tags its title or summary mentions, else :data:`UNTAGGED`."""
