@@ -802,6 +802,7 @@ def test_a_card_with_a_lone_surrogate_is_rejected_with_the_reason() -> None:
         ("ASP.NET Core", "asp-net-core"),
         ("C", "c"),
         ("Disney+", "disney-plus"),
+        ("Réseaux Télécom", "reseaux-telecom"),
         ("#Generative AI", "generative-ai"),
     ],
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,8 +46,11 @@ _SPELL_OUT = (
 
 def slugify(tag: str) -> str:
     """``#Generative AI`` -> ``generative-ai``, ``C++`` -> ``c-plus-plus``, ``C#`` ->
-    ``c-sharp``, ``.NET`` -> ``dot-net``; empty string when nothing is left."""
-    text = tag.strip().lstrip("#").lower()
+    ``c-sharp``, ``.NET`` -> ``dot-net``, ``Réseaux`` -> ``reseaux``; empty string when
+    nothing is left."""
+    # Accents go (Réseaux -> reseaux) rather than splitting the word at each accented letter.
+    decomposed = unicodedata.normalize("NFKD", tag.strip().lstrip("#").lower())
+    text = "".join(char for char in decomposed if not unicodedata.combining(char))
     for pattern, spelled in _SPELL_OUT:
         text = pattern.sub(spelled, text)
     return _SLUG_JUNK.sub("-", text).strip("-")[:MAX_TAG_LEN].strip("-")
