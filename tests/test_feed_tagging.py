@@ -8,7 +8,9 @@ import pytest
 
 from digestbot import store
 from digestbot.briefs import fetcher
+from digestbot.briefs.feeds import parse_feed
 from digestbot.briefs.ingest import Ingester
+from digestbot.briefs.parse import BriefData
 from digestbot.briefs.tagging import UNTAGGED, TagIndex
 from tests.factories import make_brief
 from tests.httpserver import LocalHTTPServer, Reply
@@ -80,3 +82,15 @@ def test_tags_spelled_out_are_found_as_written() -> None:
 
     assert index.find("Porting C# code to .NET 9") == ["c-sharp", "dot-net"]
     assert index.find("C++ and C") == ["c-plus-plus", "c"]
+
+
+def test_parse_feed_tags_at_once_when_given_the_known_tags() -> None:
+    body = (
+        b"<rss version='2.0'><channel><title>t</title><item><title>Robots in the EU</title>"
+        b"<pubDate>Fri, 01 May 2026 02:01:00 GMT</pubDate></item></channel></rss>"
+    )
+
+    (item,) = parse_feed(body, content_type=None, source="f", known_tags=TagIndex(["eu"]))
+
+    assert isinstance(item, BriefData)
+    assert (item.tags, item.extra) == (("eu",), {})
