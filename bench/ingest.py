@@ -20,6 +20,13 @@ How it measures:
   unchanged). Writing the files and migrating the store are not timed.
 * ``parse s`` is the time of reading and parsing the same folder without a database
   (``ingest.collect_paths``), to show how much of a pass is the store's.
+* Feeds, next to the cards: the same briefs as RSS 2.0 feeds of 100 items (title,
+  ``content:encoded`` HTML, link, guid, pubDate; every other item without categories, so
+  the ingester tags it from the known tags its text names), served over HTTP on
+  127.0.0.1 and ingested twice with ``Ingester.ingest_url`` (fetch, feedparser, store)
+  into a second fresh store. ``feed_items_per_s`` and ``reingest_feed_items_per_s`` are
+  items / wall time of each pass. The second pass must add nothing (an untagged item may
+  be *updated* then: tags learnt later in the first pass now name it).
 * SQLite (default) uses a temporary file; ``--db postgres`` a fresh database
   ``digestbot_bench_<random>`` on the server of ``$DIGESTBOT_TEST_POSTGRES_URL``
   (default ``postgresql://postgres@127.0.0.1:5432/test``), dropped at the end.
@@ -32,7 +39,8 @@ Run from the repository root::
 
 Output: a table, then, as the last line, JSON::
 
-    {"cards_per_s": A, "reingest_cards_per_s": B, "cards": N, "db": ..., "parse_s": ...}
+    {"cards_per_s": A, "reingest_cards_per_s": B, "cards": N, "db": ..., "parse_s": ...,
+     "feed_items_per_s": C, "reingest_feed_items_per_s": D}
 """
 
 from __future__ import annotations
@@ -55,16 +63,22 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from email.utils import format_datetime  # noqa: E402
+from xml.sax.saxutils import escape  # noqa: E402
+
 import asyncpg  # noqa: E402
 
+from digestbot.briefs import fetcher  # noqa: E402
 from digestbot.briefs.ingest import Ingester, IngestReport, collect_paths  # noqa: E402
 from digestbot.briefs.parse import BriefData, Rejected  # noqa: E402
 from digestbot.store import db  # noqa: E402
 from tests.factories import make_card  # noqa: E402
+from tests.httpserver import LocalHTTPServer, Reply  # noqa: E402
 
 CARDS = 10_000
 QUICK_CARDS = 500
 PER_FOLDER = 1000
+PER_FEED = 100
 FIRST = datetime(2026, 6, 1, tzinfo=UTC)
 CATEGORIES = [
     "Products & Tools",
@@ -149,6 +163,51 @@ def write_cards(folder: Path, count: int, seed: int) -> int:
     return size
 
 
+def rss_item(brief: BriefData, n: int) -> str:
+    """Brief ``n`` as a feed item; odd ones carry no categories, as most real feeds."""
+    paragraphs = [brief.summary, brief.what_happened, brief.technical_details]
+    html = "".join(f"<p>{text}</p>" for text in paragraphs if text)
+    categories = "" if n % 2 else "".join(f"<category>{t}</category>" for t in brief.tags)
+    return (
+        f"<item><title>{escape(brief.title)}</title>"
+        f"<link>https://bench.example.com/{n}</link><guid isPermaLink='false'>b{n}</guid>"
+        f"<pubDate>{format_datetime(brief.published_at)}</pubDate>{categories}"
+        f"<content:encoded><![CDATA[{html}]]></content:encoded></item>"
+    )
+
+
+def write_feeds(count: int, seed: int) -> list[bytes]:
+    """The same ``count`` briefs as :func:`write_cards`, as RSS feeds of PER_FEED items."""
+    rng = random.Random(seed)
+    items = [rss_item(synthetic_brief(rng, n), n) for n in range(count)]
+    return [
+        (
+            "<?xml version='1.0' encoding='UTF-8'?><rss version='2.0' "
+            "xmlns:content='http://purl.org/rss/1.0/modules/content/'><channel>"
+            "<title>bench</title>" + "".join(items[start : start + PER_FEED]) + "</channel></rss>"
+        ).encode()
+        for start in range(0, count, PER_FEED)
+    ]
+
+
+async def ingest_feeds_twice(url: str, feeds: Sequence[str]) -> list[tuple[IngestReport, float]]:
+    engine = db.create_engine(url)
+    try:
+        await db.upgrade(engine)
+        reports: list[tuple[IngestReport, float]] = []
+        async with fetcher.make_client() as http:
+            ingester = Ingester(db.session_factory(engine), http)
+            for _ in range(2):
+                started = time.perf_counter()
+                report = IngestReport()
+                for feed in feeds:
+                    report.merge(await ingester.ingest_url(feed))
+                reports.append((report, time.perf_counter() - started))
+    finally:
+        await engine.dispose()
+    return reports
+
+
 async def _admin(sql: str, admin_url: str) -> None:
     conn = await asyncpg.connect(admin_url)
     try:
@@ -213,18 +272,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         parsed, parse_s = parse_only(folder)
         if parsed != args.cards:
             raise SystemExit(f"only {parsed} of {args.cards} cards parse")
-        pg_name = None
-        if args.db == "postgres":
-            pg_name = f"digestbot_bench_{uuid.uuid4().hex[:10]}"
-            asyncio.run(_admin(f'CREATE DATABASE "{pg_name}"', args.pg_url))
-            url = f"{args.pg_url.rpartition('/')[0]}/{pg_name}"
-        else:
-            url = f"sqlite:///{Path(tmp) / 'ingest.db'}"
+        pg_names: list[str] = []
+
+        def fresh_store(name: str) -> str:
+            if args.db == "sqlite":
+                return f"sqlite:///{Path(tmp) / name}.db"
+            pg_names.append(f"digestbot_bench_{uuid.uuid4().hex[:10]}")
+            asyncio.run(_admin(f'CREATE DATABASE "{pg_names[-1]}"', args.pg_url))
+            return f"{args.pg_url.rpartition('/')[0]}/{pg_names[-1]}"
+
         try:
             print("ingesting twice...", file=sys.stderr, flush=True)
-            first, first_s, second, second_s = asyncio.run(ingest_twice(url, folder))
+            first, first_s, second, second_s = asyncio.run(
+                ingest_twice(fresh_store("ingest"), folder)
+            )
+            print("ingesting the same briefs as feeds, twice...", file=sys.stderr, flush=True)
+            with LocalHTTPServer() as server:
+                urls = [
+                    server.serve(
+                        f"/feed-{n}.rss",
+                        Reply(body=body, headers=[("Content-Type", "application/rss+xml")]),
+                    )
+                    for n, body in enumerate(write_feeds(args.cards, args.seed))
+                ]
+                feed_passes = asyncio.run(ingest_feeds_twice(fresh_store("feeds"), urls))
         finally:
-            if pg_name:
+            for pg_name in pg_names:
                 asyncio.run(
                     _admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)', args.pg_url)
                 )
@@ -232,6 +305,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(head)
     print("-" * (len(head) + 30))
     for name, report, seconds in (("first", first, first_s), ("again", second, second_s)):
+        print(
+            f"{name:<10}{args.cards:>8,}{seconds:>9.2f}{args.cards / seconds:>9,.0f}  "
+            f"{report.summary()}"
+        )
+    for name, report, seconds in (
+        ("feeds", feed_passes[0][0], feed_passes[0][1]),
+        ("again", feed_passes[1][0], feed_passes[1][1]),
+    ):
         print(
             f"{name:<10}{args.cards:>8,}{seconds:>9.2f}{args.cards / seconds:>9,.0f}  "
             f"{report.summary()}"
@@ -244,12 +325,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"the first pass should add every card: {first.summary()}")
     if second.unchanged != args.cards:
         raise SystemExit(f"the second pass should find every card unchanged: {second.summary()}")
+    (feed_first, feed_first_s), (feed_again, feed_again_s) = feed_passes
+    if feed_first.added != args.cards or feed_first.rejected:
+        raise SystemExit(f"the first feed pass should add every item: {feed_first.summary()}")
+    if feed_again.added or feed_again.stored != args.cards:
+        raise SystemExit(f"the second feed pass should add nothing: {feed_again.summary()}")
     result: dict[str, Any] = {
         "cards_per_s": round(args.cards / first_s, 1),
         "reingest_cards_per_s": round(args.cards / second_s, 1),
         "cards": args.cards,
         "db": args.db,
         "parse_s": round(parse_s, 3),
+        "feed_items_per_s": round(args.cards / feed_first_s, 1),
+        "reingest_feed_items_per_s": round(args.cards / feed_again_s, 1),
     }
     print(json.dumps(result))
     return 0

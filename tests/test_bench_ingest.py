@@ -13,6 +13,7 @@ def test_ingest_a_few_cards_twice(db):
     # finds every one unchanged
     result = run_script("ingest.py", "--cards", "120", "--db", db)
     assert {"cards_per_s", "reingest_cards_per_s"} <= result.keys()
+    assert result["feed_items_per_s"] > 0 and result["reingest_feed_items_per_s"] > 0
     assert result["cards"] == 120 and result["db"] == db
     assert result["cards_per_s"] > 0
     assert result["reingest_cards_per_s"] > 0

@@ -434,6 +434,21 @@ async def test_ingest_a_url_stores_the_good_briefs_and_reports_the_bad(bot, web)
     assert await brief_titles(bot) == ["First good brief", "Second good brief"]
 
 
+async def test_ingest_a_url_with_a_lone_surrogate_stores_the_rest(bot, web):
+    good = make_brief(title="Stored beside it")
+    broken = {**make_brief(title="x").to_dict(), "summary": "\ud800"}
+    url = web.serve("/briefs.json", briefs_reply(broken, good))
+    admin = bot.server.private_chat(ADMIN)
+
+    (reply,) = await texts(bot, admin, f"/ingest {url}")
+
+    assert reply.splitlines() == [
+        f"{url}: 1 added, 0 updated, 0 unchanged, 1 rejected.",
+        f"✗ {url} item 1: summary is not valid text (a lone surrogate U+D800 at character 1)",
+    ]
+    assert await brief_titles(bot) == ["Stored beside it"]
+
+
 async def test_ingest_an_unreachable_url_gives_the_reason(bot):
     url = f"http://127.0.0.1:{closed_port()}/feed.json"
 

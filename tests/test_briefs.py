@@ -23,6 +23,7 @@ from digestbot.briefs.parse import (
     parse_card,
     parse_document,
     parse_json_text,
+    slugify,
 )
 from digestbot.errors import BriefParseError
 
@@ -754,3 +755,57 @@ def test_json_items_without_a_score_take_the_default_when_one_is_given() -> None
 def test_a_field_of_nothing_but_nul_is_missing() -> None:
     (result,) = parse_json_text(json.dumps({**GOLDEN_DICT, "title": "\u0000", "id": "\u0000"}))
     assert isinstance(result, Rejected) and result.reason == "title is missing"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("title", "bad \ud800", "title is not valid text (a lone surrogate U+D800 at character 5)"),
+        ("summary", "\udc00", "summary is not valid text (a lone surrogate U+DC00 at character 1)"),
+        (
+            "category",
+            "x\udfff",
+            "category is not valid text (a lone surrogate U+DFFF at character 2)",
+        ),
+        ("id", "\ud800", "id is not valid text (a lone surrogate U+D800 at character 1)"),
+        (
+            "tags",
+            ["ok", "\ud800"],
+            "a tag is not valid text (a lone surrogate U+D800 at character 1)",
+        ),
+    ],
+)
+def test_a_lone_surrogate_rejects_its_item_and_keeps_the_others(field, value, reason) -> None:
+    text = json.dumps([{**GOLDEN_DICT, field: value}, {**GOLDEN_DICT, "title": "Good"}])
+
+    bad, good = parse_json_text(text, source="f")
+
+    assert bad == Rejected("f item 1", reason)
+    assert isinstance(good, BriefData) and good.title == "Good"
+
+
+def test_a_card_with_a_lone_surrogate_is_rejected_with_the_reason() -> None:
+    with pytest.raises(BriefParseError) as info:
+        parse_card(GOLDEN_TEXT + "\ud800")
+
+    assert info.value.reason.startswith("the card is not valid text (a lone surrogate U+D800")
+
+
+@pytest.mark.parametrize(
+    ("raw", "slug"),
+    [
+        ("C++", "c-plus-plus"),
+        ("C#", "c-sharp"),
+        ("#C#", "c-sharp"),
+        ("F#", "f-sharp"),
+        (".NET", "dot-net"),
+        ("ASP.NET Core", "asp-net-core"),
+        ("C", "c"),
+        ("Disney+", "disney-plus"),
+        ("Réseaux Télécom", "reseaux-telecom"),
+        ("#Generative AI", "generative-ai"),
+    ],
+)
+def test_slugs_keep_languages_apart_and_stay_link_safe(raw: str, slug: str) -> None:
+    assert slugify(raw) == slug
+    assert is_slug(slug)  # /tag links, deep links and #hashtags take it as it is

@@ -147,6 +147,23 @@ def test_ingest_fetches_private_addresses_only_when_allowed(tmp_path, env):
     assert len(server.requests) == 1
 
 
+def test_ingest_of_a_folder_rejects_a_lone_surrogate_alone(tmp_path, env):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    good, bad = make_brief(title="Good neighbour").to_dict(), make_brief(title="x").to_dict()
+    # json.dumps writes the lone surrogate as the escape \\ud800, as any JSON producer may.
+    (inputs / "mixed.json").write_text(json.dumps([{**bad, "title": "bad \ud800"}, good]))
+
+    result = digestbot("ingest", str(inputs), env=env, cwd=tmp_path)
+
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"rejected {inputs / 'mixed.json'} item 1: "
+        "title is not valid text (a lone surrogate U+D800 at character 5)"
+    ]
+    assert result.stdout.strip() == "1 added, 0 updated, 0 unchanged, 1 rejected"
+
+
 def test_a_changed_card_is_updated_not_duplicated(tmp_path, env):
     card = tmp_path / "card.txt"
     card.write_text((FIXTURES / "example-brief.txt").read_text())

@@ -35,7 +35,8 @@ RANKS: dict[str, dict[str, int]] = {
         "migrations": 6,
     },
     "briefs": {
-        "parse": 0, "feeds": 1, "render": 1, "network": 1, "fetcher": 2, "ingest": 3, "poller": 4,
+        "parse": 0, "tagging": 1, "feeds": 1, "render": 1, "network": 1,
+        "fetcher": 2, "ingest": 3, "poller": 4,
     },
     "readers": {"chats": 0, "digests": 0},
     "delivery": {

@@ -6,7 +6,7 @@ read from a file) into briefs; it understands, by looking at the content:
 * JSON in the brief format (one object, an array, or JSON Lines), via
   :func:`digestbot.briefs.parse.parse_json_text`;
 * JSON Feed 1.0 / 1.1, with the brief fields under an optional ``_brief`` object;
-* RSS 2.0 (``channel/item``) and Atom 1.0 (``feed/entry``).
+* every XML feed format feedparser reads: RSS 0.9x, 1.0 (RDF) and 2.0, Atom 0.3 and 1.0.
 
 Feed items become briefs through :func:`digestbot.briefs.parse.brief_from_mapping`, so
 validation lives in one place. An item that is not a valid brief becomes a
@@ -19,22 +19,28 @@ Defaults for feed items (which rarely carry the brief-only fields):
 * no score -> :data:`~digestbot.briefs.parse.DEFAULT_FEED_SCORE` (5);
 * no category -> :data:`DEFAULT_FEED_CATEGORY` (``"News"``); RSS/Atom
   ``category`` elements are *tags*, not the brief's category;
-* no tags -> the item is rejected (``"no tags"``), as for any brief.
+* no publish date -> the updated date, else the fetch time (``now``);
+* no tags -> the known tags its title or summary names, else ``untagged``
+  (:mod:`digestbot.briefs.tagging`); never rejected for that.
 """
 
 from __future__ import annotations
 
+import calendar
 import codecs
-import email.utils
-import html
+import io
 import json
 import re
-import xml.etree.ElementTree as ET
-from datetime import UTC
+import xml.sax
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 from xml.parsers import expat
+
+import feedparser
 
 from digestbot.briefs.parse import (
     DEFAULT_FEED_SCORE,
@@ -44,28 +50,44 @@ from digestbot.briefs.parse import (
     brief_from_mapping,
     looks_like_json,
     parse_json_text,
+    slugify,
 )
+from digestbot.briefs.tagging import NEEDS_TAGS, UNTAGGED, TagIndex
 from digestbot.errors import BriefParseError
 
 DEFAULT_FEED_CATEGORY = "News"
 """The category of feed items that do not name one (RSS, Atom, plain JSON Feed)."""
 NOT_A_FEED = "not a feed: expected JSON, JSON Feed, RSS or Atom"
-_ATOM = "{http://www.w3.org/2005/Atom}"
-_DC_DATE = "{http://purl.org/dc/elements/1.1/}date"
 _JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _HTML_START = re.compile(r"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
+# Python codecs that are not character sets although they turn bytes into str: they
+# raise bare UnicodeErrors (punycode, undefined), make lone surrogates (the escape
+# codecs) or are banned from the web for smuggling markup (UTF-7).
+_NOT_CHARSETS = frozenset(
+    {"punycode", "idna", "undefined", "unicode-escape", "raw-unicode-escape", "utf-7", "mbcs"}
+)
 
 # --- parsing ------------------------------------------------------------------
 
 
-def parse_feed(body: bytes, *, content_type: str | None, source: str) -> list[BriefData | Rejected]:
+def parse_feed(
+    body: bytes,
+    *,
+    content_type: str | None,
+    source: str,
+    now: datetime | None = None,
+    known_tags: TagIndex | None = None,
+) -> list[BriefData | Rejected]:
     """Briefs from a feed body; the format is told by the content, not the content type.
 
     ``content_type`` gives the charset (else a BOM or the XML declaration, else
     UTF-8) and helps word the error for an HTML page. ``source`` names the feed in
-    errors and :class:`Rejected` items.
+    errors and :class:`Rejected` items. ``now`` (the fetch time, default the clock)
+    dates XML entries that carry no date. ``known_tags`` tags the entries that name
+    none; without it they get ``untagged`` and are marked for the ingester to tag
+    (:func:`digestbot.briefs.tagging.retag`), which knows the store's tags.
 
     Mapping of feed items to brief fields:
 
@@ -76,65 +98,116 @@ def parse_feed(body: bytes, *, content_type: str | None, source: str) -> list[Br
       ``content_html``) becomes ``what_happened`` only when ``_brief`` gives none
       of the four sections and it differs from ``summary``: a feed's body is the
       closest thing it has to "what happened", but a brief-aware feed knows better.
-    * RSS: ``title``, ``description`` (HTML, turned into plain text) as
-      ``summary``, each ``category`` as a tag, ``pubDate`` (else ``dc:date``),
-      ``link``, ``guid``.
-    * Atom: ``title``, ``summary`` (else ``content``) as plain text,
-      ``category/@term`` as tags, ``published`` (else ``updated``),
-      ``link/@href`` (rel ``alternate`` or none), ``id``.
+    * RSS and Atom (via feedparser): the title as plain text; as ``summary`` the
+      plain text of ``content:encoded`` or Atom ``content``, else ``description`` or
+      ``summary``, cut at a sentence under the length limit; each category as a tag;
+      the published date, else the updated one (``dc:date`` too), else ``now``; the
+      link (relative ones resolved against the feed); the guid or id.
 
-    Text taken from HTML or a feed's body is clipped to the brief's length limit;
-    only ``http(s)`` links are kept (relative ones are resolved against ``source``
+    Only ``http(s)`` links are kept (relative ones are resolved against ``source``
     when it is a URL).
     """
-    text = _decode(body, content_type, source=source)
+    now = now or datetime.now(UTC)
+    charset = _declared_charset(body, content_type, source=source)
+    try:
+        text = body.decode(charset)
+    except UnicodeDecodeError as exc:
+        # XML says its own encoding and feedparser falls back on others; JSON and the rest
+        # must be what they claim.
+        text = body.decode(charset, errors="replace")
+        if not text.lstrip("\ufeff \t\r\n").startswith("<"):
+            reason = "not UTF-8 text" if charset.startswith("utf-8") else f"not {charset} text"
+            raise BriefParseError(reason, source=source) from exc
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped:
         raise BriefParseError("the feed is empty", source=source)
     if looks_like_json(stripped):
-        return _parse_json(text, source=source)
+        return _parse_json(text, source=source, known_tags=known_tags)
     if stripped.startswith("<"):
-        return _parse_xml(stripped, content_type=content_type, source=source)
+        return _parse_xml(
+            body,
+            stripped,
+            content_type=content_type,
+            source=source,
+            now=now,
+            known_tags=known_tags,
+        )
     raise BriefParseError(NOT_A_FEED, source=source)
 
 
-def _decode(body: bytes, content_type: str | None, *, source: str) -> str:
-    charset: str | None = None
+def _declared_charset(body: bytes, content_type: str | None, *, source: str) -> str:
+    """The Python codec name the body says it is in, checked to be a text encoding.
+
+    Every charset the body names (header and XML declaration) is checked, since
+    feedparser may pick either.
+    """
+    named: list[str] = []
+    if content_type and (m := _CHARSET.search(content_type)):
+        named.append(m.group(1))
+    if m_xml := _XML_ENCODING.match(body):
+        named.append(m_xml.group(1).decode("ascii"))
+    codecs_named = [_text_codec(name, source=source) for name in named]
     if body.startswith(codecs.BOM_UTF8):
-        charset = "utf-8-sig"
-    elif body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        charset = "utf-16"
-    elif content_type and (m := _CHARSET.search(content_type)):
-        charset = m.group(1)
-    elif m_xml := _XML_ENCODING.match(body):
-        charset = m_xml.group(1).decode("ascii")
-    charset = charset or "utf-8"
+        return "utf-8-sig"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return codecs_named[0] if codecs_named else "utf-8"
+
+
+def _text_codec(charset: str, *, source: str) -> str:
     try:
-        codec = codecs.lookup(charset)
-        return body.decode(codec.name)
+        info = codecs.lookup(charset)
     except LookupError as exc:
-        # Also raised for bytes-to-bytes codecs such as "base64", which are not text encodings.
-        raise BriefParseError(f"unknown character set {charset!r}", source=source) from exc
-    except UnicodeDecodeError as exc:
-        reason = "not UTF-8 text" if codec.name.startswith("utf-8") else f"not {charset} text"
-        raise BriefParseError(reason, source=source) from exc
+        raise BriefParseError(f"unknown character set {_echo(charset)}", source=source) from exc
+    # Bytes-to-bytes codecs such as base64 are not text encodings either.
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        raise BriefParseError(f"unknown character set {_echo(charset)}", source=source)
+    return info.name
+
+
+def _echo(text: str, limit: int = 40) -> str:
+    """User input for an error message: quoted, and cut short when long."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "\u2026")
 
 
 def _item_label(source: str, number: int) -> str:
     return f"{source} item {number}"
 
 
-def _build(mapping: dict[str, Any], source: str, number: int) -> BriefData | Rejected:
+def _has_tags(tags: object) -> bool:
+    """False only for no tags at all (absent, empty, or nothing left once slugified)."""
+    if tags is None:
+        return False
+    if isinstance(tags, str):
+        tags = [tags]
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return True  # a wrong type is brief_from_mapping's to reject, with its reason
+    return any(slugify(t) for t in tags)
+
+
+def _build(
+    mapping: dict[str, Any], source: str, number: int, known_tags: TagIndex | None
+) -> BriefData | Rejected:
+    untagged = not _has_tags(mapping.get("tags"))
+    if untagged:
+        mapping["tags"] = [UNTAGGED]
     try:
-        return brief_from_mapping(mapping, default_score=DEFAULT_FEED_SCORE)
+        brief = brief_from_mapping(mapping, default_score=DEFAULT_FEED_SCORE)
     except BriefParseError as exc:
         return Rejected(_item_label(source, number), exc.reason)
+    if not untagged:
+        return brief
+    if known_tags is None:
+        return replace(brief, extra={NEEDS_TAGS: True})
+    return known_tags.tag(brief)
 
 
 # --- JSON and JSON Feed ---------------------------------------------------------
 
 
-def _parse_json(text: str, *, source: str) -> list[BriefData | Rejected]:
+def _parse_json(
+    text: str, *, source: str, known_tags: TagIndex | None
+) -> list[BriefData | Rejected]:
     try:
         document: Any = json.loads(text)
     except (ValueError, RecursionError):
@@ -153,7 +226,7 @@ def _parse_json(text: str, *, source: str) -> list[BriefData | Rejected]:
         except BriefParseError as exc:
             out.append(Rejected(_item_label(source, number), exc.reason))
             continue
-        out.append(_build(mapping, source, number))
+        out.append(_build(mapping, source, number, known_tags))
     return out
 
 
@@ -191,7 +264,7 @@ def _json_feed_item(item: object, *, base: str) -> dict[str, Any]:
             html_body = item.get("content_html")
             body = _html_to_text(html_body) if isinstance(html_body, str) else None
         if body and body.strip() != (summary.strip() if isinstance(summary, str) else None):
-            mapping["what_happened"] = _clip(body.strip())
+            mapping["what_happened"] = clip_at_sentence(body.strip())
     # A null in _brief means "not given", so it never erases what the item has.
     mapping.update({key: value for key, value in extension.items() if value is not None})
     if mapping.get("published_at") is None:
@@ -201,7 +274,7 @@ def _json_feed_item(item: object, *, base: str) -> dict[str, Any]:
     return mapping
 
 
-# --- XML: RSS and Atom --------------------------------------------------------------
+# --- XML: RSS 0.9x / 1.0 / 2.0 and Atom 0.3 / 1.0, read by feedparser ---------------------
 
 
 class _EntityDeclared(Exception):
@@ -215,8 +288,10 @@ class _RootReached(Exception):
 def _reject_entity_declarations(text: str, *, source: str) -> None:
     """Refuse XML whose DOCTYPE declares entities (billion laughs, external entities).
 
-    Only the prolog is scanned: the DOCTYPE must come before the root element.
-    Python's expat already limits entity expansion; this makes the rule plain.
+    feedparser's SAX parser neither fetches external entities nor expands many, but its
+    lenient fallback parser reads DOCTYPE entities itself; refusing them up front keeps
+    the rule plain and independent of either. Only the prolog is scanned: the DOCTYPE
+    must come before the root element.
     """
 
     def on_entity(*_args: object) -> None:
@@ -235,136 +310,117 @@ def _reject_entity_declarations(text: str, *, source: str) -> None:
             "XML with entity declarations (<!ENTITY>) is not accepted", source=source
         ) from None
     except (_RootReached, expat.ExpatError):
-        return  # the real parse reports malformed XML
+        return  # feedparser reports malformed XML
 
 
-def _parse_xml(text: str, *, content_type: str | None, source: str) -> list[BriefData | Rejected]:
+def _parse_xml(
+    body: bytes,
+    text: str,
+    *,
+    content_type: str | None,
+    source: str,
+    now: datetime,
+    known_tags: TagIndex | None,
+) -> list[BriefData | Rejected]:
     looks_html = bool(_HTML_START.match(text)) or "html" in (content_type or "").lower()
     _reject_entity_declarations(text, source=source)
+    headers = {"content-type": content_type or "application/xml"}
+    if urlsplit(source).scheme in ("http", "https"):
+        headers["content-location"] = source  # the base relative links resolve against
+    # A file object, never bytes or a str: feedparser opens a bytes or str argument as a
+    # local file name, or fetches it when it looks like a URL.
+    stream = io.BytesIO(_CHAR_REF.sub(_repair_char_ref, body))
     try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        if looks_html:
-            raise BriefParseError(f"{NOT_A_FEED} (got an HTML page)", source=source) from exc
-        raise BriefParseError(f"not well-formed XML ({exc})", source=source) from exc
-    if root.tag == "rss":
-        return _parse_rss(root, source=source)
-    if root.tag == f"{_ATOM}feed":
-        return _parse_atom(root, source=source)
-    if looks_html or root.tag.endswith("}html") or root.tag == "html":
-        raise BriefParseError(f"{NOT_A_FEED} (got an HTML page)", source=source)
-    raise BriefParseError(NOT_A_FEED, source=source)
-
-
-def _parse_rss(root: ET.Element, *, source: str) -> list[BriefData | Rejected]:
-    channel = root.find("channel")
-    if channel is None:
-        raise BriefParseError("RSS feed has no channel", source=source)
+        parsed = feedparser.parse(stream, response_headers=headers)
+    except (UnicodeError, ValueError, OverflowError) as exc:  # what its lenient parser lets out
+        raise BriefParseError(f"unreadable feed ({type(exc).__name__})", source=source) from exc
+    error = parsed.get("bozo_exception")
+    if not parsed.entries:
+        if isinstance(error, xml.sax.SAXParseException) and not looks_html:
+            # (No line number: feedparser has rewritten the XML declaration by now.)
+            raise BriefParseError(f"not well-formed XML ({error.getMessage()})", source=source)
+        if not parsed.get("version"):
+            reason = f"{NOT_A_FEED} (got an HTML page)" if looks_html else NOT_A_FEED
+            raise BriefParseError(reason, source=source)
     out: list[BriefData | Rejected] = []
-    for number, item in enumerate(channel.findall("item"), start=1):
+    for number, entry in enumerate(parsed.entries, start=1):
         try:
-            mapping = _rss_item(item, base=source)
+            mapping = _entry_mapping(entry, now=now)
         except BriefParseError as exc:
             out.append(Rejected(_item_label(source, number), exc.reason))
             continue
-        out.append(_build(mapping, source, number))
+        out.append(_build(mapping, source, number, known_tags))
     return out
 
 
-def _rss_item(item: ET.Element, *, base: str) -> dict[str, Any]:
-    link = _web_url(_element_text(item.find("link")), base)
-    guid_element = item.find("guid")
-    guid = _element_text(guid_element)
-    if link is None and guid_element is not None and guid_element.get("isPermaLink") != "false":
-        link = _web_url(guid, None)  # many guids are bare ids, never to be resolved
-    return {
-        "title": _one_line(_element_text(item.find("title"))),
-        "summary": _clip(_html_to_text(_element_text(item.find("description")) or "")) or None,
-        "category": DEFAULT_FEED_CATEGORY,
-        "tags": [text for c in item.findall("category") if (text := _element_text(c))],
-        "published_at": _rss_date(item),
-        "url": link,
-        "id": guid,
-    }
+# Numeric character references, in any ASCII-compatible encoding (nearly every feed).
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 
 
-def _rss_date(item: ET.Element) -> str:
-    pub_date = _element_text(item.find("pubDate"))
-    if pub_date:
-        try:
-            parsed = email.utils.parsedate_to_datetime(pub_date)
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=UTC)
-            return parsed.astimezone(UTC).isoformat()
-        except (TypeError, ValueError, IndexError, OverflowError) as exc:
-            raise BriefParseError(f"pubDate is not an RFC 822 date: {pub_date!r}") from exc
-    dc_date = _element_text(item.find(_DC_DATE))
-    if dc_date:
-        return dc_date  # ISO 8601, checked by brief_from_mapping
-    raise BriefParseError("no publish date (pubDate)")
+def _repair_char_ref(match: re.Match[bytes]) -> bytes:
+    """A reference to no XML character (a lone surrogate, NUL, beyond U+10FFFF) as U+FFFD.
+
+    feedparser's lenient parser turns ``&#xD800;`` into a str it cannot encode and fails
+    the whole feed; as a browser does, the one bad character becomes a replacement
+    character and its entry, and every other, survives.
+    """
+    hex_digits, decimal = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD:
+        return match.group(0)
+    return match.group(0) if 0x10000 <= code <= 0x10FFFF else b"&#xFFFD;"
 
 
-def _parse_atom(root: ET.Element, *, source: str) -> list[BriefData | Rejected]:
-    out: list[BriefData | Rejected] = []
-    for number, entry in enumerate(root.findall(f"{_ATOM}entry"), start=1):
-        try:
-            mapping = _atom_entry(entry, base=source)
-        except BriefParseError as exc:
-            out.append(Rejected(_item_label(source, number), exc.reason))
-            continue
-        out.append(_build(mapping, source, number))
-    return out
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
-def _atom_entry(entry: ET.Element, *, base: str) -> dict[str, Any]:
-    summary = _atom_text(entry.find(f"{_ATOM}summary"))
-    if not summary:
-        content = entry.find(f"{_ATOM}content")
-        # Out-of-line (src=) or non-text content (images, base64) has no text for us.
-        if content is not None and content.get("src") is None:
-            kind = content.get("type", "text")
-            if kind in ("text", "html", "xhtml") or kind.startswith("text/"):
-                summary = _atom_text(content)
-    date = _element_text(entry.find(f"{_ATOM}published")) or _element_text(
-        entry.find(f"{_ATOM}updated")
-    )
-    if not date:
-        raise BriefParseError("no publish date (published or updated)")
-    link = None
-    for element in entry.findall(f"{_ATOM}link"):
-        if element.get("rel", "alternate") == "alternate" and element.get("href"):
-            link = _web_url(element.get("href"), base)
+def _detail_text(detail: Mapping[str, object] | None) -> str | None:
+    """Plain text of a feedparser text construct (plain, HTML or XHTML)."""
+    if not detail:
+        return None
+    value = detail.get("value")
+    if not isinstance(value, str):
+        return None
+    kind = detail.get("type")
+    if kind in _HTML_TYPES:
+        return _html_to_text(value)
+    if isinstance(kind, str) and not kind.startswith("text/"):
+        return None  # base64 images and other non-text content
+    return value.strip()
+
+
+def _entry_mapping(entry: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+    # The fullest text first: content:encoded or Atom content, then description or summary.
+    summary = None
+    for detail in [*(entry.get("content") or []), entry.get("summary_detail")]:
+        summary = _detail_text(detail)
+        if summary:
             break
+    title = _detail_text(entry.get("title_detail"))
+    # dict.get: FeedParserDict.get maps published to updated itself, with a warning.
+    stamp = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+    published = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else now
+    link = _web_url(entry.get("link"), None)  # feedparser resolved it against the feed
+    if link is None:
+        for candidate in entry.get("links") or []:
+            if candidate.get("rel", "alternate") == "alternate":
+                link = _web_url(candidate.get("href"), None)
+                if link:
+                    break
+    tags = [
+        term
+        for tag in entry.get("tags") or []
+        if isinstance(term := tag.get("term") or tag.get("label"), str) and term.strip()
+    ]
     return {
-        "title": _one_line(_atom_text(entry.find(f"{_ATOM}title"))),
-        "summary": _clip(summary) or None,
+        "title": _one_line(title),
+        "summary": clip_at_sentence(summary) or None,
         "category": DEFAULT_FEED_CATEGORY,
-        "tags": [term for c in entry.findall(f"{_ATOM}category") if (term := c.get("term"))],
-        "published_at": date,
+        "tags": tags,
+        "published_at": published.isoformat(),
         "url": link,
-        "id": _element_text(entry.find(f"{_ATOM}id")),
+        "id": entry.get("id") or None,
     }
-
-
-def _atom_text(element: ET.Element | None) -> str | None:
-    """Plain text of an Atom text construct (type text, html or xhtml)."""
-    if element is None:
-        return None
-    kind = element.get("type", "text")
-    if kind == "html":
-        return _html_to_text(_element_text(element) or "")
-    if kind == "xhtml":
-        # tostring() writes each child's tail too, so the text between children stays.
-        children = "".join(ET.tostring(child, encoding="unicode") for child in element)
-        return _html_to_text(html.escape(element.text or "") + children)
-    return _element_text(element)
-
-
-def _element_text(element: ET.Element | None) -> str | None:
-    if element is None:
-        return None
-    text = "".join(element.itertext()).strip()
-    return text or None
 
 
 # --- text helpers ---------------------------------------------------------------------
@@ -374,11 +430,25 @@ def _one_line(text: str | None) -> str | None:
     return " ".join(text.split()) if text else None
 
 
-def _clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
-    """Text cut to ``limit`` characters at a word boundary, marked with an ellipsis."""
+# A sentence end: . ! ? (or the ellipsis, or the CJK / Devanagari stops), maybe closed by a
+# quote or bracket, then a space.
+_SENTENCE_END = re.compile(
+    r"""[.!?\u2026\u3002\uff01\uff1f\u0964]["')\]\u201d\u2019\u00bb]*(?=\s)"""
+)
+
+
+def clip_at_sentence(text: str | None, limit: int = MAX_TEXT) -> str | None:
+    """Text cut to at most ``limit`` characters at the last whole sentence that fits.
+
+    Without a sentence end in the second half of the allowance, the cut falls at a word
+    boundary instead and is marked with an ellipsis.
+    """
     if text is None or len(text) <= limit:
         return text
     cut = text[: limit - 1]
+    ends = [m.end() for m in _SENTENCE_END.finditer(cut, limit // 2)]
+    if ends:
+        return cut[: ends[-1]]
     space = cut.rfind(" ", max(0, limit - 200))
     return (cut[:space] if space > 0 else cut).rstrip() + "\u2026"
 

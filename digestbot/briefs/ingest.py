@@ -17,6 +17,7 @@ import httpx
 from digestbot import store
 from digestbot.briefs import fetcher
 from digestbot.briefs.parse import BriefData, Rejected, parse_document
+from digestbot.briefs.tagging import NEEDS_TAGS, TagIndex, retag
 from digestbot.errors import InputError
 from digestbot.store.db import SessionFactory, session_scope
 
@@ -133,6 +134,10 @@ class Ingester:
                 good.append(item)
         if good:
             async with session_scope(self._sessions) as session:
+                if any(item.extra.get(NEEDS_TAGS) for item in good):
+                    # Feed entries without categories take the known tags they mention.
+                    known = [t.slug for t in await store.tag_counts(session=session)]
+                    good = retag(good, TagIndex(known))
                 outcomes = await store.upsert_briefs(session=session, briefs=good)
             report.added += outcomes.count(store.Outcome.ADDED)
             report.updated += outcomes.count(store.Outcome.UPDATED)

@@ -2,7 +2,7 @@
 
 Every parser here either returns :class:`BriefData` or raises
 :class:`~digestbot.errors.BriefParseError` with a reason a person can act on.
-Feeds (JSON Feed, RSS, Atom) live in :mod:`digestbot.sources`, which reuses
+Feeds (JSON Feed, RSS, Atom) live in :mod:`digestbot.briefs.feeds`, which reuses
 :func:`brief_from_mapping` for brief-shaped JSON.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,9 +34,41 @@ _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the only line ends of cards and JSON Lines
 
 
+# Tags whose punctuation is their meaning, spelled out so that C, C++ and C# stay three
+# tags and slugs stay [a-z0-9-] (Telegram deep links and #hashtags allow nothing else).
+_SPELL_OUT = (
+    (re.compile(r"\+\+"), " plus plus "),
+    (re.compile(r"\+"), " plus "),
+    (re.compile(r"(?<=[a-z0-9])#"), " sharp "),
+    (re.compile(r"(?:^|(?<=\s))\.(?=[a-z])"), "dot "),
+)
+
+
 def slugify(tag: str) -> str:
-    """``#Generative AI`` -> ``generative-ai``; empty string when nothing is left."""
-    return _SLUG_JUNK.sub("-", tag.strip().lstrip("#").lower()).strip("-")[:MAX_TAG_LEN].strip("-")
+    """``#Generative AI`` -> ``generative-ai``, ``C++`` -> ``c-plus-plus``, ``C#`` ->
+    ``c-sharp``, ``.NET`` -> ``dot-net``, ``Réseaux`` -> ``reseaux``; empty string when
+    nothing is left."""
+    # Accents go (Réseaux -> reseaux) rather than splitting the word at each accented letter.
+    decomposed = unicodedata.normalize("NFKD", tag.strip().lstrip("#").lower())
+    text = "".join(char for char in decomposed if not unicodedata.combining(char))
+    for pattern, spelled in _SPELL_OUT:
+        text = pattern.sub(spelled, text)
+    return _SLUG_JUNK.sub("-", text).strip("-")[:MAX_TAG_LEN].strip("-")
+
+
+def check_text(value: str, what: str) -> str:
+    """``value`` unless it holds what no store can keep: a lone surrogate.
+
+    JSON's ``"\\ud800"`` and some codecs produce them; they fail the UTF-8 encoding
+    of the whole database write, so they are refused here, item by item.
+    """
+    for index, char in enumerate(value):
+        if "\ud800" <= char <= "\udfff":
+            raise BriefParseError(
+                f"{what} is not valid text (a lone surrogate U+{ord(char):04X} at character "
+                f"{index + 1})"
+            )
+    return value
 
 
 def is_slug(text: str) -> bool:
@@ -47,7 +80,7 @@ def normalize_tags(tags: Iterable[str]) -> tuple[str, ...]:
     """Slugify, drop empties and repeats, keep order; at least one tag or an error."""
     seen: dict[str, None] = {}
     for raw in tags:
-        slug = slugify(raw)
+        slug = slugify(check_text(raw, "a tag"))
         if slug:
             seen.setdefault(slug, None)
     if not seen:
@@ -104,7 +137,7 @@ def _text(
         return None
     if not isinstance(value, str):
         raise BriefParseError(f"{key} must be text, not {type(value).__name__}")
-    value = value.strip()
+    value = check_text(value, key).strip()
     if len(value) > limit:
         raise BriefParseError(f"{key} is too long ({len(value)} characters, at most {limit})")
     return value
@@ -145,6 +178,8 @@ def brief_from_mapping(obj: object, *, default_score: int | None = None) -> Brie
     source_id = obj.get("id")
     if source_id is not None and not isinstance(source_id, str | int):
         raise BriefParseError("id must be text")
+    if isinstance(source_id, str):
+        check_text(source_id, "id")
     if source_id is not None and len(str(source_id)) > MAX_ID:
         raise BriefParseError(f"id is too long (at most {MAX_ID} characters)")
     return BriefData(
@@ -386,7 +421,7 @@ def parse_card(text: str) -> BriefData:
 
     Raises :class:`BriefParseError` naming what is wrong, and nothing else.
     """
-    lines = _card_lines(text.replace("\x00", ""))  # NUL is no text; PostgreSQL refuses it
+    lines = _card_lines(check_text(text, "the card").replace("\x00", ""))  # PostgreSQL refuses NUL
     if not lines:
         raise BriefParseError("empty card (no text)")
     score = _card_score(lines[0])
