@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from digestbot.delivery.sender import WINDOW, ChatPacer, SendBudget, plain_text
+from digestbot.briefs.render import plain_text
+from digestbot.delivery.sender import WINDOW, ChatPacer, SendBudget
 from tests.bot import Clock
 
 

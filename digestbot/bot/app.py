@@ -55,9 +55,9 @@ from digestbot.delivery.planner import DigestPlanner
 from digestbot.delivery.sender import (
     CONCURRENCY,
     NO_PREVIEW,
-    Outcome,
     SendBudget,
     Sender,
+    SendOutcome,
     SharedRateLimiter,
 )
 from digestbot.readers.chats import ChatDefaults, ChatService
@@ -96,7 +96,7 @@ async def open_services(
     clock: Callable[[], datetime] = utcnow,
     monotonic: Callable[[], float] = time.monotonic,
     seed: bool = True,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    on_outcome: Callable[[SendOutcome], None] | None = None,
 ) -> Services:
     """Open the database (migrating SQLite, checking PostgreSQL), the HTTP client, the services."""
     engine = db.create_engine(settings_.database_url)

@@ -44,15 +44,20 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def plain_text(html_text: str) -> str:
+    """Telegram HTML as the plain text it shows (also the resend after a parse error)."""
+    return html.unescape(_MARKUP.sub("", html_text))
+
+
 def entity_count(html_text: str) -> int:
     """An upper bound on the entities Telegram makes of this HTML (tags, commands, links)."""
-    visible = html.unescape(_MARKUP.sub("", html_text))
+    visible = plain_text(html_text)
     return len(_OPENING_TAG.findall(html_text)) + len(_AUTO_ENTITY.findall(visible))
 
 
 def visible_len(html_text: str) -> int:
     """The length Telegram checks: the text after parsing, in UTF-16 units."""
-    return utf16_len(html.unescape(_MARKUP.sub("", html_text)))
+    return utf16_len(plain_text(html_text))
 
 
 def fits(html_text: str) -> bool:
