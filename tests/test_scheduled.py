@@ -630,4 +630,4 @@ async def test_a_digest_row_that_cannot_be_rendered_fails_alone(bot):
     assert rows[row.chat_id].status == OutboxStatus.FAILED
     # given up at once (a retry would read the same), saying what is wrong
     assert rows[row.chat_id].attempts == 1
-    assert "bad payload: day is not a date: '27 Nov'" == rows[row.chat_id].last_error
+    assert rows[row.chat_id].last_error == "bad payload: day is not a date: '27 Nov'"
