@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from digestbot.briefs.render import plain_text
-from digestbot.delivery.sender import GROUP_PER_MINUTE, WINDOW, ChatPacer, SendBudget
+from digestbot.delivery.pacing import GROUP_PER_MINUTE, WINDOW, ChatPacer, SendBudget
 from tests.bot import Clock
 
 

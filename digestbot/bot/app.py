@@ -51,15 +51,9 @@ from digestbot.briefs.poller import FeedPoller
 from digestbot.config import Settings
 from digestbot.delivery.broadcasts import BroadcastService
 from digestbot.delivery.leader import Leadership
+from digestbot.delivery.pacing import SendBudget, SharedRateLimiter
 from digestbot.delivery.planner import DigestPlanner
-from digestbot.delivery.sender import (
-    CONCURRENCY,
-    NO_PREVIEW,
-    SendBudget,
-    Sender,
-    SendOutcome,
-    SharedRateLimiter,
-)
+from digestbot.delivery.sender import CONCURRENCY, NO_PREVIEW, Sender, SendOutcome
 from digestbot.readers.chats import ChatDefaults, ChatService
 from digestbot.readers.digests import DigestService
 from digestbot.store import db
