@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from digestbot.delivery.sender import WINDOW, ChatPacer, SendBudget, plain_text
+from digestbot.briefs.render import plain_text
+from digestbot.delivery.pacing import GROUP_PER_MINUTE, WINDOW, ChatPacer, SendBudget
 from tests.bot import Clock
 
 
@@ -93,3 +94,22 @@ async def test_budget_at_30_a_second_ends_its_waits_on_a_microsecond_clock():
     for _ in range(31):
         await asyncio.wait_for(budget.take(), timeout=5)
     assert 0.95 <= clock.monotonic() - start <= 1.1
+
+
+def test_pacer_forgets_chats_whose_messages_no_longer_hold_anything_up():
+    clock = Clock()
+    pacer = ChatPacer(clock.monotonic)
+    largest = 0
+    for n in range(1, 200_001):  # 200k groups, one message each, 1 ms apart
+        pacer.record(-n)
+        clock.advance(seconds=0.001)
+        largest = max(largest, len(pacer))
+    # bounded by what pacing needs (a minute of groups), not by every chat ever sent to
+    assert largest <= 120_001
+    for _ in range(GROUP_PER_MINUTE):  # one group still at its limit
+        pacer.record(-7)
+    clock.advance(seconds=61 - 0.001 * GROUP_PER_MINUTE)
+    for _ in range(GROUP_PER_MINUTE):
+        pacer.record(-8)
+    assert len(pacer) == 1  # the rest forgotten
+    assert pacer.ready_in(-8) > 59 and pacer.ready_in(-7) == 0.0 and pacer.ready_in(-9) == 0.0

@@ -40,7 +40,7 @@ RANKS: dict[str, dict[str, int]] = {
     },
     "readers": {"chats": 0, "digests": 0},
     "delivery": {
-        "schedule": 0, "leader": 0, "failures": 0, "payload": 0,
+        "schedule": 0, "leader": 0, "failures": 0, "payload": 0, "pacing": 0,
         "planner": 1, "sender": 1, "broadcasts": 2,
     },
     "bot": {

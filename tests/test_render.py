@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -138,3 +140,40 @@ def test_any_text_renders_to_valid_telegram_html(title, body, category):
         outputs += render.watch_list([brief], heading="Watch")
     for message in outputs:
         assert not [p for p in problems(message) if p != "empty message"], message[:200]
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+# Telegram's own entities in a message: its tags, and what it links by itself
+_HASHTAG_OR_LINK = re.compile(r"(?:^|(?<=\s))(?:#\w+|/\w+|@\w{4,})|https?://", re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "😀" * 9000,  # two UTF-16 units each: 18,000 as Telegram counts
+        "x" * 5000,  # one word longer than a message
+        "समाचार में आज की मुख्य खबरें, विश्लेषण और आगे क्या देखना है। " * 150,
+        " ".join(f"#tag{i} news" for i in range(900)),  # far over 100 entities
+    ],
+    ids=["emoji", "long-word", "hindi", "hashtags"],
+)
+def test_a_long_brief_fits_every_message_and_shows_all_its_text(text):
+    brief = item(4, summary=text, what_happened=None, why_it_matters=None, what_to_watch=None)
+    messages = render.full_brief(brief, zone=UTC)
+    assert len(messages) > 1
+    for message in messages:
+        assert_valid(message)
+        visible = render.plain_text(message)
+        assert render.utf16_len(visible) <= 4096
+        tags = len(re.findall(r"<[a-z]", message))
+        assert tags + len(_HASHTAG_OR_LINK.findall(visible)) <= 100
+    # the whole text, nothing dropped, nothing added (but whitespace where it was cut)
+    shown = _squeeze("".join(render.plain_text(m) for m in messages))
+    (empty,) = render.full_brief(
+        dataclasses.replace(brief, brief=dataclasses.replace(brief.brief, summary=None)), zone=UTC
+    )
+    assert _squeeze(text) in shown
+    assert len(shown) == len(_squeeze(render.plain_text(empty))) + len(_squeeze(text))

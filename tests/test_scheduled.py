@@ -628,4 +628,30 @@ async def test_a_digest_row_that_cannot_be_rendered_fails_alone(bot):
     other = 2 if row.chat_id == 1 else 1
     assert rows[other].status == OutboxStatus.SENT and digests_in(bot, other)
     assert rows[row.chat_id].status == OutboxStatus.FAILED
-    assert "internal error" in (rows[row.chat_id].last_error or "")
+    # given up at once (a retry would read the same), saying what is wrong
+    assert rows[row.chat_id].attempts == 1
+    assert rows[row.chat_id].last_error == "bad payload: day is not a date: '27 Nov'"
+
+
+async def test_unreadable_payloads_fail_their_rows_alone_with_the_reason(bot):
+    await queue_digests(bot, [1, 2, 3, 4])
+    broken = {
+        1: ("not json at all", "bad payload: not JSON"),
+        2: ('{"v":9,"digest":[1]}', "bad payload: unknown payload version 9"),
+        3: ('{"poll":1}', "bad payload: unknown payload kind: ['poll']"),
+    }
+    async with bot.services.sessions() as session:
+        for row in await bot.outbox():
+            if row.chat_id in broken:
+                stored = await session.get(type(row), row.id)
+                stored.payload = broken[row.chat_id][0]
+        await session.commit()
+
+    await bot.deliver()
+
+    rows = {r.chat_id: r for r in await bot.outbox()}
+    assert rows[4].status == OutboxStatus.SENT and digests_in(bot, 4)
+    for chat_id, (_, reason) in broken.items():
+        assert rows[chat_id].status == OutboxStatus.FAILED
+        assert (rows[chat_id].last_error or "").startswith(reason)
+        assert not digests_in(bot, chat_id)

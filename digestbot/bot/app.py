@@ -51,15 +51,9 @@ from digestbot.briefs.poller import FeedPoller
 from digestbot.config import Settings
 from digestbot.delivery.broadcasts import BroadcastService
 from digestbot.delivery.leader import Leadership
+from digestbot.delivery.pacing import SendBudget, SharedRateLimiter
 from digestbot.delivery.planner import DigestPlanner
-from digestbot.delivery.sender import (
-    CONCURRENCY,
-    NO_PREVIEW,
-    Outcome,
-    SendBudget,
-    Sender,
-    SharedRateLimiter,
-)
+from digestbot.delivery.sender import CONCURRENCY, NO_PREVIEW, Sender, SendOutcome
 from digestbot.readers.chats import ChatDefaults, ChatService
 from digestbot.readers.digests import DigestService
 from digestbot.store import db
@@ -78,7 +72,7 @@ async def open_services(
     clock: Callable[[], datetime] = utcnow,
     monotonic: Callable[[], float] = time.monotonic,
     seed: bool = True,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    on_outcome: Callable[[SendOutcome], None] | None = None,
 ) -> Services:
     """Open the database (migrating SQLite, checking PostgreSQL), the HTTP client, the services."""
     engine = db.create_engine(settings_.database_url)

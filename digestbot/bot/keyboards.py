@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from digestbot.readers.chats import TagPage
-from digestbot.store.models import Chat, Frequency
+from digestbot.store.models import MAX_INT32, Chat, Frequency
 
 # Callback data formats; anything else is stale or forged.
 TAG_TOGGLE = "tg"  # tg:<tag id>:<page>
@@ -16,7 +16,7 @@ FORGET = "fg"  # fg:yes | fg:no
 BROADCAST = "bc"  # bc:go|no|stop:<broadcast id>
 BROADCAST_SEND, BROADCAST_DROP, BROADCAST_STOP = "go", "no", "stop"
 # Ids, pages and steps in callback data fit a 32-bit column; anything bigger is forged.
-MAX_INT_PART = 2**31 - 1
+MAX_INT_PART = MAX_INT32
 
 
 def parse(data: str | None) -> list[str] | None:

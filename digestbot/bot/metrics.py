@@ -25,7 +25,8 @@ from prometheus_client import (
 from telegram import Update
 
 from digestbot import store
-from digestbot.delivery.sender import Outcome
+from digestbot.delivery.failures import Failure
+from digestbot.delivery.sender import SendOutcome
 from digestbot.store.db import SessionFactory
 from digestbot.store.models import utcnow
 
@@ -57,22 +58,9 @@ def update_kind(update: object, commands: frozenset[str]) -> str:
     return "other"
 
 
-def failure_reason(outcome: Outcome) -> str:
-    """The sender's error text, folded into a few label values."""
-    error = (outcome.error or "").lower()
-    if outcome.chat_gone:
-        return "chat_not_found" if "chat not found" in error else "forbidden"
-    if outcome.cancelled:
-        return "cancelled"
-    if error.startswith("rate limited"):
-        return "rate_limited"
-    if error.startswith("bad request"):
-        return "bad_request"
-    if "attempts)" in error:
-        return "retries_exhausted"
-    if error.startswith(("timedout", "networkerror")):
-        return "network"
-    return "other"
+def failure_reason(outcome: SendOutcome) -> str:
+    """The outcome's failure as one of a few label values (see delivery/failures.py)."""
+    return (outcome.failure or Failure.OTHER).label
 
 
 class Metrics:
@@ -135,7 +123,7 @@ class Metrics:
     def count_update(self, update: object) -> None:
         self.updates.labels(update_kind(update, self.commands)).inc()
 
-    def outcome(self, outcome: Outcome) -> None:
+    def outcome(self, outcome: SendOutcome) -> None:
         """The sender's hook: called once per row it tried."""
         if outcome.sent:
             self.sent.inc()

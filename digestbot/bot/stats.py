@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from digestbot import store
+from digestbot.delivery import failures
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import Feed, OutboxKind, utcnow
 
@@ -32,9 +33,7 @@ class Snapshot:
 
 def failure_reason(error: str | None) -> str:
     """A failed row's error, shortened to the part that groups alike failures."""
-    reason = (error or "unknown").strip()
-    reason = reason.split(" (after ")[0]  # "... (after 8 attempts)"
-    return reason[:80]
+    return failures.grouping(error)[:80]
 
 
 class StatsService:

@@ -20,6 +20,10 @@ from digestbot.store import Item
 
 MAX_CHARS = 4096
 MAX_ENTITIES = 100
+# A piece of a long brief section: with its heading (a few dozen units, one entity) and
+# the separator it still fits a message, so packing never has to cut it.
+PIECE_UNITS = 3000
+PIECE_ENTITIES = MAX_ENTITIES - 10
 ITEM_SEP = "\n\n"
 _OPENING_TAG = re.compile(r"<(?:b|i|a|code|u|s|pre|blockquote|span|tg-spoiler)\b")
 # What Telegram turns into entities by itself: commands, links, hashtags, mentions.
@@ -44,15 +48,20 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def plain_text(html_text: str) -> str:
+    """Telegram HTML as the plain text it shows (also the resend after a parse error)."""
+    return html.unescape(_MARKUP.sub("", html_text))
+
+
 def entity_count(html_text: str) -> int:
     """An upper bound on the entities Telegram makes of this HTML (tags, commands, links)."""
-    visible = html.unescape(_MARKUP.sub("", html_text))
+    visible = plain_text(html_text)
     return len(_OPENING_TAG.findall(html_text)) + len(_AUTO_ENTITY.findall(visible))
 
 
 def visible_len(html_text: str) -> int:
     """The length Telegram checks: the text after parsing, in UTF-16 units."""
-    return utf16_len(html.unescape(_MARKUP.sub("", html_text)))
+    return utf16_len(plain_text(html_text))
 
 
 def fits(html_text: str) -> bool:
@@ -82,20 +91,53 @@ def first_sentences(text: str, limit: int) -> str:
     return out or clip(text, limit)
 
 
-def _split_plain(text: str, limit: int) -> list[str]:
-    """Plain text in pieces of at most ``limit`` characters, cut at lines, then words."""
+def _cut_units(word: str, limit: int) -> list[str]:
+    """A word in chunks of at most ``limit`` UTF-16 units, never inside a code point."""
+    chunks: list[str] = []
+    start = units = 0
+    for i, char in enumerate(word):
+        size = 2 if ord(char) > 0xFFFF else 1  # outside the BMP: a surrogate pair
+        if units + size > limit:
+            chunks.append(word[start:i])
+            start, units = i, 0
+        units += size
+    chunks.append(word[start:])
+    return chunks
+
+
+def _split_plain(text: str, limit: int = PIECE_UNITS, entities: int = PIECE_ENTITIES) -> list[str]:
+    """Plain text in pieces of at most ``limit`` UTF-16 units (as Telegram counts) and
+    ``entities`` entities Telegram would make of it (hashtags, links...), cut between
+    words, inside one only when a word is longer than a piece. Nothing is lost but the
+    whitespace at the cuts."""
     pieces: list[str] = []
-    current = ""
-    for word in re.split(r"(\s+)", text):
-        if len(current) + len(word) > limit and current.strip():
-            pieces.append(current.strip())
-            current = ""
-        while len(word) > limit:  # a single "word" longer than a message
-            pieces.append(word[:limit])
-            word = word[limit:]
-        current += word
-    if current.strip():
-        pieces.append(current.strip())
+    current: list[str] = []
+    length = count = 0
+
+    def flush() -> None:
+        nonlocal length, count
+        piece = "".join(current).strip()
+        if piece:
+            pieces.append(piece)
+        current.clear()
+        length = count = 0
+
+    for token in re.split(r"(\s+)", text):
+        if not token:
+            continue
+        units = utf16_len(token)
+        found = 0 if token.isspace() else len(_AUTO_ENTITY.findall(token))
+        if units > limit:  # a single "word" longer than a piece
+            flush()
+            *whole, token = _cut_units(token, limit)
+            pieces.extend(whole)
+            units, found = utf16_len(token), len(_AUTO_ENTITY.findall(token))
+        elif length + units > limit or count + found > entities:
+            flush()
+        current.append(token)
+        length += units
+        count += found
+    flush()
     return pieces
 
 
@@ -157,10 +199,12 @@ def fits_measured(block: Block) -> bool:
 
 
 def _truncate_block(block: str) -> str:
-    # Only reachable for blocks built from untrusted plain text that was split
-    # too coarsely; strip markup rather than ever cutting inside a tag.
-    plain = html.unescape(_MARKUP.sub("", block))
-    return esc(clip(plain, MAX_CHARS // 2))
+    # A last resort, for a block that is one item of a digest (the planner counts the
+    # items in each message, so it may not become two): briefs' long text is split
+    # beforehand (see _split_plain) and never gets here. Markup is stripped rather
+    # than ever cut inside a tag.
+    first = _split_plain(plain_text(block), MAX_CHARS - 1, MAX_ENTITIES)
+    return esc(first[0] + "…") if first else ""
 
 
 # --- pieces -----------------------------------------------------------------------------
@@ -283,9 +327,9 @@ def full_brief(item: Item, *, zone: tzinfo) -> list[str]:
     )
     blocks: list[str] = []
     if b.summary:
-        blocks += [esc(p) for p in _split_plain(b.summary, 3000)]
+        blocks += [esc(p) for p in _split_plain(b.summary)]
     for name, heading in SECTIONS:
-        parts = _split_plain(getattr(b, name) or "", 3000)
+        parts = _split_plain(getattr(b, name) or "")
         if not parts:
             continue
         blocks.append(f"<b>{esc(heading)}</b>\n{esc(parts[0])}")

@@ -22,6 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot import store
 from digestbot.briefs.parse import slugify
+from digestbot.delivery import failures
+from digestbot.delivery.payload import BroadcastPayload
 from digestbot.readers.chats import suggest_tags
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import Broadcast, BroadcastStatus, OutboxStatus, utcnow
@@ -106,13 +108,9 @@ def outcome_of(status: str, error: str | None) -> str:
         return "sent"
     if status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
         return "pending"
-    reason = (error or "").lower()
-    if "blocked" in reason:
-        return "blocked"
-    if any(w in reason for w in ("kicked", "chat not found", "deactivated", "not a member")):
-        return "left"
-    if status == OutboxStatus.CANCELLED and "admin" in reason:
-        return "cancelled"
+    counted = failures.BROADCAST_COUNT.get(failures.classify(error))
+    if counted is not None:
+        return counted
     if status == OutboxStatus.CANCELLED:
         return "left"  # cancelled because its chat became unreachable
     return "failed"
@@ -261,7 +259,7 @@ class BroadcastService:
                 session=session,
                 broadcast_id=broadcast_id,
                 tag_id=tag_id,
-                payload=json.dumps({"broadcast": broadcast_id}),
+                payload=BroadcastPayload(broadcast_id).encode(),
                 now=now,
             )
             if queued is None:  # another press (or replica) got there first

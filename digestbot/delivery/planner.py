@@ -14,8 +14,8 @@ Assembly stays cheap at scale (a day of a million chats, see bench/plan.py):
   becomes a bit mask over them in rank order, and a chat's digest is a few integer
   operations on masks. Chats that get the same digest share one assembly.
 * an outbox row names its digest's briefs rather than holding its text
-  (``{"digest": [ids], "day": ..., "more": N}``); the sender renders it (see
-  delivery.py). A row is then ~60 bytes, not ~2 KB: writing a million rows of text was
+  (a :class:`~digestbot.delivery.payload.DigestPayload`); the sender renders it (see
+  sender.py). A row is then ~60 bytes, not ~2 KB: writing a million rows of text was
   most of the database's work. The split into messages is still decided here.
 * no query runs per chat or per brief: a tick reads the chats due (through the
   ``next_digest_at`` index, and only what fell due since the last tick: see
@@ -27,18 +27,18 @@ Assembly stays cheap at scale (a day of a million chats, see bench/plan.py):
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Protocol, TypedDict
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot import store
 from digestbot.briefs import render
+from digestbot.delivery.payload import DigestPayload
 from digestbot.delivery.schedule import local_day, next_due, todays_due
 from digestbot.store.db import SessionFactory, server_side, session_scope
 from digestbot.store.models import utcnow
@@ -74,7 +74,29 @@ class PlanReport:
 PARKED = datetime(9999, 1, 1, tzinfo=UTC)  # "never": no digest until a change clears it
 
 
-def schedule_of(chat: Any, after: datetime) -> datetime:
+class Rule(Protocol):
+    """A chat's digest rule, as schedule.py takes it (a Chat or a store.DueChat)."""
+
+    @property
+    def digest_time(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def frequency(self) -> str: ...
+    @property
+    def weekly_day(self) -> int: ...
+
+
+class Reachable(Rule, Protocol):
+    """A chat with whether it gets digests at all (a Chat)."""
+
+    @property
+    def active(self) -> bool: ...
+    @property
+    def paused(self) -> bool: ...
+
+
+def schedule_of(chat: Reachable, after: datetime) -> datetime:
     """The chat's next digest moment; :data:`PARKED` for a chat that gets none (off,
     paused, or unreachable), so the planner looks at it again only when a change clears
     it, and its past due time never sits in front of every tick's read of the index."""
@@ -83,12 +105,19 @@ def schedule_of(chat: Any, after: datetime) -> datetime:
     return next_schedule(chat, after)
 
 
-def next_schedule(chat: Any, after: datetime) -> datetime:
+def next_schedule(chat: Rule, after: datetime) -> datetime:
     """The next digest moment of a chat that gets digests (:data:`PARKED` for "off")."""
     return next_due(after=after, **_rule(chat)) or PARKED
 
 
-def _rule(chat: Any) -> dict[str, Any]:
+class _RuleArgs(TypedDict):
+    digest_time: str
+    timezone: str
+    frequency: str
+    weekly_day: int
+
+
+def _rule(chat: Rule) -> _RuleArgs:
     """A chat's digest rule, as schedule.py takes it."""
     return {
         "digest_time": chat.digest_time,
@@ -166,12 +195,12 @@ class _Window:
         for number, group in enumerate(groups):
             last = number == len(groups) - 1
             count = len(group) - (number == 0) - (last and bool(footer))
-            part: dict[str, Any] = {"digest": ids[start : start + count]}
-            if number == 0:
-                part["day"] = day.isoformat()
-            if last and more:
-                part["more"] = more
-            out.append(json.dumps(part, separators=(",", ":")))
+            part = DigestPayload(
+                tuple(ids[start : start + count]),
+                day if number == 0 else None,
+                more if last else 0,
+            )
+            out.append(part.encode())
             start += count
         return out
 

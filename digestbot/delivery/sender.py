@@ -21,18 +21,13 @@ Telegram's answers, and what the sender does with them:
 from __future__ import annotations
 
 import asyncio
-import html
-import json
 import logging
 import math
 import random
-import re
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, LinkPreviewOptions
@@ -46,10 +41,24 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import AIORateLimiter
 
 from digestbot import store
 from digestbot.briefs import render
+from digestbot.delivery import failures
+from digestbot.delivery.failures import Failure
+from digestbot.delivery.pacing import ChatPacer
+from digestbot.delivery.pacing import SendBudget as SendBudget  # callers' import, kept
+from digestbot.delivery.payload import (
+    BroadcastPayload,
+    CopyMessage,
+    DigestPayload,
+    Message,
+    Payload,
+    PayloadError,
+    TextMessage,
+    decode,
+    message_of,
+)
 from digestbot.store import Claimed
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import Chat, OutboxKind, OutboxStatus, utcnow
@@ -78,170 +87,30 @@ def max_duplicates(rate: float) -> int:
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0  # seconds before the first retry
 BACKOFF_CAP = 600.0
-PRIVATE_INTERVAL = 1.0  # seconds between messages to one private chat
-GROUP_PER_MINUTE = 20
-_TAGS = re.compile(r"<[^>]+>")
-# SendBudget: at most floor(rate) messages in any WINDOW seconds. Telegram counts its
-# second on its side, after the network; SendBudget.answered moves a message that was
-# held up on its way, and the 10 ms spare (1% of the rate) cover the jitter left.
-WINDOW = 1.01
-BUCKET = 1.25  # tokens: a timer up to a quarter of an interval late loses nothing
-MAX_WINDOWED = 10_000  # per second; above that (benchmarks) no window is kept
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-def plain_text(message: str) -> str:
-    """Telegram HTML as the plain text it shows, for the resend after a parse error."""
-    return html.unescape(_TAGS.sub("", message))
 
 
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-# The shortest wait: a clock that moves in whole microseconds (timedelta, a test's
-# injected one) would not move at all for less, and the wait would never end.
-MIN_WAIT = 1e-6
-
-
 @dataclass
-class SendBudget:
-    """The global messages-per-second budget, shared by the sender and command replies.
-
-    Command replies :meth:`spend` without waiting (they go first); the sender
-    :meth:`take` s and so waits whenever replies used the budget up.
-    """
-
-    rate: float
-    monotonic: Callable[[], float] = time.monotonic
-    sleep: Sleep = asyncio.sleep
-    _tokens: float = field(init=False)
-    _at: float = field(init=False)
-    _recent: deque[list[float]] | None = field(init=False)
-    _fastest: float = field(init=False, default=math.inf)  # seconds, the quickest answer
-    paused_until: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._tokens, self._at = 1.0, self.monotonic()
-        # Telegram counts messages in a rolling second: never more than floor(rate) in one.
-        per_window = math.floor(self.rate)
-        self._recent = deque(maxlen=per_window) if 1 <= per_window <= MAX_WINDOWED else None
-
-    def _refill(self) -> None:
-        now = self.monotonic()
-        # A bucket of little more than one: messages go out evenly spaced, never in a
-        # burst. The extra fraction makes up for timers that fire late (the event loop's
-        # are about a millisecond coarse), which would otherwise cost a few percent of
-        # the rate; the rolling window below keeps it from ever letting one too many by.
-        self._tokens = min(BUCKET, self._tokens + (now - self._at) * self.rate)
-        self._at = now
-
-    def _window_wait(self, now: float) -> float:
-        """Seconds until the rolling window has room (0 when it has now)."""
-        recent = self._recent
-        if recent is None or len(recent) < (recent.maxlen or 0):
-            return 0.0
-        return recent[0][0] + WINDOW - now
-
-    def _stamp(self, now: float) -> list[float]:
-        stamp = [now]  # when the message left, as best known; see answered()
-        if self._recent is not None:
-            self._recent.append(stamp)
-        return stamp
-
-    def spend(self) -> None:
-        self._refill()
-        self._tokens -= 1
-        self._stamp(self._at)
-
-    def answered(self, stamp: list[float]) -> None:
-        """Telegram accepted the message :meth:`take` stamped. It cannot have arrived
-        before its answer came back less the quickest round trip seen, so a message held
-        up on its way (this process or the machine busy, the network slow) counts in the
-        window from then: the next ones keep their distance from when it really arrived."""
-        now = self.monotonic()
-        self._fastest = min(self._fastest, now - stamp[0])
-        stamp[0] = max(stamp[0], now - self._fastest)
-
-    def pause(self, seconds: float) -> None:
-        """Telegram said 429: nothing is sent until ``seconds`` from now."""
-        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
-
-    async def take(self) -> list[float]:
-        """Wait for the budget to allow one more message; returns its stamp for answered()."""
-        while True:
-            now = self.monotonic()
-            if now < self.paused_until:
-                await self.sleep(self.paused_until - now)
-                continue
-            wait = self._window_wait(now)
-            if wait > 1e-9:
-                await self.sleep(max(wait, MIN_WAIT))
-                continue
-            self._refill()
-            # within rounding of a whole token: waiting for the last 1e-12 of one would
-            # never end once the clock's float cannot move by that little
-            if self._tokens >= 1 - 1e-9:
-                self._tokens -= 1
-                return self._stamp(now)
-            await self.sleep(max((1 - self._tokens) / self.rate, MIN_WAIT))
-
-
-class SharedRateLimiter(AIORateLimiter):
-    """PTB's rate limiter for command replies, counting each call against the shared budget."""
-
-    def __init__(self, budget: SendBudget, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._budget = budget
-
-    async def process_request(self, *args: Any, **kwargs: Any) -> Any:
-        self._budget.spend()
-        return await super().process_request(*args, **kwargs)
-
-
-@dataclass
-class ChatPacer:
-    """Telegram's per-chat limits: one message a second to a user, 20 a minute to a group."""
-
-    monotonic: Callable[[], float] = time.monotonic
-    _last: dict[int, float] = field(default_factory=dict)
-    _groups: dict[int, deque[float]] = field(default_factory=dict)
-
-    def ready_in(self, chat_id: int) -> float:
-        """Seconds until this chat may get another message (0 when it may now)."""
-        now = self.monotonic()
-        if chat_id < 0:  # groups, supergroups and channels have negative ids
-            recent = self._groups.get(chat_id)
-            while recent and now - recent[0] >= 60:
-                recent.popleft()
-            if recent and len(recent) >= GROUP_PER_MINUTE:
-                return 60 - (now - recent[0])
-            return 0.0
-        last = self._last.get(chat_id)
-        return 0.0 if last is None else max(0.0, PRIVATE_INTERVAL - (now - last))
-
-    def record(self, chat_id: int) -> None:
-        now = self.monotonic()
-        if chat_id < 0:
-            self._groups.setdefault(chat_id, deque()).append(now)
-        else:
-            self._last[chat_id] = now
-        if len(self._last) > 100_000:  # only recent senders matter
-            self._last = {k: v for k, v in self._last.items() if now - v < PRIVATE_INTERVAL}
-
-
-@dataclass
-class Outcome:
-    """What happened to one row."""
+class SendOutcome:
+    """What happened when the sender tried one row."""
 
     row: Claimed
     sent: bool = False
-    error: str | None = None
+    error: str | None = None  # stored with the row, shown in reports
+    failure: Failure | None = None  # what the error means (see failures.py)
     retry_in: float | None = None  # seconds; None with an error means give up
-    chat_gone: bool = False
-    cancelled: bool = False
     migrated_to: int | None = None
+
+    @property
+    def chat_gone(self) -> bool:
+        return self.failure is not None and self.failure.chat_gone
+
+    @property
+    def cancelled(self) -> bool:
+        return self.failure in (Failure.CANCELLED, Failure.CANCELLED_BY_ADMIN)
 
 
 class Sender:
@@ -259,7 +128,7 @@ class Sender:
         concurrency: int = CONCURRENCY,
         max_attempts: int = MAX_ATTEMPTS,
         jitter: Callable[[], float] = random.random,
-        on_outcome: Callable[[Outcome], None] | None = None,
+        on_outcome: Callable[[SendOutcome], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._on_outcome = on_outcome  # metrics: called once per row tried
@@ -277,7 +146,7 @@ class Sender:
         self._workers = concurrency
         self._must_release = False
         self._turn: str = OutboxKind.DIGEST  # which kind the next batch takes first
-        self._broadcasts: dict[int, dict[str, Any]] = {}
+        self._broadcasts: dict[int, Message] = {}
         self._digests: dict[int, list[str]] = {}  # claimed digest rows' texts, by row id
         self._delivered: dict[int, int] = {}  # messages sent of rows that are several
         self.sent_total = 0
@@ -316,7 +185,7 @@ class Sender:
             log.warning("%s claimed outbox rows were not recorded; queued again", released)
         return released
 
-    async def _claim(self, record: list[Outcome] | None = None) -> tuple[list[Claimed], int]:
+    async def _claim(self, record: list[SendOutcome] | None = None) -> tuple[list[Claimed], int]:
         """Record ``record`` (the last batch's outcomes), then claim a batch, in one
         transaction; rows whose chat must wait (per-chat pacing) go back, untouched."""
         async with session_scope(self._sessions) as session:
@@ -344,18 +213,19 @@ class Sender:
         with one read of the briefs for the whole batch, so a brief corrected since
         planning goes out corrected. A row that fails to render is left out: it fails
         alone when sent (see _send), never the batch."""
-        parts: dict[int, dict[str, Any]] = {}
+        parts: dict[int, DigestPayload] = {}
         for row in rows:
-            if '"digest"' in row.payload:
-                try:
-                    part = json.loads(row.payload)
-                except ValueError:
-                    continue
-                if isinstance(part, dict) and isinstance(part.get("digest"), list):
-                    parts[row.id] = part  # anything else fails alone, in _send
+            if row.kind != OutboxKind.DIGEST:
+                continue
+            try:
+                decoded = decode(row.payload)
+            except PayloadError:
+                continue  # fails alone, with its reason, in _send
+            if isinstance(decoded, DigestPayload):
+                parts[row.id] = decoded
         if not parts:
             return
-        wanted = {i for part in parts.values() for i in part["digest"] if isinstance(i, int)}
+        wanted = {i for part in parts.values() for i in part.brief_ids}
         items = await store.items_by_ids(session=session, brief_ids=wanted)
         # chats share briefs and often whole digests: measure each brief, render each
         # distinct part once per batch
@@ -367,29 +237,27 @@ class Sender:
                 continue
             try:
                 if row.payload not in texts:
-                    found = [i for i in part["digest"] if i in items]
+                    found = [i for i in part.brief_ids if i in items]
                     for i in found:
                         if i not in blocks:
                             blocks[i] = render.measure(render.digest_item(items[i]))
                     # every brief it named is gone: nothing to send (never a bare heading)
                     texts[row.payload] = (
                         []
-                        if part["digest"] and not found
+                        if part.brief_ids and not found
                         else render.digest_part_measured(
-                            [blocks[i] for i in found],
-                            day=date.fromisoformat(part["day"]) if "day" in part else None,
-                            more=int(part.get("more", 0)),
+                            [blocks[i] for i in found], day=part.day, more=part.more
                         )
                     )
                 self._digests[row.id] = texts[row.payload]
             except Exception:
                 log.exception("chat %s: rendering %s failed", row.chat_id, row.key)
 
-    async def _send_all(self, rows: list[Claimed]) -> list[Outcome]:
+    async def _send_all(self, rows: list[Claimed]) -> list[SendOutcome]:
         # A few workers taking the rows in turn, not a task per row queued on the
         # semaphore: waking those tasks one by one cost a tenth of the sender's CPU per
         # message in bench/send.py. The semaphore still bounds the requests at once.
-        outcomes: dict[int, Outcome] = {}
+        outcomes: dict[int, SendOutcome] = {}
         queue = iter(enumerate(rows))
 
         async def limited() -> None:
@@ -401,7 +269,9 @@ class Sender:
                         log.exception(
                             "chat %s: sending %s failed unexpectedly", row.chat_id, row.key
                         )
-                        outcomes[i] = self._backoff(row, f"internal error: {type(exc).__name__}")
+                        outcomes[i] = self._backoff(
+                            row, f"internal error: {type(exc).__name__}", Failure.OTHER
+                        )
 
         await asyncio.gather(*(limited() for _ in range(min(self._workers, len(rows)))))
         return [outcomes[i] for i in range(len(rows))]
@@ -434,12 +304,12 @@ class Sender:
         each chat's order holds. At most two batches are ever sent-but-not-recorded.
         """
         rows, handled = await self._claim()
-        unrecorded: list[Outcome] = []
+        unrecorded: list[SendOutcome] = []
         try:
             while rows:
                 sending = asyncio.ensure_future(self._send_all(rows))
                 claiming = asyncio.ensure_future(self._claim(record=unrecorded))
-                outcomes: list[Outcome] = []
+                outcomes: list[SendOutcome] = []
                 try:
                     outcomes = await sending
                 finally:
@@ -491,18 +361,17 @@ class Sender:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def _deliver(self, chat_id: int, payload: dict[str, Any], *, plain: bool) -> None:
+    async def _deliver(self, chat_id: int, message: Message, *, plain: bool) -> None:
         stamp = await self.budget.take()
         self._pacer.record(chat_id)
-        if "copy" in payload:
-            source = payload["copy"]
-            await self._bot.copy_message(chat_id, source["from_chat_id"], source["message_id"])
+        if isinstance(message, CopyMessage):
+            await self._bot.copy_message(chat_id, message.from_chat_id, message.message_id)
             self.budget.answered(stamp)
             return
-        text = str(payload["text"])
+        text = message.text
         await self._bot.send_message(
             chat_id,
-            plain_text(text) if plain else text,
+            render.plain_text(text) if plain else text,
             parse_mode=None if plain else ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
         )
@@ -510,7 +379,7 @@ class Sender:
         self.budget.answered(stamp)
 
     async def _deliver_all(
-        self, row_id: int, chat_id: int, messages: list[dict[str, Any]], *, plain: bool
+        self, row_id: int, chat_id: int, messages: list[Message], *, plain: bool
     ) -> None:
         """Send a row's messages in order; a row that is more than one message (a digest
         part a corrected brief made too long) resumes after those already delivered
@@ -525,7 +394,7 @@ class Sender:
             self._delivered[row_id] = number + 1
         del self._delivered[row_id]
 
-    async def _message_of(self, broadcast_id: int) -> dict[str, Any]:
+    async def _message_of(self, broadcast_id: int) -> Message:
         """A broadcast's message (rows hold only its id), read once per broadcast."""
         message = self._broadcasts.get(broadcast_id)
         if message is None:
@@ -535,15 +404,14 @@ class Sender:
                 raise LookupError(f"broadcast {broadcast_id} is gone")
             if len(self._broadcasts) >= 64:  # only a few are ever under way at once
                 self._broadcasts.clear()
-            message = self._broadcasts[broadcast_id] = broadcast.message()
+            message = self._broadcasts[broadcast_id] = message_of(broadcast)
         return message
 
-    async def _send(self, row: Claimed) -> Outcome:
-        payload = json.loads(row.payload)
-        messages = [payload]
-        if "broadcast" in payload:
-            messages = [await self._message_of(int(payload["broadcast"]))]
-        elif "digest" in payload:
+    async def _messages(self, row: Claimed, payload: Payload) -> list[Message]:
+        """What a row sends, in order (nothing: its briefs are gone)."""
+        if isinstance(payload, BroadcastPayload):
+            return [await self._message_of(payload.broadcast_id)]
+        if isinstance(payload, DigestPayload):
             if row.id not in self._digests:  # not claimed through _claim: render it now
                 async with self._sessions() as session:
                     await self._render_digests(session, [row])
@@ -551,67 +419,91 @@ class Sender:
             if texts is None:
                 raise ValueError(f"digest row {row.key} could not be rendered")
             # one message, unless a brief grew since planning and it no longer fits
-            messages = [{"text": text} for text in texts]
-            if not messages:
-                return Outcome(row, error="its briefs are gone", cancelled=True)
+            return [TextMessage(text) for text in texts]
+        return [payload]
+
+    async def _send(self, row: Claimed) -> SendOutcome:
+        try:
+            payload = decode(row.payload)
+        except PayloadError as exc:  # retrying would read the same: give up on it now
+            return SendOutcome(row, error=f"bad payload: {exc}", failure=Failure.BAD_PAYLOAD)
+        messages = await self._messages(row, payload)
+        if not messages:
+            return SendOutcome(row, error=failures.BRIEFS_GONE_TEXT, failure=Failure.CANCELLED)
         chat_id = row.chat_id
         plain = False
         for _ in range(3):  # the first try, plus one resend after a migration or a parse error
             try:
                 await self._deliver_all(row.id, chat_id, messages, plain=plain)
-                return Outcome(
+                return SendOutcome(
                     row, sent=True, migrated_to=chat_id if chat_id != row.chat_id else None
                 )
             except RetryAfter as exc:
                 wait = _seconds(exc.retry_after)
                 self.budget.pause(wait)
                 log.warning("Telegram asked to slow down: pausing all sending for %.0f s", wait)
-                return Outcome(row, error=f"rate limited for {wait:.0f} s", retry_in=wait)
+                return SendOutcome(
+                    row,
+                    error=f"{failures.RATE_LIMITED_TEXT} for {wait:.0f} s",
+                    failure=Failure.RATE_LIMITED,
+                    retry_in=wait,
+                )
             except ChatMigrated as exc:
                 log.info("chat %s: moved to supergroup %s", chat_id, exc.new_chat_id)
                 if await self._move_chat(chat_id, exc.new_chat_id):
                     # the supergroup has its own digest, now on the merged tags
-                    return Outcome(row, error="merged into a supergroup", cancelled=True)
+                    return SendOutcome(row, error=failures.MERGED_TEXT, failure=Failure.CANCELLED)
                 chat_id = exc.new_chat_id
             except Forbidden as exc:
-                return Outcome(row, error=f"forbidden: {exc.message}", chat_gone=True)
+                failure = failures.classify(exc.message, Failure.FORBIDDEN)
+                if not failure.chat_gone:  # a 403 always means the chat is out of reach
+                    failure = Failure.FORBIDDEN
+                return SendOutcome(row, error=f"forbidden: {exc.message}", failure=failure)
             except BadRequest as exc:
-                reason = exc.message.lower()
-                if "chat not found" in reason:
-                    return Outcome(row, error="chat not found", chat_gone=True)
-                if "can't parse entities" in reason and not plain:
+                failure = failures.classify(exc.message, Failure.BAD_REQUEST)
+                if failure is Failure.CHAT_NOT_FOUND:
+                    return SendOutcome(row, error="chat not found", failure=failure)
+                if failure is Failure.UNPARSEABLE and not plain:
                     log.error(
                         "chat %s: Telegram rejected this HTML (%s); resending as plain text: %r",
                         chat_id,
                         exc.message,
-                        [m.get("text") for m in messages],
+                        [m.text for m in messages if isinstance(m, TextMessage)],
                     )
                     plain = True
                     continue
-                return Outcome(row, error=f"bad request: {exc.message}")
+                return SendOutcome(
+                    row, error=f"bad request: {exc.message}", failure=Failure.BAD_REQUEST
+                )
             except (TimedOut, NetworkError) as exc:
-                return self._backoff(row, f"{type(exc).__name__}: {exc.message}")
+                return self._backoff(row, f"{type(exc).__name__}: {exc.message}", Failure.NETWORK)
             except TelegramError as exc:
-                return self._backoff(row, f"{type(exc).__name__}: {exc.message}")
-        return Outcome(row, error="gave up after moving chats")
+                return self._backoff(row, f"{type(exc).__name__}: {exc.message}", Failure.OTHER)
+        return SendOutcome(row, error="gave up after moving chats", failure=Failure.OTHER)
 
-    def _backoff(self, row: Claimed, error: str) -> Outcome:
+    def _backoff(self, row: Claimed, error: str, failure: Failure) -> SendOutcome:
         attempts = row.attempts + 1
         if attempts >= self._max_attempts:
-            return Outcome(row, error=f"{error} (after {attempts} attempts)")
+            return SendOutcome(
+                row,
+                error=failures.exhausted(error, attempts),
+                failure=Failure.RETRIES_EXHAUSTED,
+            )
         delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1))
-        return Outcome(row, error=error, retry_in=delay * (0.5 + self._jitter()))
+        return SendOutcome(
+            row, error=error, failure=failure, retry_in=delay * (0.5 + self._jitter())
+        )
 
     async def _move_chat(self, old_id: int, new_id: int) -> bool:
         """Move the chat; True when the supergroup was known already (see store.move_chat)."""
         async with session_scope(self._sessions) as session:
             return await store.move_chat(session=session, old_id=old_id, new_id=new_id)
 
-    async def _record(self, outcomes: list[Outcome]) -> None:
+    async def _record(self, outcomes: list[SendOutcome]) -> None:
         async with session_scope(self._sessions) as session:
             await self._record_in(session, outcomes)
 
-    async def _record_in(self, session: AsyncSession, outcomes: list[Outcome]) -> None:
+    async def _record_in(self, session: AsyncSession, outcomes: list[SendOutcome]) -> None:
         if self._on_outcome is not None:
             for o in outcomes:
                 self._on_outcome(o)
@@ -636,11 +528,8 @@ class Sender:
                 )
                 continue
             if o.retry_in is not None:
-                counted = (
-                    o.row.attempts
-                    if o.error and o.error.startswith("rate limited")
-                    else o.row.attempts + 1
-                )
+                # Telegram's 429 is a wait, not a failed attempt
+                counted = o.row.attempts + (o.failure is not Failure.RATE_LIMITED)
                 await store.reschedule(
                     session=session,
                     outbox_id=o.row.id,
@@ -660,7 +549,7 @@ class Sender:
                 status=OutboxStatus.FAILED,
             )
 
-    async def _chat_gone(self, session: Any, outcome: Outcome) -> None:
+    async def _chat_gone(self, session: AsyncSession, outcome: SendOutcome) -> None:
         row = outcome.row
         assert row.id is not None
         self.failed_total += 1

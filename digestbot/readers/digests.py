@@ -13,7 +13,7 @@ from digestbot import store
 from digestbot.briefs import render
 from digestbot.briefs.parse import slugify
 from digestbot.store.db import SessionFactory, session_scope
-from digestbot.store.models import Chat, utcnow
+from digestbot.store.models import MAX_BRIEF_ID, Chat, utcnow
 
 RECENT = timedelta(days=7)
 LATEST_FEW = 5
@@ -21,7 +21,6 @@ SUMMARY_SIZE = 15
 WATCH_SIZE = 8
 WATCH_POOL = 50  # top briefs looked at for watch points (not every brief has one)
 QUERY_ECHO = 100  # characters of a search query repeated back
-MAX_BRIEF_ID = 2**31 - 1  # briefs.id is a 32-bit integer on PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+# Integer columns are 32-bit on PostgreSQL: a bigger id or number would be refused by
+# the database, so input beyond these is rejected before it gets there.
+MAX_INT32 = 2**31 - 1
+MAX_BRIEF_ID = MAX_INT32  # briefs.id
+
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("what_happened", "What happened"),
     ("technical_details", "Technical details"),

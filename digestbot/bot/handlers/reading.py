@@ -10,10 +10,10 @@ from digestbot.bot.context import BotContext
 from digestbot.bot.handlers.common import args_of, chat_type, echo, reply
 from digestbot.briefs.parse import MAX_TAG_LEN
 from digestbot.briefs.render import clip
+from digestbot.store.models import MAX_BRIEF_ID
 
 BRIEF_LINK = re.compile(r"^/brief_([0-9]{1,12})(?:@(\w+))?(?:\s|$)")
 BRIEF_ID = re.compile(r"[0-9]{1,12}")
-MAX_BRIEF_ID = 2**31 - 1  # brief ids are 32-bit integers on PostgreSQL
 MAX_SEARCH_WORDS = 8
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Room for any real tag as typed ("#", any case); anything longer names no tag, and the

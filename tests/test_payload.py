@@ -1,0 +1,114 @@
+"""Outbox payloads and failure outcomes: the formats rows hold, old and new."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from digestbot.delivery import failures
+from digestbot.delivery.broadcasts import outcome_of
+from digestbot.delivery.failures import Failure
+from digestbot.delivery.payload import (
+    BroadcastPayload,
+    CopyMessage,
+    DigestPayload,
+    PayloadError,
+    TextMessage,
+    decode,
+)
+from digestbot.store.models import OutboxStatus
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        DigestPayload((3, 1, 2), date(2026, 11, 27), 4),
+        DigestPayload((5,)),
+        BroadcastPayload(7),
+        TextMessage("<b>Hi</b> & bye"),
+        CopyMessage(-100, 42),
+    ],
+)
+def test_every_payload_reads_back_as_written_with_its_version(payload):
+    raw = payload.encode()
+    assert '"v":1' in raw
+    assert decode(raw) == payload
+
+
+@pytest.mark.parametrize(
+    ("raw", "payload"),
+    [
+        ('{"digest":[3,1,2],"day":"2026-11-27"}', DigestPayload((3, 1, 2), date(2026, 11, 27))),
+        ('{"digest":[1],"more":2}', DigestPayload((1,), None, 2)),
+        ('{"broadcast": 1}', BroadcastPayload(1)),
+        ('{"text": "Your digest"}', TextMessage("Your digest")),
+        ('{"copy": {"from_chat_id": 5, "message_id": 9}}', CopyMessage(5, 9)),
+    ],
+)
+def test_rows_written_before_versions_read_as_version_1(raw, payload):
+    assert decode(raw) == payload
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"v":2,"digest":[1]}', "unknown payload version 2"),
+        ('{"poll":{"q":"?"}}', "unknown payload kind"),
+        ('{"digest":"1,2"}', "not a list of brief ids"),
+        ('{"digest":[1,"2"]}', "brief id is not a whole number"),
+        ('{"digest":[true]}', "brief id is not a whole number"),
+        ('{"digest":[1],"day":"27 Nov"}', "day is not a date"),
+        ('{"broadcast":"7"}', "broadcast id is not a whole number"),
+        ('{"text":null}', "text is not a string"),
+    ],
+)
+def test_a_broken_payload_says_what_is_wrong(raw, reason):
+    with pytest.raises(PayloadError, match=reason):
+        decode(raw)
+
+
+def test_a_broken_payload_echo_is_clipped():
+    with pytest.raises(PayloadError) as caught:
+        decode("x" * 10_000)
+    assert len(str(caught.value)) < 80
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "failure", "label", "counted"),
+    [
+        ("forbidden: Forbidden: bot was blocked by the user", "failed", Failure.BLOCKED,
+         "forbidden", "blocked"),
+        ("forbidden: Forbidden: bot was kicked from the group chat", "failed", Failure.LEFT,
+         "forbidden", "left"),
+        ("forbidden: Forbidden: user is deactivated", "cancelled", Failure.LEFT,
+         "forbidden", "left"),
+        ("chat not found", "failed", Failure.CHAT_NOT_FOUND, "chat_not_found", "left"),
+        ("cancelled by an admin", "cancelled", Failure.CANCELLED_BY_ADMIN, "cancelled",
+         "cancelled"),
+        ("merged into a supergroup", "cancelled", Failure.CANCELLED, "cancelled", "left"),
+        ("bad request: Bad Request: message is too long", "failed", Failure.BAD_REQUEST,
+         "bad_request", "failed"),
+        ("TimedOut: Timed out (after 8 attempts)", "failed", Failure.RETRIES_EXHAUSTED,
+         "retries_exhausted", "failed"),
+        ("rate limited for 7 s", "pending", Failure.RATE_LIMITED, "rate_limited", "pending"),
+        ("bad payload: not JSON: 'x'", "failed", Failure.BAD_PAYLOAD, "bad_payload", "failed"),
+        ("internal error: KeyError", "failed", Failure.OTHER, "other", "failed"),
+    ],
+)  # fmt: skip
+def test_one_table_reads_an_error_for_the_sender_metrics_and_broadcast_counts(
+    error, status, failure, label, counted
+):
+    assert failures.classify(error) is failure
+    assert failure.label == label
+    assert outcome_of(OutboxStatus(status), error) == counted
+
+
+def test_stats_group_alike_failures_whatever_their_attempts():
+    first = failures.exhausted("TimedOut: Timed out", 3)
+    assert failures.grouping(first) == failures.grouping(
+        failures.exhausted("TimedOut: Timed out", 8)
+    )
+    assert failures.grouping(first) == "TimedOut: Timed out"
