@@ -26,7 +26,7 @@ from alembic.script import Script
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from digestbot import store
 from digestbot.briefs.ingest import Ingester, IngestReport, seed_if_empty, seeds_dir
@@ -56,7 +56,7 @@ class _NoBootstrapTraceback(logging.Filter):
     then raises; ``run`` turns the error into one line, so the record would only repeat it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Network Retry Loop (Bootstrap")
+        return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
 
 
 def redact(text: str, settings: Settings) -> str:
@@ -155,6 +155,9 @@ def run(ctx: click.Context, samples: bool) -> None:
     except InvalidToken:
         # A configuration error, not an outage: exit 2 so systemd stops restarting it.
         _fail("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather", EXIT_USAGE)
+    except NetworkError as exc:  # no network, DNS, a firewall: worth retrying, so exit 1
+        reason = redact(str(exc), settings)
+        _fail(f"cannot reach Telegram ({reason}); check the network or TELEGRAM_API_BASE_URL", 1)
     except TelegramError as exc:  # e.g. Telegram unreachable at start; the token is redacted
         _fail(f"Telegram: {redact(str(exc), settings)}", 1)
 

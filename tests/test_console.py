@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pexpect
@@ -129,15 +128,19 @@ def test_up_arrow_recalls_the_last_command_and_the_bot_answers_again(terminal):
 
 
 def test_tab_completes_a_command(terminal):
-    terminal.send("/mytag\t")
+    terminal.send("/myt")
+    terminal.expect(" /mytags ")  # offered in the menu below the line
+    terminal.send("\t")
     terminal.send("\r")
     terminal.expect("You follow no tags yet")
 
 
 def test_a_message_arriving_later_prints_above_a_redrawn_prompt(terminal):
     ask(terminal, "/start", "Welcome!")
-    ask(terminal, "/broadcast Hello everyone", r"\[(\d+)\] Send to 1 chats")
+    terminal.sendline("/broadcast Hello everyone")
+    terminal.expect(r"\[(\d+)\] Send to 1 chats")
     send = terminal.match.group(1)
+    terminal.expect(PROMPT)
     terminal.sendline(send)
     terminal.expect(PROMPT)  # the console is waiting for the next line...
 
