@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import tempfile
+from argparse import Namespace
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
@@ -344,6 +345,7 @@ async def _autogenerate(message: str) -> tuple[str, bool]:
     def write(connection: Connection) -> str:
         cfg = db.alembic_config()
         cfg.attributes["connection"] = connection
+        cfg.cmd_opts = Namespace(quiet=True)  # Alembic's "Generating ... done": we say it below
         script = alembic_command.revision(
             cfg, message=message, autogenerate=True, rev_id=rev_id,
             process_revision_directives=note,
