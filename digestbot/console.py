@@ -13,6 +13,7 @@ import html
 import re
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from prompt_toolkit import PromptSession
@@ -108,7 +109,7 @@ class Console:
         if line.isdigit() and self.buttons:
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):
-                self.out.write(f"(no button {line}; there are {len(self.buttons)})\n")
+                self.out.write(f"(no button {line[:12]}; there are {len(self.buttons)})\n")
                 return
             message_id, _label, data = self.buttons[index]
             await self.server.press_button(self.chat, message_id, data, strict=False)
@@ -216,10 +217,13 @@ async def _converse(settings: Settings, out: TextIO, style: Style, *, interactiv
             await app.updater.start_polling(poll_interval=0, timeout=1)
             out.write(INTRO)
             out.flush()
-            terminal = _Terminal(_command_words(server), style) if interactive else None
-            piped = None if interactive else _read_piped_lines(asyncio.get_running_loop())
+            read_line: Callable[[], Awaitable[str | None]]
+            if interactive:
+                read_line = _Terminal(_command_words(server), style).read
+            else:
+                read_line = _read_piped_lines(asyncio.get_running_loop()).get
             while True:
-                line = await terminal.read() if terminal else await _next(piped)
+                line = await read_line()
                 if line is None or line.strip() in {"/quit", "/exit"}:
                     break
                 if not line.strip():
@@ -245,8 +249,3 @@ async def _converse(settings: Settings, out: TextIO, style: Style, *, interactiv
             if app.post_shutdown:
                 await app.post_shutdown(app)
         return status
-
-
-async def _next(queue: asyncio.Queue[str | None] | None) -> str | None:
-    assert queue is not None
-    return await queue.get()
