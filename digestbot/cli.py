@@ -9,22 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
+import tempfile
+from argparse import Namespace
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
+from alembic import command as alembic_command
+from alembic.operations.ops import MigrationScript
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from digestbot import store
 from digestbot.briefs import fetcher
-from digestbot.briefs.ingest import Ingester, seed_if_empty
-from digestbot.config import Settings, load_settings
+from digestbot.briefs.ingest import Ingester, IngestReport, seed_if_empty, seeds_dir
+from digestbot.config import Settings, env_file_warnings, load_settings
 from digestbot.errors import ConfigError, StoreError
 from digestbot.logs import RedactingFilter, install_excepthook, setup_logging
 from digestbot.store import db
@@ -32,12 +40,25 @@ from digestbot.store import db
 T = TypeVar("T")
 
 EXIT_REJECTED = 1
-EXIT_USAGE = 2
+EXIT_USAGE = 2  # also a configuration error: systemd's unit does not restart on it
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     click.echo(f"digestbot: {message}", err=True)
     sys.exit(code)
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 brief``, ``2 briefs`` (all wording moves to gettext later; this is the stopgap)."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
+class _NoBootstrapTraceback(logging.Filter):
+    """PTB logs its failed start (no network, a rejected token) with a long traceback,
+    then raises; ``run`` turns the error into one line, so the record would only repeat it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
 
 
 def redact(text: str, settings: Settings) -> str:
@@ -49,10 +70,13 @@ def _settings(ctx: click.Context) -> Settings:
     """Settings from the environment and the env file, built once per run."""
     obj: dict[str, Any] = ctx.ensure_object(dict)
     if "settings" not in obj:
+        env_file: Path = obj.get("env_file", Path(".env"))
         try:
-            settings = load_settings(obj.get("env_file"))
+            settings = load_settings(env_file)
         except ConfigError as exc:
             _fail(str(exc))
+        for warning in env_file_warnings(env_file):
+            click.echo(f"digestbot: warning: {warning}", err=True)
         token = settings.telegram_bot_token
         redactor = setup_logging(
             settings.log_level, secrets=[token.get_secret_value()] if token else []
@@ -78,30 +102,39 @@ def _run(coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".env"),
-    show_default=True,
-    help="Read settings from this file as well as the environment.",
+    default=None,
+    help="Read settings from this file as well as the environment.  [default: .env, if present]",
 )
 @click.version_option(package_name="digestbot")
 @click.pass_context
-def cli(ctx: click.Context, env_file: Path) -> None:
+def cli(ctx: click.Context, env_file: Path | None) -> None:
     """digestbot: short digests of news briefs, in Telegram, on the tags you follow."""
-    ctx.ensure_object(dict)["env_file"] = env_file
+    # Only the default may be absent: a file named on purpose and missing is a mistake.
+    if env_file is not None and not env_file.is_file():
+        _fail(f"--env-file {str(env_file)[:200]}: no such file")
+    ctx.ensure_object(dict)["env_file"] = env_file or Path(".env")
 
 
-async def _prepare_store(settings: Settings) -> None:
-    """Migrate SQLite (or check PostgreSQL's schema) and load the seeds into an empty store."""
+async def _prepare_store(settings: Settings, *, samples: bool) -> IngestReport | None:
+    """Migrate SQLite (or check PostgreSQL's schema); with ``samples``, load the sample
+    briefs into an empty store."""
     engine = db.create_engine(settings.database_url)
     try:
         await db.ensure_schema(engine, auto_upgrade=settings.is_sqlite)
-        await seed_if_empty(db.session_factory(engine))
+        return await seed_if_empty(db.session_factory(engine)) if samples else None
     finally:
         await engine.dispose()
 
 
 @cli.command()
+@click.option(
+    "--samples",
+    is_flag=True,
+    help="Load the sample briefs (seeds/) into an empty store first: for trying it out, "
+    "not in front of real subscribers.",
+)
 @click.pass_context
-def run(ctx: click.Context) -> None:
+def run(ctx: click.Context, samples: bool) -> None:
     """Run the bot against Telegram: long polling, or webhook mode with WEBHOOK_URL set.
 
     Needs TELEGRAM_BOT_TOKEN.
@@ -113,15 +146,20 @@ def run(ctx: click.Context) -> None:
         settings.token()
     except ConfigError as exc:
         _fail(str(exc))
-    _run(lambda: _prepare_store(settings))
+    _run(lambda: _prepare_store(settings, samples=samples))
     app = build_application(settings)
+    logging.getLogger("telegram.ext").addFilter(_NoBootstrapTraceback())
     try:
         if settings.webhook_url:
             _run(lambda: _serve_webhook(app, settings))
         else:
             app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     except InvalidToken:
-        _fail("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather", 1)
+        # A configuration error, not an outage: exit 2 so systemd stops restarting it.
+        _fail("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather", EXIT_USAGE)
+    except NetworkError as exc:  # no network, DNS, a firewall: worth retrying, so exit 1
+        reason = redact(str(exc), settings)
+        _fail(f"cannot reach Telegram ({reason}); check the network or TELEGRAM_API_BASE_URL", 1)
     except TelegramError as exc:  # e.g. Telegram unreachable at start; the token is redacted
         _fail(f"Telegram: {redact(str(exc), settings)}", 1)
 
@@ -138,35 +176,62 @@ async def _serve_webhook(app: Any, settings: Settings) -> None:
 
 
 @cli.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("digestbot-console.db"),
+    show_default=True,
+    help="The console's own SQLite file (never DATABASE_URL, which `run` uses).",
+)
 @click.pass_context
-def console(ctx: click.Context) -> None:
-    """Chat with the bot in this terminal: a local fake Telegram, no token, no network."""
+def console(ctx: click.Context, db_path: Path) -> None:
+    """Chat with the bot in this terminal: a local fake Telegram, no token, no network.
+
+    Loads the sample briefs (seeds/) into an empty store.
+    """
     from digestbot.console import run_console
 
-    settings = _settings(ctx)
+    # Its own file: users, subscriptions and sample briefs made here must not leak
+    # into the store `digestbot run` serves real subscribers from.
+    settings = _settings(ctx).model_copy(update={"database_url": f"sqlite:///{db_path}"})
     if "log_level" not in settings.model_fields_set:  # keep the conversation readable
         setup_logging("WARNING")
-    _run(lambda: _prepare_store(settings))
+    loaded = _run(lambda: _prepare_store(settings, samples=True))
+    samples = f", {plural(loaded.added, 'sample brief')} loaded" if loaded else ""
+    click.echo(f"store: {db_path}{samples} (--db PATH for another)")
     try:
-        asyncio.run(run_console(settings))
-    except KeyboardInterrupt:
-        click.echo("\nbye")
+        status = asyncio.run(run_console(settings))
+    except KeyboardInterrupt:  # Ctrl-C while the bot was answering (it already said bye)
+        status = 130
     except StoreError as exc:
         _fail(str(exc), 1)
+    # Everything is closed and flushed; skip the interpreter's teardown of PTB, SQLAlchemy
+    # and pydantic's modules, which alone takes most of a second after /quit.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 @cli.command()
-@click.argument("targets", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.argument("targets", nargs=-1, metavar="PATH_OR_URL...")
+@click.option("--samples", is_flag=True, help="Also store the sample briefs (seeds/).")
 @click.pass_context
-def ingest(ctx: click.Context, targets: tuple[str, ...]) -> None:
-    """Store briefs from card files, JSON / JSON Lines files, folders (recursively) and URLs.
+def ingest(ctx: click.Context, targets: tuple[str, ...], samples: bool) -> None:
+    """Store briefs from card files, JSON / JSON Lines files, folders (recursively) and URLs;
+    - reads one card or JSON / JSON Lines document from standard input.
 
     Prints one line per rejected input and a summary; exits 1 when anything was
     rejected (the good inputs are still stored).
     """
+    if not targets and not samples:
+        raise click.UsageError("Missing argument 'PATH_OR_URL...' (or --samples).")
     settings = _settings(ctx)
+    paths = [t for t in targets if t != "-"] + ([str(seeds_dir())] if samples else [])
+    stdin = sys.stdin.buffer.read() if "-" in targets else None
 
-    async def go() -> Any:
+    async def go() -> IngestReport:
         engine = db.create_engine(settings.database_url)
         try:
             await db.ensure_schema(engine, auto_upgrade=settings.is_sqlite)
@@ -174,7 +239,10 @@ def ingest(ctx: click.Context, targets: tuple[str, ...]) -> None:
                 ingester = Ingester(
                     db.session_factory(engine), http, deadline=settings.feed_timeout
                 )
-                return await ingester.ingest(targets)
+                report = await ingester.ingest(paths)
+                if stdin is not None:
+                    report.merge(await ingester.ingest_bytes(stdin, source="<stdin>"))
+                return report
         finally:
             await engine.dispose()
 
@@ -207,7 +275,7 @@ def export(ctx: click.Context, file: TextIO) -> None:
 
     count = _run(go)
     file.flush()
-    click.echo(f"exported {count} briefs", err=True)
+    click.echo(f"exported {plural(count, 'brief')}", err=True)
 
 
 @cli.group(name="db")
@@ -253,6 +321,51 @@ def current(ctx: click.Context) -> None:
     now, head = _run(go), db.head_revision()
     state = "up to date" if now == head else "run `digestbot db upgrade`"
     click.echo(f"database at {now or 'empty'}, this version needs {head}: {state}")
+
+
+@db_group.command()
+@click.option("-m", "--message", required=True, help="What the migration does (its docstring).")
+def revision(message: str) -> None:
+    """Write the next migration with Alembic's autogenerate, for a developer to review.
+
+    Compares the models with a scratch SQLite database upgraded to the newest migration
+    and writes the difference into digestbot/store/migrations/versions/.
+    """
+    path, empty = _run(lambda: _autogenerate(message))
+    note = " (empty: the models and the migrations agree)" if empty else "; review it"
+    click.echo(f"wrote {path}{note}")
+
+
+async def _autogenerate(message: str) -> tuple[str, bool]:
+    """Autogenerate a revision against a throwaway database at head; (its path, empty?)."""
+    head = db.head_revision()
+    # Revisions are numbered 0001, 0002, ...: keep that rather than Alembic's random ids.
+    rev_id = f"{int(head) + 1:04d}" if head and head.isdigit() else None
+    empty: list[bool] = []
+
+    def note(_context: MigrationContext, _rev: object, directives: list[MigrationScript]) -> None:
+        empty.extend(d.upgrade_ops is None or d.upgrade_ops.is_empty() for d in directives)
+
+    def write(connection: Connection) -> str:
+        cfg = db.alembic_config()
+        cfg.attributes["connection"] = connection
+        cfg.cmd_opts = Namespace(quiet=True)  # Alembic's "Generating ... done": we say it below
+        script = alembic_command.revision(
+            cfg, message=message, autogenerate=True, rev_id=rev_id,
+            process_revision_directives=note,
+        )  # fmt: skip
+        assert isinstance(script, Script)  # one head, so one script
+        return script.path
+
+    with tempfile.TemporaryDirectory(prefix="digestbot-revision-") as scratch:
+        engine = db.create_engine(f"sqlite:///{Path(scratch) / 'scratch.db'}")
+        try:
+            await db.upgrade(engine)
+            async with engine.begin() as conn:
+                path = await conn.run_sync(write)
+        finally:
+            await engine.dispose()
+    return path, all(empty)
 
 
 def main() -> None:

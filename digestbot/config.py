@@ -6,6 +6,7 @@ problem comes out as a :class:`~digestbot.errors.ConfigError` naming the variabl
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values  # the .env reader pydantic-settings itself uses
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -298,3 +300,20 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
         if error["type"] in {"float_parsing", "int_parsing"}:
             message = f"{error.get('input')!r} is not a number"
         raise ConfigError(variable, message) from None
+
+
+def env_file_warnings(env_file: Path | str) -> list[str]:
+    """A warning for each key in ``env_file`` that no setting reads (a typo is otherwise
+    ignored without a word), naming the nearest known setting; none for a missing file."""
+    path = Path(env_file)
+    if not path.is_file():
+        return []
+    known = [name.upper() for name in Settings.model_fields]
+    warnings = []
+    for key in dotenv_values(path):
+        if key.upper() in known:
+            continue
+        close = difflib.get_close_matches(key.upper(), known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"{path}: unknown setting {key[:60]!r}{hint}")
+    return warnings

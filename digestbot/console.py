@@ -12,7 +12,15 @@ import asyncio
 import html
 import re
 import sys
+import threading
+from collections.abc import Awaitable, Callable
 from typing import TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import WordCompleter
+from prompt_toolkit.formatted_text import ANSI
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.patch_stdout import patch_stdout
 
 from digestbot.bot.app import build_application
 from digestbot.config import Settings
@@ -25,7 +33,8 @@ BOT_OUTPUT = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "answe
 INTRO = (
     "digestbot console: you are chatting with the real bot through a local fake Telegram.\n"
     "Type commands as a user would (/start, /tags, /digest, /help); a number presses a\n"
-    "button of the last message. Ctrl-D or /quit leaves.\n"
+    "button of the last message; Up and Down recall what you typed, Tab completes a\n"
+    "command. Ctrl-D or /quit leaves.\n"
 )
 
 
@@ -100,7 +109,7 @@ class Console:
         if line.isdigit() and self.buttons:
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):
-                self.out.write(f"(no button {line}; there are {len(self.buttons)})\n")
+                self.out.write(f"(no button {line[:12]}; there are {len(self.buttons)})\n")
                 return
             message_id, _label, data = self.buttons[index]
             await self.server.press_button(self.chat, message_id, data, strict=False)
@@ -120,23 +129,73 @@ class Console:
                 return
 
 
-async def _read_lines() -> asyncio.Queue[str | None]:
-    """Lines typed (or piped) on standard input, read in a thread; None at the end."""
+def _read_piped_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
+    """Lines piped on standard input, read in a thread; None at the end.
+
+    A daemon thread, not the loop's executor: asyncio.run waits for its executor's
+    threads, and one blocked reading a terminal kept the process alive after /quit.
+    """
     queue: asyncio.Queue[str | None] = asyncio.Queue()
-    loop = asyncio.get_running_loop()
 
     def reader() -> None:
         for line in sys.stdin:
             loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
         loop.call_soon_threadsafe(queue.put_nowait, None)
 
-    loop.run_in_executor(None, reader)
+    threading.Thread(target=reader, name="console-stdin", daemon=True).start()
     return queue
 
 
-async def run_console(settings: Settings, *, out: TextIO = sys.stdout) -> None:
-    """Start the fake server and the real bot, then relay the user's lines until EOF."""
-    style = Style(out.isatty())
+def _command_words(server: FakeBotAPI) -> list[str]:
+    """The commands the bot put in this user's menu (as a Telegram app would offer them)."""
+    scopes: list[dict[str, object] | None] = [
+        {"chat_id": USER_ID, "type": "chat"},
+        {"type": "all_private_chats"},
+        None,
+    ]
+    for scope in scopes:
+        names = [f"/{c['command']}" for c in server.commands(scope)]
+        if names:
+            return [*names, "/start", "/quit"]
+    return ["/start", "/help", "/quit"]
+
+
+class _Terminal:
+    """Interactive input: prompt_toolkit's line editing, history (Up / Down) and
+    completion of /commands; bot messages arriving while it waits print above the prompt."""
+
+    def __init__(self, words: list[str], style: Style) -> None:
+        self.session: PromptSession[str] = PromptSession(
+            history=InMemoryHistory(),
+            completer=WordCompleter(words, WORD=True),
+            complete_while_typing=True,
+        )
+        self.prompt = ANSI(style.wrap("32", "you") + " › ")
+
+    async def read(self) -> str | None:
+        """The next line, or None on Ctrl-D (Ctrl-C raises KeyboardInterrupt)."""
+        try:
+            return await self.session.prompt_async(self.prompt)
+        except EOFError:
+            return None
+
+
+async def run_console(settings: Settings, *, out: TextIO | None = None) -> int:
+    """Start the fake server and the real bot, then relay the user's lines until the end.
+
+    Returns the exit status: 0 after /quit or end of input, 130 after Ctrl-C.
+    """
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    style = Style((out or sys.stdout).isatty())
+    if not interactive:
+        return await _converse(settings, out or sys.stdout, style, interactive=False)
+    # patch_stdout(raw=True) keeps our colours and moves every write above the prompt,
+    # then redraws it: a digest or broadcast status arriving later no longer lands on it.
+    with patch_stdout(raw=True):
+        return await _converse(settings, out or sys.stdout, style, interactive=True)
+
+
+async def _converse(settings: Settings, out: TextIO, style: Style, *, interactive: bool) -> int:
     async with FakeBotAPI() as server:
         console_settings = settings.model_copy(
             update={
@@ -148,8 +207,8 @@ async def run_console(settings: Settings, *, out: TextIO = sys.stdout) -> None:
         console = Console(server, out, style)
         unsubscribe = server.add_listener(console.on_request)
         unsubscribe_answers = server.add_listener(console.on_answer)
-        interactive = sys.stdin.isatty()
         await app.initialize()
+        status = 0
         try:
             if app.post_init:
                 await app.post_init(app)
@@ -157,12 +216,14 @@ async def run_console(settings: Settings, *, out: TextIO = sys.stdout) -> None:
             assert app.updater is not None
             await app.updater.start_polling(poll_interval=0, timeout=1)
             out.write(INTRO)
-            queue = await _read_lines()
+            out.flush()
+            read_line: Callable[[], Awaitable[str | None]]
+            if interactive:
+                read_line = _Terminal(_command_words(server), style).read
+            else:
+                read_line = _read_piped_lines(asyncio.get_running_loop()).get
             while True:
-                if interactive:
-                    out.write(style.wrap("32", "you") + " › ")
-                    out.flush()
-                line = await queue.get()
+                line = await read_line()
                 if line is None or line.strip() in {"/quit", "/exit"}:
                     break
                 if not line.strip():
@@ -173,10 +234,13 @@ async def run_console(settings: Settings, *, out: TextIO = sys.stdout) -> None:
                     await console.say(line.strip())
                 except AssertionError:
                     out.write("(the bot did not answer)\n")
-            out.write("\nbye\n")
+        except KeyboardInterrupt:
+            status = 130  # what a shell reports for a program ended by Ctrl-C
         finally:
             unsubscribe()
             unsubscribe_answers()
+            out.write("bye\n")
+            out.flush()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
@@ -184,3 +248,4 @@ async def run_console(settings: Settings, *, out: TextIO = sys.stdout) -> None:
             await app.shutdown()
             if app.post_shutdown:
                 await app.post_shutdown(app)
+        return status

@@ -225,6 +225,7 @@ def test_run_refuses_an_old_postgres_schema_and_names_the_command(tmp_path):
 
     result = asyncio.run(attempt())
     assert result.returncode == 1
+    assert "the database schema is at empty, " in result.stderr  # the word `db current` uses
     assert "run `digestbot db upgrade` first" in result.stderr
     assert "Traceback" not in result.stderr
     assert "A" * 35 not in result.stderr + result.stdout
@@ -249,6 +250,130 @@ def test_a_token_telegram_rejects_is_named_but_never_printed(tmp_path):
 
     result = asyncio.run(attempt())
 
-    assert result.returncode == 1
-    assert "digestbot: Telegram rejected TELEGRAM_BOT_TOKEN" in result.stderr
+    assert result.returncode == 2  # a configuration error: systemd does not restart on 2
+    assert result.stderr.strip().splitlines()[-1] == (  # after the DEBUG lines asked for
+        "digestbot: Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather"
+    )
+    assert "Traceback" not in result.stderr
     assert "S" * 35 not in result.stderr + result.stdout
+
+
+def run_rejected(tmp_path, *args: str):
+    """``digestbot run ARGS`` against the fake Bot API with a token it rejects: the store
+    is prepared (and perhaps seeded) before Telegram says no."""
+    import asyncio
+
+    from digestbot.fakeapi import FakeBotAPI
+
+    async def attempt():
+        async with FakeBotAPI() as server:
+            env = {
+                "TELEGRAM_BOT_TOKEN": "555555:" + "S" * 35,
+                "TELEGRAM_API_BASE_URL": server.base_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            }
+            return await asyncio.to_thread(digestbot, "run", *args, env=env, cwd=tmp_path)
+
+    return asyncio.run(attempt())
+
+
+def test_run_loads_the_sample_briefs_only_when_asked(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+
+    assert run_rejected(tmp_path).returncode == 2
+    assert digestbot("export", "-", env=env, cwd=tmp_path).stderr == "exported 0 briefs\n"
+
+    assert run_rejected(tmp_path, "--samples").returncode == 2
+    assert digestbot("export", "-", env=env, cwd=tmp_path).stderr == "exported 24 briefs\n"
+
+
+def test_run_without_network_says_so_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{port}/bot",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+    }
+
+    result = digestbot("run", env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "digestbot: cannot reach Telegram (httpx.ConnectError: All connection attempts failed); "
+        "check the network or TELEGRAM_API_BASE_URL"
+    ]
+
+
+def test_ingest_dash_reads_standard_input(tmp_path, env):
+    card = (FIXTURES / "example-brief.txt").read_text()
+
+    result = digestbot("ingest", "-", env=env, cwd=tmp_path, stdin=card)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1 added, 0 updated, 0 unchanged, 0 rejected"
+    exported = digestbot("export", "-", env=env, cwd=tmp_path)
+    assert exported.stderr == "exported 1 brief\n"  # one, not "1 briefs"
+    again = digestbot("ingest", "-", env=env, cwd=tmp_path, stdin=exported.stdout)
+    assert again.stdout.strip() == "0 added, 0 updated, 1 unchanged, 0 rejected"
+
+
+def test_ingest_dash_rejects_bad_standard_input_in_one_line(tmp_path):
+    result = digestbot("ingest", "-", cwd=tmp_path, stdin="11/10\nResearch\nno date here\n")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == "rejected <stdin>: score 11 is out of range 0..10"
+
+
+def test_ingest_samples_stores_the_sample_briefs(tmp_path):
+    result = digestbot("ingest", "--samples", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "24 added, 0 updated, 0 unchanged, 0 rejected"
+
+
+def test_a_missing_env_file_is_exit_2_in_one_line(tmp_path):
+    result = digestbot("--env-file", str(tmp_path / "nonexistent"), "export", "-", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == f"digestbot: --env-file {tmp_path / 'nonexistent'}: no such file\n"
+
+
+def test_a_misspelt_key_in_the_env_file_is_named_with_the_nearest_setting(tmp_path):
+    (tmp_path / ".env").write_text("DEFAULT_TIMEZON=Europe/Berlin\nSEND_RATE=5\n")
+
+    result = digestbot("export", "-", cwd=tmp_path)
+
+    assert result.returncode == 0  # a warning: the rest of the file still applies
+    assert result.stderr.splitlines()[0] == (
+        "digestbot: warning: .env: unknown setting 'DEFAULT_TIMEZON'; "
+        "did you mean DEFAULT_TIMEZONE?"
+    )
+
+
+def test_db_revision_writes_an_empty_revision_when_models_and_migrations_agree(tmp_path):
+    copy = tmp_path / "src"
+    shutil.copytree(
+        REPO / "digestbot", copy / "digestbot", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    versions = copy / "digestbot" / "store" / "migrations" / "versions"
+    before = set(versions.glob("*.py"))
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    env.pop("DATABASE_URL", None)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "digestbot", "db", "revision", "-m", "nothing to change"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    (new,) = set(versions.glob("*.py")) - before
+    head = max(int(p.name[:4]) for p in before if p.name[:4].isdigit())
+    assert new.name == f"{head + 1:04d}_nothing_to_change.py"
+    assert result.stdout.strip() == f"wrote {new} (empty: the models and the migrations agree)"
+    text = new.read_text()
+    assert f'down_revision: str | None = "{head:04d}"' in text or f"'{head:04d}'" in text
+    assert "op." not in text  # nothing to do, both ways
+    assert not (REPO / "digestbot" / "store" / "migrations" / "versions" / new.name).exists()

@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 
-from digestbot.config import async_database_url, load_settings
+from digestbot.config import async_database_url, env_file_warnings, load_settings
 from digestbot.errors import ConfigError
 
 TOKEN = "123456:ABCdefGhIJKlmNoPQRstuVWXyz0123456789"
@@ -133,3 +133,18 @@ def test_webhook_settings_default_to_polling_and_parse_when_set(monkeypatch):
     assert "Abc_123-xyz" not in repr(settings)  # a secret, like the token
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.com")
     assert load_settings(None).webhook_path == "/"
+
+
+def test_unknown_keys_in_the_env_file_are_named_with_the_nearest_setting(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("DEFAULT_TIMEZON=UTC\nsend_rate=3\nCOMPLETELY_UNRELATED=1\n# note=1\n")
+
+    assert env_file_warnings(env) == [
+        f"{env}: unknown setting 'DEFAULT_TIMEZON'; did you mean DEFAULT_TIMEZONE?",
+        f"{env}: unknown setting 'COMPLETELY_UNRELATED'",
+    ]
+    assert load_settings(env).send_rate == 3  # the known keys still apply
+
+
+def test_a_missing_default_env_file_warns_of_nothing(tmp_path):
+    assert env_file_warnings(tmp_path / ".env") == []

@@ -47,6 +47,20 @@ def test_wheel_carries_seeds_migrations_and_the_command(wheel):
     assert "digestbot = digestbot.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+def test_wheel_says_who_made_it_where_it_lives_and_under_what_licence(wheel):
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
+    metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: MIT" in metadata
+    assert "Author: digestbot authors" in metadata
+    assert "Project-URL: Source, https://github.com/digestbot/digestbot" in metadata
+    assert "Classifier: Programming Language :: Python :: 3.11" in metadata
+    assert "Requires-Dist: prompt-toolkit" in metadata.replace("prompt_toolkit", "prompt-toolkit")
+    licence = next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))
+    assert "MIT License" in archive.read(licence).decode()
+    assert "Copyright (c) 2026 digestbot authors" in archive.read(licence).decode()
+
+
 def test_installed_wheel_runs_from_anywhere(wheel, tmp_path):
     site = tmp_path / "site"
     subprocess.run(

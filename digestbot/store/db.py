@@ -142,7 +142,7 @@ async def ensure_schema(engine: AsyncEngine, *, auto_upgrade: bool) -> bool:
         return False
     if not auto_upgrade:
         raise SchemaOutdatedError(
-            f"the database schema is at {current or 'nothing'}, this digestbot needs {head}; "
+            f"the database schema is at {current or 'empty'}, this digestbot needs {head}; "
             "run `digestbot db upgrade` first"
         )
     await upgrade(engine)
