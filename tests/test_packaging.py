@@ -102,3 +102,27 @@ def test_installed_wheel_runs_from_anywhere(wheel, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{len(list((REPO / 'seeds').glob('*.txt')))} added")
+
+
+def test_the_lock_pins_every_dependency_within_its_range():
+    """requirements.lock (pip-compile) must satisfy pyproject.toml, or installs drift."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(r) for r in project["dependencies"]]
+    wanted += [Requirement(r) for r in project["optional-dependencies"]["test"]]
+    pins = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith((" ", "#", "-")):
+            name, _, version = line.partition("==")
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    problems = []
+    for req in wanted:
+        name = req.name.lower().replace("_", "-")
+        if name not in pins:
+            problems.append(f"{req.name} is not in the lock")
+        elif not req.specifier.contains(pins[name], prereleases=True):
+            problems.append(f"{req.name}=={pins[name]} is outside {req.specifier}")
+    assert problems == []
