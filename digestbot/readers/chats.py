@@ -210,16 +210,14 @@ class ChatService:
 
     async def set_time(self, chat_id: int, typed: str | Sequence[str]) -> Chat:
         """One digest time or up to three ("08:00 18:00", commas work too)."""
-        words = (typed if isinstance(typed, str) else " ".join(typed)).replace(",", " ").split()
+        text = typed if isinstance(typed, str) else " ".join(typed)
         moments = set()
-        for word in words:
+        for word in text.replace(",", " ").split() or [text]:
             try:
                 moments.add(parse_hhmm(word))
             except ValueError as exc:
                 reason = f"{_quoted(word)} is not a time; use 24-hour HH:MM, like 07:30"
                 raise InputError(reason) from exc
-        if not moments:
-            raise InputError("which time? Use 24-hour HH:MM, like 07:30")
         if len(moments) > MAX_TIMES:
             raise InputError(f"up to {MAX_TIMES} digest times a day, like /time 08:00 18:00")
         times = [f"{m:%H:%M}" for m in sorted(moments)]
