@@ -56,6 +56,18 @@ def parse_hhmm(value: str) -> time:
     return time(int(m.group(1)), int(m.group(2)))
 
 
+def parse_hhmm_range(value: str) -> tuple[time, time]:
+    """``22:00-07:00`` -> ``(time(22, 0), time(7, 0))`` (quiet hours; across midnight when
+    the end comes first); ValueError with a human message otherwise, or when empty."""
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ValueError(f"{value!r} is not a range of times like 22:00-07:00")
+    span = parse_hhmm(start), parse_hhmm(end)
+    if span[0] == span[1]:
+        raise ValueError("a range of times must start and end at different times")
+    return span
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     """``0.0.0.0:8080`` -> ``("0.0.0.0", 8080)``; ValueError with a human message otherwise."""
     host, sep, port = value.strip().rpartition(":")

@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 from digestbot import store
 from digestbot.errors import SchemaOutdatedError, StoreError
 from digestbot.store import db
-from digestbot.store.models import Broadcast, Feed, OutboxKind
+from digestbot.store.models import Broadcast, Chat, Feed, OutboxKind
 from tests.factories import make_brief
 
 
@@ -100,8 +100,22 @@ async def _fill_every_table(sessions: db.SessionFactory) -> None:
     now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     async with db.session_scope(sessions) as session:
         await store.upsert_briefs(session=session, briefs=[make_brief(tags=("llm",))])
-        await store.get_or_create_chat(session=session, chat_id=42)
+        await store.get_or_create_chat(
+            session=session,
+            chat_id=42,
+            defaults={
+                "digest_times": "08:00,18:00",
+                "alert_score": 8,
+                "quiet_hours": "23:00-06:00",
+            },
+        )
         await store.add_subscription(session=session, chat_id=42, tag="llm")
+        await store.save_alerts(  # an alert queued, and the chat's count of them
+            session=session,
+            rows=[store.AlertRow(42, 1, '{"v":1,"alert":1}')],
+            counts=[(42, "2026-12-01", 1, "1")],
+            now=now,
+        )
         broadcast = await store.add_broadcast(
             session=session, broadcast=Broadcast(admin_id=1, text="hello")
         )
@@ -119,6 +133,35 @@ async def _fill_every_table(sessions: db.SessionFactory) -> None:
         session.add(Feed(url="https://example.com/feed.json"))
         await store.add_audit(session=session, admin_id=1, action="broadcast.send", now=now)
         await store.get_or_set_value(session=session, key="webhook_secret", value="s")
+
+
+async def test_0007_down_keeps_each_chat_with_its_first_digest_time(database_url):
+    engine = db.create_engine(database_url)
+    try:
+        await db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        async with db.session_scope(sessions) as session:
+            await store.get_or_create_chat(
+                session=session,
+                chat_id=7,
+                defaults={"digest_time": "06:30", "digest_times": "06:30,18:00", "alert_score": 9},
+            )
+        before = ScriptDirectory.from_config(db.alembic_config()).get_revision("0007").down_revision
+        await db.downgrade(engine, str(before))
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.text("select id, digest_time from chats"))).all()
+        assert [tuple(r) for r in rows] == [(7, "06:30")]
+        await db.upgrade(engine)
+        async with sessions() as session:
+            chat = await session.get(Chat, 7)
+            assert chat is not None
+            assert (chat.times(), chat.alert_score, chat.quiet_hours) == (
+                "06:30",
+                None,
+                "22:00-07:00",
+            )
+    finally:
+        await engine.dispose()
 
 
 async def _row_counts(engine: AsyncEngine) -> dict[str, int]:

@@ -32,7 +32,7 @@ RANKS: dict[str, dict[str, int]] = {
         "tags": 3, "kv": 3, "feeds": 3, "audit": 3,
         "briefs": 4, "chats": 4,
         "planning": 5, "outbox": 5, "broadcasts": 5,
-        "migrations": 6,
+        "migrations": 6, "alerts": 6,
     },
     "briefs": {
         "parse": 0, "tagging": 1, "feeds": 1, "render": 1, "network": 1,
@@ -41,7 +41,7 @@ RANKS: dict[str, dict[str, int]] = {
     "readers": {"chats": 0, "digests": 0},
     "delivery": {
         "schedule": 0, "leader": 0, "failures": 0, "payload": 0, "pacing": 0,
-        "planner": 1, "sender": 1, "broadcasts": 2,
+        "planner": 1, "sender": 1, "alerts": 1, "broadcasts": 2,
     },
     "bot": {
         "processing": 0, "webhook": 0, "metrics": 0, "stats": 0,

@@ -59,6 +59,11 @@ async def test_forget_leaves_no_row_that_names_the_chat(bot):
     await bot.deliver()
     assert any("Your digest" in t for t in bot.server.sent_texts(chat))
     assert "Maintenance tonight" in bot.server.sent_texts(chat)
+    await bot.say(chat, "/alerts 8")  # an alert sent: its row, and the chat's count
+    await bot.add_briefs([make_brief(title="Alert me", tags=("llm",), score=9)])
+    await jobs.minute_tick(bot.services)
+    await bot.deliver()
+    assert any("Alert me" in t for t in bot.server.sent_texts(chat))
     assert "outbox.chat_id" in await rows_naming(bot, CHAT)  # the test can fail
 
     await bot.say(chat, "/forget")

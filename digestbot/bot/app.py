@@ -49,6 +49,7 @@ from digestbot.briefs import fetcher
 from digestbot.briefs.ingest import Ingester, seed_if_empty
 from digestbot.briefs.poller import FeedPoller
 from digestbot.config import Settings
+from digestbot.delivery.alerts import AlertPlanner
 from digestbot.delivery.broadcasts import BroadcastService
 from digestbot.delivery.leader import Leadership
 from digestbot.delivery.pacing import SendBudget, SharedRateLimiter
@@ -98,6 +99,7 @@ async def open_services(
         chats=ChatService(sessions, defaults, clock),
         digests=DigestService(sessions, clock),
         planner=DigestPlanner(sessions, clock, on_queued=sender.wake),
+        alerts=AlertPlanner(sessions, clock, on_queued=sender.wake),
         feeds=FeedPoller(
             sessions,
             http,

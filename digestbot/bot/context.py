@@ -16,6 +16,7 @@ from digestbot.bot.stats import StatsService
 from digestbot.briefs.ingest import Ingester
 from digestbot.briefs.poller import FeedPoller
 from digestbot.config import Settings
+from digestbot.delivery.alerts import AlertPlanner
 from digestbot.delivery.broadcasts import BroadcastService
 from digestbot.delivery.leader import Leadership
 from digestbot.delivery.planner import DigestPlanner
@@ -37,6 +38,7 @@ class Services:
     chats: ChatService
     digests: DigestService
     planner: DigestPlanner
+    alerts: AlertPlanner
     feeds: FeedPoller
     sender: Sender
     broadcasts: BroadcastService

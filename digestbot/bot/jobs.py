@@ -24,10 +24,18 @@ PRUNE_STATEMENTS = 20
 
 
 async def plan_digests(context: BotContext) -> None:
-    """Every minute: queue the digests that are due (the sender delivers them), and
-    prune the outbox rows that ended more than ``OUTBOX_RETENTION_DAYS`` ago."""
-    await context.services.planner.plan()
-    await prune_outbox(context.services)
+    """Every minute: see :func:`minute_tick`."""
+    await minute_tick(context.services)
+
+
+async def minute_tick(services: Services) -> None:
+    """Queue the alerts new briefs call for, then the digests that are due (the sender
+    delivers both), and prune the outbox rows that ended more than
+    ``OUTBOX_RETENTION_DAYS`` ago. Alerts first, so a brief alerted now is left out of a
+    digest planned in the same tick."""
+    await services.alerts.plan()
+    await services.planner.plan()
+    await prune_outbox(services)
 
 
 async def prune_outbox(services: Services) -> int:

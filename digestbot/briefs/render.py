@@ -338,3 +338,9 @@ def full_brief(item: Item, *, zone: tzinfo) -> list[str]:
     if b.url:
         footer += f'  <a href="{esc_attr(b.url)}">source</a>'
     return pack(blocks, header=head, footer=footer)
+
+
+def alert(item: Item) -> str:
+    """An instant alert: one brief as a digest shows it, under a heading that says why it
+    came now (see delivery/alerts.py)."""
+    return f"<b>🔔 Alert</b>\n{digest_item(item)}"

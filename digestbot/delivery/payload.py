@@ -2,7 +2,8 @@
 
 A payload is JSON in ``Outbox.payload``. The planner writes digests, naming their
 briefs (``{"v":1,"digest":[ids],"day":"2026-11-27","more":3}``); a broadcast's rows
-name it (``{"v":1,"broadcast":7}``), its message stored once. Older rows may hold a
+name it (``{"v":1,"broadcast":7}``), its message stored once; an alert names its brief
+(``{"v":1,"alert":41}``). Older rows may hold a
 message itself (``{"text": html}`` or ``{"copy": {"from_chat_id", "message_id"}}``).
 Rows written before payloads carried a version have no ``v``: they are version 1.
 
@@ -81,7 +82,17 @@ class BroadcastPayload:
         return json.dumps({"v": VERSION, "broadcast": self.broadcast_id}, separators=_COMPACT)
 
 
-Payload = DigestPayload | BroadcastPayload | TextMessage | CopyMessage
+@dataclass(frozen=True, slots=True)
+class AlertPayload:
+    """An instant alert: one brief, rendered when sent (see delivery/alerts.py)."""
+
+    brief_id: int
+
+    def encode(self) -> str:
+        return json.dumps({"v": VERSION, "alert": self.brief_id}, separators=_COMPACT)
+
+
+Payload = DigestPayload | BroadcastPayload | AlertPayload | TextMessage | CopyMessage
 
 
 def message_of(broadcast: Broadcast) -> Message:
@@ -118,6 +129,8 @@ def decode(raw: str) -> Payload:
         return _digest(data)
     if "broadcast" in data:
         return BroadcastPayload(_int(data["broadcast"], "broadcast id"))
+    if "alert" in data:
+        return AlertPayload(_int(data["alert"], "brief id"))
     if "text" in data:
         if not isinstance(data["text"], str):
             raise PayloadError(f"text is not a string: {_clip(data['text'])}")

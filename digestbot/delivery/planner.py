@@ -144,6 +144,7 @@ class _Window:
     _after: dict[int, int] = field(default_factory=dict)
     _score: dict[int, int] = field(default_factory=dict)
     _headers: dict[date, render.Block] = field(default_factory=dict)
+    _positions: dict[int, int] = field(default_factory=dict)  # by brief id, when needed
 
     def __post_init__(self) -> None:
         self.blocks = [render.measure(render.digest_item(i)) for i in self.items]
@@ -158,14 +159,24 @@ class _Window:
             cache[key] = sum(1 << p for p, item in enumerate(self.items) if keep(item))
         return cache[key]
 
+    def without(self, brief_ids: Sequence[int]) -> int:
+        """The mask of these briefs (a chat's alerts, left out of its digest)."""
+        if not brief_ids:
+            return 0
+        if not self._positions:
+            self._positions = {item.id: p for p, item in enumerate(self.items)}
+        return sum(1 << p for i in set(brief_ids) if (p := self._positions.get(i)) is not None)
+
     def select(
-        self, tag_ids: Sequence[int], min_score: int, after_id: int, size: int
+        self, tag_ids: Sequence[int], min_score: int, after_id: int, size: int, excluded: int = 0
     ) -> tuple[tuple[int, ...], int]:
-        """(positions of the digest's items, best first; how many matched in all)."""
+        """(positions of the digest's items, best first; how many matched in all), leaving
+        out the ``excluded`` mask."""
         mask = 0
         masks = self.tag_masks
         for tag in tag_ids:
             mask |= masks.get(tag, 0)
+        mask &= ~excluded
         if not mask:
             return (), 0
         mask &= self._mask(self._after, after_id, lambda i: i.id > after_id)
@@ -379,7 +390,13 @@ class _Assembly:
                 due_key = owed.strftime("%Y%m%dT%H%MZ")
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id
             start = max(start, window.floor)
-            chosen, total = window.select(chat.tag_ids, chat.min_score, start, chat.digest_size)
+            chosen, total = window.select(
+                chat.tag_ids,
+                chat.min_score,
+                start,
+                chat.digest_size,
+                window.without(chat.alerted_ids),  # sent as alerts already
+            )
             if not chosen:
                 report.empty += 1
                 moves.append(store.ScheduleMove(chat.id, next_at, end, end, 0, None))

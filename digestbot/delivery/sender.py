@@ -49,6 +49,7 @@ from digestbot.delivery.failures import Failure
 from digestbot.delivery.pacing import ChatPacer
 from digestbot.delivery.pacing import SendBudget as SendBudget  # callers' import, kept
 from digestbot.delivery.payload import (
+    AlertPayload,
     BroadcastPayload,
     CopyMessage,
     DigestPayload,
@@ -163,12 +164,19 @@ class Sender:
         long the queue); batches alternate which kind goes first, topping up with the
         other when short. So neither a broadcast to every chat nor a morning's digest
         run holds the other back, and either alone gets every batch in full.
+
+        Alerts go before both, every batch: they are few (a handful a chat a day) and
+        only worth anything at once, so a morning's digests must not hold one back.
         """
         now, limit = self._clock(), self._in_flight
         first = self._turn
         second = OutboxKind.DIGEST if first == OutboxKind.BROADCAST else OutboxKind.BROADCAST
         self._turn = second
-        rows = await store.claim_due(session=session, now=now, limit=limit, kind=first)
+        rows = await store.claim_due(session=session, now=now, limit=limit, kind=OutboxKind.ALERT)
+        if len(rows) < limit:
+            rows += await store.claim_due(
+                session=session, now=now, limit=limit - len(rows), kind=first
+            )
         if len(rows) < limit:
             rows += await store.claim_due(
                 session=session, now=now, limit=limit - len(rows), kind=second
@@ -411,6 +419,10 @@ class Sender:
         """What a row sends, in order (nothing: its briefs are gone)."""
         if isinstance(payload, BroadcastPayload):
             return [await self._message_of(payload.broadcast_id)]
+        if isinstance(payload, AlertPayload):  # rendered now: a corrected brief goes corrected
+            async with self._sessions() as session:
+                item = await store.get_item(session=session, brief_id=payload.brief_id)
+            return [] if item is None else [TextMessage(render.alert(item))]
         if isinstance(payload, DigestPayload):
             if row.id not in self._digests:  # not claimed through _claim: render it now
                 async with self._sessions() as session:

@@ -11,13 +11,15 @@ from datetime import datetime
 from digestbot import store, zones
 from digestbot.briefs.parse import slugify
 from digestbot.briefs.render import clip
-from digestbot.config import parse_hhmm
+from digestbot.config import parse_hhmm, parse_hhmm_range
 from digestbot.errors import InputError
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import Chat, ChatType, Frequency, Tag, utcnow
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_DIGEST_SIZE = 30
+MAX_TIMES = 3  # digests a day
+MAX_ALERTS_A_DAY = 20  # what /alerts N max K accepts
 TAGS_PER_PAGE = 8
 
 
@@ -54,6 +56,11 @@ class TagPage:
     entries: list[TagEntry]
     page: int
     pages: int
+
+
+def _whole(typed: str, low: int, high: int) -> bool:
+    """Whether ``typed`` is a whole number from ``low`` to ``high``."""
+    return typed.isdecimal() and len(typed) <= 3 and low <= int(typed) <= high
 
 
 def _quoted(typed: str) -> str:
@@ -201,13 +208,59 @@ class ChatService:
                 setattr(chat, key, value)
             return chat
 
-    async def set_time(self, chat_id: int, typed: str) -> Chat:
+    async def set_time(self, chat_id: int, typed: str | Sequence[str]) -> Chat:
+        """One digest time or up to three ("08:00 18:00", commas work too)."""
+        text = typed if isinstance(typed, str) else " ".join(typed)
+        moments = set()
+        for word in text.replace(",", " ").split() or [text]:
+            try:
+                moments.add(parse_hhmm(word))
+            except ValueError as exc:
+                reason = f"{_quoted(word)} is not a time; use 24-hour HH:MM, like 07:30"
+                raise InputError(reason) from exc
+        if len(moments) > MAX_TIMES:
+            raise InputError(f"up to {MAX_TIMES} digest times a day, like /time 08:00 18:00")
+        times = [f"{m:%H:%M}" for m in sorted(moments)]
+        return await self._update(
+            chat_id,
+            digest_time=times[0],
+            digest_times=",".join(times) if len(times) > 1 else "",
+            next_digest_at=None,
+        )
+
+    async def set_alerts(self, chat_id: int, typed: Sequence[str]) -> Chat:
+        """``off``, ``N`` or ``N max K``: alerts for briefs scoring N or more, K a day."""
+        words = [w.lower() for w in typed]
+        if words == ["off"]:
+            return await self._update(chat_id, alert_score=None)
+        usage = "use /alerts N (a score from 0 to 10), /alerts N max K, or /alerts off"
+        if len(words) not in {1, 3} or (len(words) == 3 and words[1] != "max"):
+            raise InputError(usage)
+        if not _whole(words[0], 0, 10):
+            raise InputError(f"{_quoted(typed[0])} is not a score from 0 to 10; {usage}")
+        values: dict[str, object] = {"alert_score": int(words[0])}
+        if len(words) == 3:
+            if not _whole(words[2], 1, MAX_ALERTS_A_DAY):
+                raise InputError(
+                    f"{_quoted(typed[2])} is not a number of alerts a day from 1 to "
+                    f"{MAX_ALERTS_A_DAY}, like /alerts 8 max 3"
+                )
+            values["alert_max"] = int(words[2])
+        return await self._update(chat_id, **values)
+
+    async def set_quiet(self, chat_id: int, typed: str) -> Chat:
+        """``HH:MM-HH:MM`` (local; across midnight when the end comes first) or ``off``."""
+        value = typed.strip().lower()
+        if value in {"off", "none"}:
+            return await self._update(chat_id, quiet_hours="")
         try:
-            moment = parse_hhmm(typed)
+            start, end = parse_hhmm_range(value.replace(" ", ""))
         except ValueError as exc:
-            reason = f"{_quoted(typed)} is not a time; use 24-hour HH:MM, like 07:30"
+            reason = f"{_quoted(typed)} is not a time range; use HH:MM-HH:MM, like 22:00-07:00"
+            if "different" in str(exc):
+                reason = "quiet hours must start and end at different times"
             raise InputError(reason) from exc
-        return await self._update(chat_id, digest_time=f"{moment:%H:%M}", next_digest_at=None)
+        return await self._update(chat_id, quiet_hours=f"{start:%H:%M}-{end:%H:%M}")
 
     async def set_timezone(self, chat_id: int, typed: str) -> Chat:
         zone = zones.resolve(typed)

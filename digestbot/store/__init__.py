@@ -3,7 +3,7 @@
 Owns the schema (``models``), connecting and migrating (``db``, ``migrations/``) and
 the queries, as keyword-only async functions taking a session, one module per
 aggregate, lowest first: ``tags``, ``kv``, ``feeds``, ``audit``; ``briefs`` and
-``chats`` (which name tags); ``planning``, ``outbox`` and ``broadcasts``. ``sql`` holds
+``chats`` (which name tags); ``planning``, ``outbox``, ``broadcasts`` and ``alerts``. ``sql`` holds
 what they share. Callers write ``store.find_items(session=..., ...)``: every query is
 re-exported here by name, so moving one between modules changes no caller. Callers
 own the transaction (``db.session_scope``): no query commits.
@@ -11,6 +11,15 @@ own the transaction (``db.session_scope``): no query commits.
 May import: the base modules (``config``, ``errors``, ``logs``, ``zones``) only.
 """
 
+from digestbot.store.alerts import (
+    AlertChat,
+    AlertRow,
+    alert_chats,
+    alert_cursor,
+    fresh_briefs,
+    save_alerts,
+    set_alert_cursor,
+)
 from digestbot.store.audit import add_audit
 from digestbot.store.briefs import (
     Item,
@@ -81,6 +90,8 @@ from digestbot.store.tags import TagCount, ensure_tags, tag_counts, tag_ids, top
 
 __all__ = [
     "PRUNE_BATCH",
+    "AlertChat",
+    "AlertRow",
     "BriefWindow",
     "ChatFigures",
     "Claimed",
@@ -94,6 +105,8 @@ __all__ = [
     "add_audit",
     "add_broadcast",
     "add_subscription",
+    "alert_chats",
+    "alert_cursor",
     "all_feeds",
     "brief_window",
     "broadcasts_with_status",
@@ -112,6 +125,7 @@ __all__ = [
     "failures_since",
     "find_items",
     "finish_broadcast",
+    "fresh_briefs",
     "get_broadcast",
     "get_item",
     "get_or_create_chat",
@@ -130,9 +144,11 @@ __all__ = [
     "remove_all_subscriptions",
     "remove_subscription",
     "reschedule",
+    "save_alerts",
     "save_plan",
     "search_items",
     "sent_since",
+    "set_alert_cursor",
     "start_broadcast",
     "tag_counts",
     "tag_ids",

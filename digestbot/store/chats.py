@@ -126,8 +126,8 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
     """A group became a supergroup: carry its settings, subscriptions and queue to the new id.
 
     Returns True when the supergroup was known already: it keeps its own settings and
-    digests (now on the merged tags), and the old chat's queued digests are cancelled
-    rather than sent there twice.
+    digests (now on the merged tags), and the old chat's queued digests and alerts are
+    cancelled rather than sent there twice.
     """
     old = await session.get(Chat, old_id)
     if old is None:
@@ -143,7 +143,7 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
             sa.update(Outbox)
             .where(
                 col(Outbox.chat_id) == old_id,
-                col(Outbox.kind) == "digest",
+                col(Outbox.kind).in_(["digest", "alert"]),  # it has its own of both
                 col(Outbox.status).in_([OutboxStatus.PENDING]),
             )
             .values(status=OutboxStatus.CANCELLED, last_error="merged into a supergroup")

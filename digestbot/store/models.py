@@ -23,6 +23,7 @@ from sqlmodel import Field, SQLModel
 # the database, so input beyond these is rejected before it gets there.
 MAX_INT32 = 2**31 - 1
 MAX_BRIEF_ID = MAX_INT32  # briefs.id
+DEFAULT_QUIET_HOURS = "22:00-07:00"  # chats.quiet_hours: no alerts then, local time
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("what_happened", "What happened"),
@@ -116,6 +117,7 @@ class Frequency(StrEnum):
 class OutboxKind(StrEnum):
     DIGEST = "digest"
     BROADCAST = "broadcast"
+    ALERT = "alert"  # one brief pushed at once (see delivery/alerts.py); claimed first
 
 
 class OutboxStatus(StrEnum):
@@ -188,7 +190,7 @@ class Chat(SQLModel, table=True):
     title: str | None = Field(default=None, max_length=256)
     language: str | None = Field(default=None, max_length=16)
     timezone: str = Field(default="UTC", max_length=64)
-    digest_time: str = Field(default="08:00", max_length=5)  # local HH:MM
+    digest_time: str = Field(default="08:00", max_length=5)  # local HH:MM (the first)
     frequency: str = Field(default=Frequency.DAILY, max_length=16)
     weekly_day: int = 0  # Monday = 0, used when frequency is weekly
     min_score: int = 0
@@ -207,6 +209,29 @@ class Chat(SQLModel, table=True):
     # store/chats.py (the bot's only writer of them) so planning reads a due chat's tags with
     # its row rather than looking them up chat by chat (a million lookups a day).
     tag_ids: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    # Several digests a day: every local time, "08:00,18:00" (sorted, the first being
+    # digest_time), or "" for digest_time alone. A column of its own rather than a wider
+    # digest_time, which SQLite could only get by rebuilding chats (see migration 0003).
+    digest_times: str = Field(default="", max_length=17, sa_column_kwargs={"server_default": ""})
+    # Instant alerts (delivery/alerts.py): a brief scoring at least alert_score (None: off)
+    # on the chat's tags is pushed at once, at most alert_max a local day (alert_day,
+    # "YYYY-MM-DD", had alert_count of them), never in quiet_hours ("22:00-07:00" local;
+    # "": none). alerted_ids ("41,57") are the briefs alerted since the digest cursor, so
+    # the next digest leaves them out.
+    alert_score: int | None = None
+    alert_max: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
+    alert_day: str = Field(default="", max_length=10, sa_column_kwargs={"server_default": ""})
+    alert_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    alerted_ids: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    quiet_hours: str = Field(
+        default=DEFAULT_QUIET_HOURS,
+        max_length=11,
+        sa_column_kwargs={"server_default": DEFAULT_QUIET_HOURS},
+    )
+
+    def times(self) -> str:
+        """Its digest times, "08:00" or "08:00,18:00" (what schedule.py takes)."""
+        return self.digest_times or self.digest_time
 
 
 class Subscription(SQLModel, table=True):

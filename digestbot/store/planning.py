@@ -36,13 +36,20 @@ _SCHEDULE_COLUMNS = (
     "paused",
 )
 _NOT_DUE = {"active", "paused"}  # due chats are all active and unpaused
+# A chat's digest times as schedule.py takes them ("08:00" or "08:00,18:00"), read as
+# digest_time: digest_times when it has several (see models.Chat.times).
+_TIMES = sa.func.coalesce(sa.func.nullif(_CHATS.c.digest_times, ""), _CHATS.c.digest_time)
+
+
+def _column(name: str) -> Any:
+    return _TIMES.label("digest_time") if name == "digest_time" else _CHATS.c[name]
 
 
 async def _chat_rows(
     session: AsyncSession, *where: Any, order: Any = _CHATS.c.id, limit: int
 ) -> Sequence[Any]:
     conn = await session.connection()
-    stmt = sa.select(*(_CHATS.c[name] for name in _SCHEDULE_COLUMNS)).where(*where)
+    stmt = sa.select(*(_column(name) for name in _SCHEDULE_COLUMNS)).where(*where)
     return (await conn.execute(stmt.order_by(order).limit(limit))).all()
 
 
@@ -61,6 +68,7 @@ class DueChat(NamedTuple):
     window_shown: int
     next_digest_at: datetime
     tag_ids: tuple[int, ...]  # the tags it follows
+    alerted_ids: tuple[int, ...] = ()  # briefs it had as alerts: left out of its digest
 
 
 async def due_chats(
@@ -84,11 +92,12 @@ async def due_chats(
     stmt = (
         sa.select(
             *(
-                sa.type_coerce(_CHATS.c[name], raw) if name == "next_digest_at" else _CHATS.c[name]
+                sa.type_coerce(_CHATS.c[name], raw) if name == "next_digest_at" else _column(name)
                 for name in _SCHEDULE_COLUMNS
                 if name not in _NOT_DUE
             ),
             _CHATS.c.tag_ids,
+            _CHATS.c.alerted_ids,
         )
         .where(
             _CHATS.c.next_digest_at <= now,
@@ -103,10 +112,12 @@ async def due_chats(
     conn = await session.connection()
     rows = (await conn.execute(stmt)).all()
     moment = _moments(session)
-    return [
-        DueChat._make((*r[:-2], moment(r[-2]), tuple(map(int, r[-1].split(","))) if r[-1] else ()))
-        for r in rows
-    ]
+    return [DueChat._make((*r[:-3], moment(r[-3]), _ids(r[-2]), _ids(r[-1]))) for r in rows]
+
+
+def _ids(text: str) -> tuple[int, ...]:
+    """Ids as a text column keeps them ("3,17,22"), as a tuple."""
+    return tuple(map(int, text.split(","))) if text else ()
 
 
 def _moments(session: AsyncSession) -> Callable[[Any], datetime]:

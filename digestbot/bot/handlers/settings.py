@@ -1,5 +1,5 @@
 """Settings: /settings and its buttons, /time, /timezone, /frequency, /minscore, /size,
-/stop and /forget."""
+/alerts, /quiet, /stop and /forget."""
 
 from __future__ import annotations
 
@@ -21,14 +21,28 @@ def describe(chat: Chat) -> str:
     if frequency == Frequency.WEEKLY:
         frequency = f"weekly on {WEEKDAYS[chat.weekly_day].capitalize()}"
     state = "paused (/start resumes)" if chat.paused else frequency
+    times = chat.times().split(",")
     return (
         "<b>Your settings</b>\n"
-        f"Digest time: <b>{chat.digest_time}</b> ({esc(chat.timezone)})\n"
+        f"Digest time{'s' if len(times) > 1 else ''}: <b>{', '.join(times)}</b>"
+        f" ({esc(chat.timezone)})\n"
         f"Frequency: <b>{esc(state)}</b>\n"
         f"Minimum score: <b>{chat.min_score}</b>/10\n"
         f"Briefs per digest: <b>{chat.digest_size}</b>\n"
+        f"Alerts: <b>{esc(describe_alerts(chat))}</b>\n"
+        f"Quiet hours: <b>{esc(chat.quiet_hours or 'none')}</b>\n"
         "Change the timezone with /timezone, e.g. /timezone Asia/Kolkata"
     )
+
+
+def describe_alerts(chat: Chat) -> str:
+    if chat.alert_score is None:
+        return "off (/alerts 8 turns them on)"
+    return f"score {chat.alert_score}+, up to {chat.alert_max} a day"
+
+
+def _times(chat: Chat) -> str:
+    return ", ".join(chat.times().split(","))
 
 
 async def settings(update: Update, context: BotContext) -> None:
@@ -54,12 +68,27 @@ async def _change(update: Update, context: BotContext, usage: str, action: str) 
     await chats.ensure(chat.id, type=chat_type(update))
     try:
         if action == "time":
-            updated = await chats.set_time(chat.id, args[0])
-            text = f"Digests come at <b>{updated.digest_time}</b> ({esc(updated.timezone)})."
+            updated = await chats.set_time(chat.id, args)
+            text = f"Digests come at <b>{_times(updated)}</b> ({esc(updated.timezone)})."
         elif action == "timezone":
             updated = await chats.set_timezone(chat.id, " ".join(args))
+            text = f"Timezone set to <b>{esc(updated.timezone)}</b>; digests at {_times(updated)}."
+        elif action == "alerts":
+            updated = await chats.set_alerts(chat.id, args)
             text = (
-                f"Timezone set to <b>{esc(updated.timezone)}</b>; digests at {updated.digest_time}."
+                "Alerts off."
+                if updated.alert_score is None
+                else f"Alerts for briefs scoring <b>{updated.alert_score}</b>/10 or more, up to"
+                f" <b>{updated.alert_max}</b> a day, outside quiet hours"
+                f" ({esc(updated.quiet_hours or 'none')})."
+            )
+        elif action == "quiet":
+            updated = await chats.set_quiet(chat.id, " ".join(args))
+            text = (
+                f"Quiet hours: <b>{esc(updated.quiet_hours)}</b> ({esc(updated.timezone)}); an"
+                " alert due then waits for the next digest."
+                if updated.quiet_hours
+                else "No quiet hours: alerts may come at any time."
             )
         elif action == "frequency":
             updated = await chats.set_frequency(
@@ -86,8 +115,24 @@ def describe_frequency(chat: Chat) -> str:
 
 
 async def time_command(update: Update, context: BotContext) -> None:
-    """/time HH:MM: when the daily digest comes, in the chat's timezone."""
-    await _change(update, context, "When should digests come? For example: /time 07:30", "time")
+    """/time HH:MM [HH:MM [HH:MM]]: when digests come, in the chat's timezone."""
+    usage = "When should digests come? For example: /time 07:30, or /time 08:00 18:00"
+    await _change(update, context, usage, "time")
+
+
+async def alerts(update: Update, context: BotContext) -> None:
+    """/alerts N [max K] or /alerts off: instant alerts for briefs scoring N or more."""
+    usage = (
+        "Alerts push a brief on your tags as soon as it arrives. For example: /alerts 8"
+        " (scores 8 to 10), /alerts 8 max 5 (up to 5 a day; 3 unless you say), /alerts off"
+    )
+    await _change(update, context, usage, "alerts")
+
+
+async def quiet(update: Update, context: BotContext) -> None:
+    """/quiet HH:MM-HH:MM or /quiet off: no alerts in these local hours."""
+    usage = "When should alerts stay quiet? For example: /quiet 22:00-07:00, or /quiet off"
+    await _change(update, context, usage, "quiet")
 
 
 async def timezone(update: Update, context: BotContext) -> None:
@@ -169,10 +214,13 @@ async def setting_button(update: Update, context: BotContext, parts: list[str]) 
     field, value = parts[1], parts[2]
     step = keyboards.int_part(parts, 2)
     try:
-        if field == "time" and step is not None:
-            hours, minutes = map(int, current.digest_time.split(":"))
-            total = (hours * 60 + minutes + step) % (24 * 60)
-            updated = await chats.set_time(chat.id, f"{total // 60:02d}:{total % 60:02d}")
+        if field == "time" and step is not None:  # moves every digest time
+            moved = []
+            for at in current.times().split(","):
+                hours, minutes = map(int, at.split(":"))
+                total = (hours * 60 + minutes + step) % (24 * 60)
+                moved.append(f"{total // 60:02d}:{total % 60:02d}")
+            updated = await chats.set_time(chat.id, moved)
         elif field == "freq":
             updated = await chats.set_frequency(chat.id, value)
         elif field == "min" and step is not None:
