@@ -55,7 +55,7 @@ async def test_entries_without_categories_take_the_known_tags_they_name(web, ses
         ),
     )
 
-    async with fetcher.make_client(timeout=2.0) as http:
+    async with fetcher.make_client(timeout=2.0, allow_private=True) as http:
         report = await Ingester(sessions, http).ingest_url(url)
 
     assert (report.added, report.rejected) == (4, [])
