@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot import store
-from digestbot.briefs.parse import MAX_TAG_LEN, MAX_TAGS, slugify
+from digestbot.briefs.feeds import DEFAULT_FEED_CATEGORY
+from digestbot.briefs.parse import DEFAULT_FEED_SCORE, MAX_TAG_LEN, MAX_TAGS, slugify
 from digestbot.errors import InputError
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import MAX_INT32, Feed, utcnow
@@ -60,8 +61,8 @@ class FeedView:
         f = self.feed
         head = f"{f.id}. {_clip(f.url, 120)}" + (" (paused)" if f.paused else "")
         defaults = [" ".join(f"#{t}" for t in f.tag_list) or "no default tags"]
-        defaults.append(f"category {f.category}" if f.category else "category News")
-        defaults.append(f"score {f.score}" if f.score is not None else "score 5")
+        defaults.append(f"category {f.category or DEFAULT_FEED_CATEGORY}")
+        defaults.append(f"score {f.score if f.score is not None else DEFAULT_FEED_SCORE}")
         success = _when(f.last_success_at, zone) if f.last_success_at else "never"
         lines = [
             head,

@@ -69,17 +69,16 @@ class FeedDefaults:
     score: int | None = None
 
     def apply(self, brief: BriefData, index: TagIndex | None) -> BriefData:
-        changes: dict[str, object] = {}
-        if self.category and brief.category == DEFAULT_FEED_CATEGORY:
-            changes["category"] = self.category
-        if self.score is not None and brief.score == DEFAULT_FEED_SCORE:
-            changes["score"] = self.score
-        if brief.extra.get(NEEDS_TAGS):
+        category, score, tags, extra = brief.category, brief.score, brief.tags, brief.extra
+        if self.category and category == DEFAULT_FEED_CATEGORY:
+            category = self.category
+        if self.score is not None and score == DEFAULT_FEED_SCORE:
+            score = self.score
+        if extra.get(NEEDS_TAGS):
             found = index.find(f"{brief.title}\n{brief.summary or ''}") if index else []
-            tags = list(dict.fromkeys([*self.tags, *found]))[:MAX_TAGS]
-            changes["tags"] = tuple(tags) or (UNTAGGED,)
-            changes["extra"] = {}
-        return replace(brief, **changes) if changes else brief  # type: ignore[arg-type]
+            tags = tuple(dict.fromkeys([*self.tags, *found]))[:MAX_TAGS] or (UNTAGGED,)
+            extra = {}
+        return replace(brief, category=category, score=score, tags=tags, extra=extra)
 
 
 def is_url(target: str) -> bool:
