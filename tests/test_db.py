@@ -147,6 +147,7 @@ async def _fill_every_table(sessions: db.SessionFactory) -> None:
         feed = await store.add_feed(
             session=session, feed=Feed(url="https://example.com/feed.json", tags="llm")
         )
+        assert feed is not None
         await store.upsert_briefs(
             session=session,
             briefs=[make_brief(tags=("llm",), url="https://example.com/a")],

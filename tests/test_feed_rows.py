@@ -243,3 +243,24 @@ async def test_a_url_already_there_is_refused_naming_its_number(sessions):
     with pytest.raises(FeedAdminError) as raised:
         await admin.add(FeedSpec("https://a.example/feed", ("other",)))
     assert raised.value.reason == f"'https://a.example/feed' is already feed {first.id}"
+
+
+def test_sources_are_links_named_by_host_escaped_and_capped():
+    from digestbot.briefs.render import MAX_SOURCES_SHOWN, entity_count, sources_line
+    from digestbot.store import Source
+
+    tricky = 'https://www.a.example/q?x="1"&y=<2>'
+    many = [Source(tricky, "https://feeds.example/rss"), Source(tricky, "https://other.example/")]
+    many += [Source(f"https://n{i}.example/", None) for i in range(20)]
+
+    line = sources_line(many)
+
+    assert line.startswith(
+        'Sources: <a href="https://www.a.example/q?x=&quot;1&quot;&amp;y=&lt;2&gt;">a.example</a>'
+        " via feeds.example, other.example · "
+    )
+    assert line.endswith(f" · +{21 - MAX_SOURCES_SHOWN} more")
+    assert entity_count(line) == MAX_SOURCES_SHOWN
+    assert sources_line([Source(None, "https://feeds.example/rss")]) == (
+        "Source: no link via feeds.example"
+    )

@@ -196,7 +196,7 @@ class FeedAdmin:
             known = await store.feed_by_url(session=session, url=spec.url)
             if known is not None:
                 raise FeedAdminError(f"{shown(spec.url)} is already feed {known.id}")
-            return await store.add_feed(
+            added = await store.add_feed(
                 session=session,
                 feed=Feed(
                     url=spec.url,
@@ -205,6 +205,9 @@ class FeedAdmin:
                     score=spec.score,
                 ),
             )
+            if added is None:  # added by someone else since the look above
+                raise FeedAdminError(f"{shown(spec.url)} is already a feed")
+            return added
 
     async def remove(self, feed_id: int) -> Feed:
         """Delete a feed; the briefs it brought stay."""

@@ -37,10 +37,14 @@ async def feed_by_url(*, session: AsyncSession, url: str) -> Feed | None:
     return (await session.exec(select(Feed).where(col(Feed.url) == url))).first()
 
 
-async def add_feed(*, session: AsyncSession, feed: Feed) -> Feed:
-    session.add(feed)
-    await session.flush()
-    return feed
+async def add_feed(*, session: AsyncSession, feed: Feed) -> Feed | None:
+    """Store a new feed; None when its URL is a feed already (even one another admin
+    added a moment ago: the unique URL decides, not a look beforehand)."""
+    values = feed.model_dump(exclude={"id"})
+    stmt = dialect_insert(session, Feed).values(**values)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["url"]).returning(col(Feed.id))
+    feed_id = (await session.exec(stmt)).scalar_one_or_none()
+    return None if feed_id is None else await session.get(Feed, feed_id)
 
 
 async def ensure_feeds(*, session: AsyncSession, urls: Sequence[str]) -> None:
