@@ -30,8 +30,10 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from digestbot import store
-from digestbot.briefs import fetcher
+from digestbot.briefs import feedadmin, fetcher
 from digestbot.briefs.ingest import Ingester, IngestReport, seed_if_empty, seeds_dir
+from digestbot.briefs.parse import Rejected
+from digestbot.briefs.poller import FeedPoller
 from digestbot.config import Settings, env_file_warnings, load_settings
 from digestbot.errors import ConfigError, StoreError
 from digestbot.logs import RedactingFilter, install_excepthook, setup_logging
@@ -246,7 +248,11 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], samples: bool) -> None:
         finally:
             await engine.dispose()
 
-    report = _run(go)
+    _report(_run(go))
+
+
+def _report(report: IngestReport) -> NoReturn:
+    """What ``ingest`` and ``feed poll`` print; exit 1 when anything was rejected."""
     for rejected in report.rejected:
         click.echo(f"rejected {rejected.source}: {rejected.reason}", err=True)
     click.echo(report.summary())
@@ -276,6 +282,111 @@ def export(ctx: click.Context, file: TextIO) -> None:
     count = _run(go)
     file.flush()
     click.echo(f"exported {plural(count, 'brief')}", err=True)
+
+
+@cli.group(name="feed")
+def feed_group() -> None:
+    """Feeds polled for briefs: add, list, remove, poll now (admins use /feeds in the chat)."""
+
+
+def _with_feeds(
+    settings: Settings, step: Callable[[feedadmin.FeedAdmin], Coroutine[Any, Any, T]]
+) -> T:
+    """Run ``step`` on the feeds; a mistake in what was asked is one line and exit 2."""
+
+    async def go() -> T:
+        engine = db.create_engine(settings.database_url)
+        try:
+            await db.ensure_schema(engine, auto_upgrade=settings.is_sqlite)
+            return await step(feedadmin.FeedAdmin(db.session_factory(engine)))
+        finally:
+            await engine.dispose()
+
+    try:
+        return _run(go)
+    except feedadmin.FeedAdminError as exc:
+        _fail(exc.reason)
+
+
+@feed_group.command(name="add")
+@click.argument("url")
+@click.option("--tag", "tags", multiple=True, help="A default tag (repeat for more).")
+@click.option("--category", help="The category of entries that name none (else News).")
+@click.option("--score", help="The score 0-10 of entries that give none (else 5).")
+@click.pass_context
+def feed_add(
+    ctx: click.Context, url: str, tags: tuple[str, ...], category: str | None, score: str | None
+) -> None:
+    """Add a feed; entries naming no tag get the --tag ones (and the known tags they name)."""
+    settings = _settings(ctx)
+    try:
+        spec = feedadmin.FeedSpec(
+            feedadmin.check_url(url),
+            feedadmin.check_tags(tags),
+            feedadmin.check_category(category) if category is not None else None,
+            feedadmin.check_score(score) if score is not None else None,
+        )
+    except feedadmin.FeedAdminError as exc:
+        _fail(exc.reason)
+    added = _with_feeds(settings, lambda admin: admin.add(spec))
+    click.echo(f"added feed {added.id}: {added.url}")
+
+
+@feed_group.command(name="list")
+@click.pass_context
+def feed_list(ctx: click.Context) -> None:
+    """Every feed: its number, defaults, state, and the briefs it stored."""
+    settings = _settings(ctx)
+    views = _with_feeds(settings, lambda admin: admin.list())
+    if not views:
+        click.echo("no feeds yet: digestbot feed add URL --tag TAG")
+    for view in views:
+        click.echo("\n".join(view.lines(settings.default_zone)))
+
+
+@feed_group.command(name="remove")
+@click.argument("feed_id", metavar="ID")
+@click.pass_context
+def feed_remove(ctx: click.Context, feed_id: str) -> None:
+    """Remove feed ID (see feed list); the briefs it brought stay."""
+    settings = _settings(ctx)
+    try:
+        number = feedadmin.parse_id(feed_id)
+    except feedadmin.FeedAdminError as exc:
+        _fail(exc.reason)
+    removed = _with_feeds(settings, lambda admin: admin.remove(number))
+    click.echo(f"removed feed {removed.id}: {removed.url}")
+
+
+@feed_group.command(name="poll")
+@click.pass_context
+def feed_poll(ctx: click.Context) -> None:
+    """Poll every due feed now; prints what ingest prints, with the same exit codes."""
+    settings = _settings(ctx)
+
+    async def go() -> IngestReport:
+        engine = db.create_engine(settings.database_url)
+        try:
+            await db.ensure_schema(engine, auto_upgrade=settings.is_sqlite)
+            async with fetcher.make_client(allow_private=settings.feed_allow_private) as http:
+                poller = FeedPoller(
+                    db.session_factory(engine),
+                    http,
+                    settings.feed_urls,
+                    deadline=settings.feed_timeout,
+                )
+                results = await poller.poll()
+        finally:
+            await engine.dispose()
+        report = IngestReport()
+        for result in results:
+            if result.report is not None:
+                report.merge(result.report)
+            if result.error is not None:
+                report.rejected.append(Rejected(result.url, result.error))
+        return report
+
+    _report(_run(go))
 
 
 @cli.group(name="db")

@@ -93,13 +93,66 @@ async def test_0003_copies_subscriptions_into_tag_ids_and_its_downgrade_keeps_th
         await engine.dispose()
 
 
+async def test_0005_gives_stored_briefs_their_link_and_title_key_and_keeps_them_going_down(
+    database_url,
+):
+    engine = db.create_engine(database_url)
+
+    async def rows(sql: str) -> list[tuple[object, ...]]:
+        async with engine.connect() as conn:
+            return [tuple(r) for r in await conn.execute(sa.text(sql))]
+
+    try:
+        await db.upgrade(engine, "0003")
+        async with engine.begin() as conn:
+            for sql in (
+                "insert into briefs (id, title, score, category, published_at, url,"
+                " content_hash, ingested_at, updated_at) values"
+                " (1, 'OpenAI''s GPT-5 — out!', 5, 'News', '2026-11-27 08:00:00',"
+                " 'https://a.example/gpt5', 'h1', '2026-11-27 08:00:00', '2026-11-27 08:00:00'),"
+                " (2, 'No link', 5, 'News', '2026-11-27 08:00:00', null,"
+                " 'h2', '2026-11-27 08:00:00', '2026-11-27 08:00:00')",
+                "insert into tags (id, slug) values (3, 'llm')",
+                "insert into brief_tags (brief_id, tag_id, position) values (1, 3, 0)",
+                "insert into feeds (url, failures) values ('https://f.example/rss', 0)",
+            ):
+                await conn.execute(sa.text(sql))
+
+        await db.upgrade(engine)
+        assert await rows("select brief_id, feed_id, url from brief_sources") == [
+            (1, None, "https://a.example/gpt5")
+        ]
+        assert await rows("select id, title_key from briefs order by id") == [
+            (1, "openai s gpt 5 out"),
+            (2, "no link"),
+        ]
+        assert await rows("select url, tags, paused from feeds") == [
+            ("https://f.example/rss", "", False)
+        ]
+
+        await db.downgrade(engine, "0003")  # SQLite: must not rebuild briefs (cascades)
+        assert await rows("select brief_id, tag_id from brief_tags") == [(1, 3)]
+        assert len(await rows("select * from briefs")) == 2
+        assert len(await rows("select * from feeds")) == 1
+    finally:
+        await engine.dispose()
+
+
 async def _fill_every_table(sessions: db.SessionFactory) -> None:
     """A row or more in every table, as the bot writes them: briefs and their tags, a chat
-    following one, a broadcast sent to it (outbox rows naming the broadcast), a feed,
-    an audit entry and a kept value."""
+    following one, a broadcast sent to it (outbox rows naming the broadcast), a feed
+    and the brief's source in it, an audit entry and a kept value."""
     now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     async with db.session_scope(sessions) as session:
-        await store.upsert_briefs(session=session, briefs=[make_brief(tags=("llm",))])
+        feed = await store.add_feed(
+            session=session, feed=Feed(url="https://example.com/feed.json", tags="llm")
+        )
+        assert feed is not None
+        await store.upsert_briefs(
+            session=session,
+            briefs=[make_brief(tags=("llm",), url="https://example.com/a")],
+            feed_id=feed.id,
+        )
         await store.get_or_create_chat(
             session=session,
             chat_id=42,
@@ -130,7 +183,6 @@ async def _fill_every_table(sessions: db.SessionFactory) -> None:
         await store.finish_broadcast(
             session=session, broadcast_id=broadcast.id, now=now, counts={"sent": 1}
         )
-        session.add(Feed(url="https://example.com/feed.json"))
         await store.add_audit(session=session, admin_id=1, action="broadcast.send", now=now)
         await store.get_or_set_value(session=session, key="webhook_secret", value="s")
 

@@ -36,7 +36,7 @@ RANKS: dict[str, dict[str, int]] = {
     },
     "briefs": {
         "parse": 0, "tagging": 1, "feeds": 1, "render": 1, "network": 1,
-        "fetcher": 2, "ingest": 3, "poller": 4,
+        "fetcher": 2, "ingest": 3, "poller": 4, "feedadmin": 4,
     },
     "readers": {"chats": 0, "digests": 0},
     "delivery": {
@@ -51,7 +51,7 @@ RANKS: dict[str, dict[str, int]] = {
     },
     "bot.handlers": {
         "common": 0, "guards": 0, "texts": 0,
-        "basics": 1, "tags": 1, "reading": 1, "settings": 1, "membership": 1,
+        "basics": 1, "tags": 1, "reading": 1, "feeds": 1, "settings": 1, "membership": 1,
         "admin": 2, "buttons": 3,
     },
     "fakeapi": {

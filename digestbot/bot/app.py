@@ -46,6 +46,7 @@ from digestbot.bot.processing import PerChatUpdateProcessor
 from digestbot.bot.stats import StatsService
 from digestbot.bot.webhook import WebhookServer
 from digestbot.briefs import fetcher
+from digestbot.briefs.feedadmin import FeedAdmin
 from digestbot.briefs.ingest import Ingester, seed_if_empty
 from digestbot.briefs.poller import FeedPoller
 from digestbot.config import Settings
@@ -86,6 +87,20 @@ async def open_services(
         await engine.dispose()
         raise
     http = fetcher.make_client(allow_private=settings_.feed_allow_private)
+    poller = FeedPoller(
+        sessions,
+        http,
+        settings_.feed_urls,
+        interval=timedelta(minutes=settings_.feed_poll_minutes),
+        deadline=settings_.feed_timeout,
+        clock=clock,
+    )
+    try:
+        await poller.ensure_configured()  # FEED_URLS as feeds, so /feeds shows them at once
+    except BaseException:
+        await http.aclose()
+        await engine.dispose()
+        raise
     defaults = ChatDefaults(settings_.default_timezone, settings_.default_digest_time)
     sender = Sender(
         sessions, sender_bot, budget=budget, clock=clock, monotonic=monotonic, on_outcome=on_outcome
@@ -100,14 +115,8 @@ async def open_services(
         digests=DigestService(sessions, clock),
         planner=DigestPlanner(sessions, clock, on_queued=sender.wake),
         alerts=AlertPlanner(sessions, clock, on_queued=sender.wake),
-        feeds=FeedPoller(
-            sessions,
-            http,
-            settings_.feed_urls,
-            interval=timedelta(minutes=settings_.feed_poll_minutes),
-            deadline=settings_.feed_timeout,
-            clock=clock,
-        ),
+        feeds=poller,
+        feed_admin=FeedAdmin(sessions, clock),
         sender=sender,
         broadcasts=BroadcastService(
             sessions, send_rate=settings_.send_rate, clock=clock, on_queued=sender.wake

@@ -18,7 +18,7 @@ from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import admin, basics, reading, settings, tags
+from digestbot.bot.handlers import admin, basics, feeds, reading, settings, tags
 from digestbot.bot.handlers.common import reply
 from digestbot.bot.handlers.guards import is_bot_admin
 from digestbot.briefs.render import esc
@@ -88,6 +88,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("ingest", admin.ingest,
             "URL: fetch and store briefs (or send a card or a .txt/.json file)",
             Where.BOT_ADMIN, menu="Fetch briefs from a URL"),
+    Command("feeds", feeds.feeds, "the feeds: tags, state, briefs stored, untagged",
+            Where.BOT_ADMIN, menu="Feeds and how they fare"),
+    Command("feed", feeds.feed,
+            "add URL #tag… [category NAME] [score N], remove N, pause N, resume N",
+            Where.BOT_ADMIN),
 )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from digestbot.bot.metrics import Metrics
 from digestbot.bot.stats import StatsService
+from digestbot.briefs.feedadmin import FeedAdmin
 from digestbot.briefs.ingest import Ingester
 from digestbot.briefs.poller import FeedPoller
 from digestbot.config import Settings
@@ -40,6 +41,7 @@ class Services:
     planner: DigestPlanner
     alerts: AlertPlanner
     feeds: FeedPoller
+    feed_admin: FeedAdmin
     sender: Sender
     broadcasts: BroadcastService
     stats: StatsService

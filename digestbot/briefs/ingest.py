@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -16,8 +16,9 @@ import httpx
 
 from digestbot import store
 from digestbot.briefs import fetcher
-from digestbot.briefs.parse import BriefData, Rejected, parse_document
-from digestbot.briefs.tagging import NEEDS_TAGS, TagIndex, retag
+from digestbot.briefs.feeds import DEFAULT_FEED_CATEGORY
+from digestbot.briefs.parse import DEFAULT_FEED_SCORE, MAX_TAGS, BriefData, Rejected, parse_document
+from digestbot.briefs.tagging import NEEDS_TAGS, UNTAGGED, TagIndex
 from digestbot.errors import InputError
 from digestbot.store.db import SessionFactory, session_scope
 
@@ -34,22 +35,50 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    merged: int = 0  # feed entries telling a stored brief's story: it gained a source
 
     @property
     def stored(self) -> int:
-        return self.added + self.updated + self.unchanged
+        return self.added + self.updated + self.unchanged + self.merged
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{len(self.rejected)} rejected"
         )
+        # only when it happened: what ingesting files says stays as it was
+        return text + (f", {self.merged} merged into stored briefs" if self.merged else "")
 
     def merge(self, other: IngestReport) -> None:
         self.added += other.added
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.merged += other.merged
         self.rejected.extend(other.rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDefaults:
+    """What a feed's entries get when they say nothing: its tags (for entries naming
+    none, before the known tags they mention), its category and score (in place of the
+    generic "News" and 5)."""
+
+    feed_id: int
+    tags: tuple[str, ...] = ()
+    category: str | None = None
+    score: int | None = None
+
+    def apply(self, brief: BriefData, index: TagIndex | None) -> BriefData:
+        category, score, tags, extra = brief.category, brief.score, brief.tags, brief.extra
+        if self.category and category == DEFAULT_FEED_CATEGORY:
+            category = self.category
+        if self.score is not None and score == DEFAULT_FEED_SCORE:
+            score = self.score
+        if extra.get(NEEDS_TAGS):
+            found = index.find(f"{brief.title}\n{brief.summary or ''}") if index else []
+            tags = tuple(dict.fromkeys([*self.tags, *found]))[:MAX_TAGS] or (UNTAGGED,)
+            extra = {}
+        return replace(brief, category=category, score=score, tags=tags, extra=extra)
 
 
 def is_url(target: str) -> bool:
@@ -123,8 +152,14 @@ class Ingester:
         self._http = http
         self._deadline = deadline
 
-    async def store(self, items: Iterable[BriefData | Rejected]) -> IngestReport:
-        """Store the parsed items in one transaction; rejections go straight to the report."""
+    async def store(
+        self, items: Iterable[BriefData | Rejected], *, feed: FeedDefaults | None = None
+    ) -> IngestReport:
+        """Store the parsed items in one transaction; rejections go straight to the report.
+
+        Items of a ``feed`` get its defaults, and become sources of the briefs telling
+        the same story rather than twins of them (see ``store.upsert_briefs``).
+        """
         report = IngestReport()
         good: list[BriefData] = []
         for item in items:
@@ -134,14 +169,20 @@ class Ingester:
                 good.append(item)
         if good:
             async with session_scope(self._sessions) as session:
+                index = None
                 if any(item.extra.get(NEEDS_TAGS) for item in good):
                     # Feed entries without categories take the known tags they mention.
                     known = [t.slug for t in await store.tag_counts(session=session)]
-                    good = retag(good, TagIndex(known))
-                outcomes = await store.upsert_briefs(session=session, briefs=good)
+                    index = TagIndex(known)
+                defaults = feed or FeedDefaults(feed_id=0)
+                good = [defaults.apply(item, index) for item in good]
+                outcomes = await store.upsert_briefs(
+                    session=session, briefs=good, feed_id=feed.feed_id if feed else None
+                )
             report.added += outcomes.count(store.Outcome.ADDED)
             report.updated += outcomes.count(store.Outcome.UPDATED)
             report.unchanged += outcomes.count(store.Outcome.UNCHANGED)
+            report.merged += outcomes.count(store.Outcome.MERGED)
         return report
 
     async def ingest_bytes(self, raw: bytes, *, source: str) -> IngestReport:

@@ -1,4 +1,5 @@
-"""Feed polling: each of ``FEED_URLS`` fetched on its own schedule, failures kept apart.
+"""Feed polling: each feed (a row admins manage; ``FEED_URLS`` adds its own at start)
+fetched on its own schedule, failures kept apart; paused feeds are skipped.
 
 Conditional requests (ETag, Last-Modified) make an unchanged feed cost one 304. A
 failing feed backs off (doubling, up to six hours) and its error is recorded for
@@ -19,7 +20,7 @@ import httpx
 
 from digestbot import store
 from digestbot.briefs import fetcher
-from digestbot.briefs.ingest import Ingester, IngestReport
+from digestbot.briefs.ingest import FeedDefaults, Ingester, IngestReport
 from digestbot.errors import InputError
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import Feed, utcnow
@@ -40,7 +41,12 @@ class FeedResult:
 
 
 class FeedPoller:
-    """Polls the configured feeds that are due; run it every minute (see jobs.py)."""
+    """Polls the feeds that are due; run it every minute (see jobs.py).
+
+    ``urls`` (``FEED_URLS``) are added as feeds, with no defaults, before the first
+    poll (:meth:`ensure_configured`); removing one of them from the chat lasts until
+    the next start, so it belongs out of ``FEED_URLS`` too.
+    """
 
     def __init__(
         self,
@@ -62,21 +68,23 @@ class FeedPoller:
         self._slots = asyncio.Semaphore(CONCURRENCY)
         # Fetches overlap; their writes take turns, which SQLite needs anyway.
         self._writing = asyncio.Lock()
+        self._configured = False
 
-    async def _feeds(self) -> dict[str, Feed]:
+    async def ensure_configured(self) -> None:
+        """Add the configured URLs that are not feeds yet (idempotent)."""
         async with session_scope(self._sessions) as session:
-            known = {f.url: f for f in await store.all_feeds(session=session)}
-            for url in self._urls:
-                if url not in known:
-                    known[url] = Feed(url=url)
-                    session.add(known[url])
-        return known
+            await store.ensure_feeds(session=session, urls=self._urls)
+        self._configured = True
 
     async def poll(self, *, force: bool = False) -> list[FeedResult]:
-        """Fetch every due feed (all with ``force``) and store what they hold."""
+        """Fetch every due feed that is not paused (all with ``force``) and store what
+        they hold."""
+        if not self._configured:
+            await self.ensure_configured()
         now = self._clock()
-        feeds = await self._feeds()
-        due = [feeds[url] for url in self._urls if force or _is_due(feeds[url], now)]
+        async with self._sessions() as session:
+            feeds = await store.all_feeds(session=session)
+        due = [f for f in feeds if not f.paused and (force or _is_due(f, now))]
         # _poll_one catches every Exception, so gather never loses a feed's result.
         return list(await asyncio.gather(*(self._poll_one(feed, now) for feed in due)))
 
@@ -95,7 +103,7 @@ class FeedPoller:
                 if fetched.not_modified:
                     result.not_modified = True
                 else:
-                    result.report = await self._ingester.store(fetched.items)
+                    result.report = await self._ingester.store(fetched.items, feed=_defaults(feed))
         except InputError as exc:
             result.error = exc.reason
         except Exception as exc:  # one broken feed must not stop the others
@@ -103,8 +111,9 @@ class FeedPoller:
             result.error = f"internal error: {type(exc).__name__}"
         async with self._writing, session_scope(self._sessions) as session:
             row = await session.get(Feed, feed.id)
-            assert row is not None
-            if result.error is None:
+            if row is None:  # removed by an admin while it was being fetched
+                pass
+            elif result.error is None:
                 row.failures, row.last_success_at = 0, now
                 if not result.not_modified:
                     # validators longer than the columns are useless to a server anyway
@@ -126,6 +135,13 @@ class FeedPoller:
         if result.report:
             log.info("feed %s: %s", feed.url, result.report.summary())
         return result
+
+
+def _defaults(feed: Feed) -> FeedDefaults:
+    assert feed.id is not None
+    return FeedDefaults(
+        feed_id=feed.id, tags=tuple(feed.tag_list), category=feed.category, score=feed.score
+    )
 
 
 def _is_due(feed: Feed, now: datetime) -> bool:

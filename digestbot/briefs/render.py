@@ -14,9 +14,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from urllib.parse import urlsplit
 
 from digestbot.briefs.parse import SECTIONS, BriefData
-from digestbot.store import Item
+from digestbot.store import Item, Source
 
 MAX_CHARS = 4096
 MAX_ENTITIES = 100
@@ -318,8 +319,44 @@ def watch_list(items: Sequence[Item], *, heading: str) -> list[str]:
     return pack(points, header=f"<b>{esc(heading)}</b>")
 
 
-def full_brief(item: Item, *, zone: tzinfo) -> list[str]:
-    """One brief in full: every section, split into several messages only if it must be."""
+MAX_SOURCES_SHOWN = 10  # each is a link entity; a message may hold 100
+
+
+def _host(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    return clip(host.removeprefix("www.") if host else url, 60)
+
+
+def sources_line(sources: Sequence[Source]) -> str:
+    """ "Sources: example.com via feeds.example.org · other.net": each link once, named by
+    its host (the link itself in the attribute), with the feeds that carried it."""
+    links: dict[str | None, list[str]] = {}
+    for source in sources:
+        via = links.setdefault(source.url, [])
+        if source.feed_url and _host(source.feed_url) not in via:
+            via.append(_host(source.feed_url))
+    parts: list[str] = []
+    for url, via in links.items():
+        if url is None and not via:
+            continue
+        shown = f'<a href="{esc_attr(url)}">{esc(_host(url))}</a>' if url else "no link"
+        parts.append(shown + (f" via {esc(', '.join(via[:3]))}" if via else ""))
+    if not parts:
+        return ""
+    more = len(parts) - MAX_SOURCES_SHOWN
+    label = "Source" if len(parts) == 1 else "Sources"
+    text = f"{label}: " + " · ".join(parts[:MAX_SOURCES_SHOWN])
+    return text + (f" · +{more} more" if more > 0 else "")
+
+
+def full_brief(item: Item, *, zone: tzinfo, sources: Sequence[Source] = ()) -> list[str]:
+    """One brief in full: every section, split into several messages only if it must be.
+
+    ``sources`` (the links and feeds it came from) close it; without them, its own link.
+    """
     b = item.brief
     head = (
         f"{score_badge(b.score)} · {esc(b.category)} · {esc(when(b.published_at, zone))}\n"
@@ -334,9 +371,8 @@ def full_brief(item: Item, *, zone: tzinfo) -> list[str]:
             continue
         blocks.append(f"<b>{esc(heading)}</b>\n{esc(parts[0])}")
         blocks += [esc(p) for p in parts[1:]]
-    footer = tag_line(b.tags)
-    if b.url:
-        footer += f'  <a href="{esc_attr(b.url)}">source</a>'
+    origin = sources_line(sources or ([Source(b.url, None)] if b.url else []))
+    footer = "\n".join(part for part in (tag_line(b.tags), origin) if part)
     return pack(blocks, header=head, footer=footer)
 
 

@@ -170,7 +170,10 @@ class DigestService:
             return None
         async with self._sessions() as session:
             item = await store.get_item(session=session, brief_id=brief_id)
-        return None if item is None else render.full_brief(item, zone=ZoneInfo(timezone))
+            if item is None:
+                return None
+            sources = await store.sources_of(session=session, brief_id=brief_id)
+        return render.full_brief(item, zone=ZoneInfo(timezone), sources=sources)
 
     async def search(self, words: list[str]) -> list[str]:
         """/search WORDS: briefs whose title or summary hold every word."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -14,7 +16,17 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from digestbot.store.models import SECTIONS, Brief, BriefData, BriefTag, KeyValue, Tag, utcnow
+from digestbot.store.models import (
+    SECTIONS,
+    Brief,
+    BriefData,
+    BriefSource,
+    BriefTag,
+    Feed,
+    KeyValue,
+    Tag,
+    utcnow,
+)
 from digestbot.store.sql import CHUNK, chunks, dialect_insert
 from digestbot.store.tags import ensure_tags
 
@@ -23,6 +35,27 @@ class Outcome(StrEnum):
     ADDED = "added"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    MERGED = "merged"  # the story of a brief already stored: it gains a source instead
+
+
+SAME_STORY_WINDOW = timedelta(hours=48)
+"""Feed entries titled alike this close together are one story, whatever their links."""
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def title_key(title: str) -> str:
+    """A title as stories are matched by: case, accents' forms, punctuation and spacing
+    do not count ("OpenAI's GPT-5 — out!" and "openai s gpt 5 out" are one)."""
+    folded = unicodedata.normalize("NFKC", title).casefold()
+    return " ".join(_NOT_WORD.sub(" ", folded).split())[:500]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a brief came from: its link, and the feed that carried it, if any."""
+
+    url: str | None
+    feed_url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +81,7 @@ def _brief_values(data: BriefData, digest: str) -> dict[str, Any]:
         "published_at": data.published_at,
         "summary": data.summary,
         "url": data.url,
+        "title_key": title_key(data.title),
         "content_hash": digest,
     }
     for name, _heading in SECTIONS:
@@ -71,10 +105,53 @@ async def _find_existing(
     return by_source, by_title
 
 
-async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -> list[Outcome]:
+class _Stories:
+    """Stored briefs a feed entry may be the story of: by its link or its title."""
+
+    def __init__(self) -> None:
+        self.by_url: dict[str, Brief] = {}
+        self.by_key: dict[str, list[Brief]] = {}
+
+    async def load(self, session: AsyncSession, briefs: Sequence[BriefData]) -> None:
+        urls = sorted({b.url for b in briefs if b.url})
+        for chunk in chunks(urls):
+            stmt = (
+                select(BriefSource.url, Brief)
+                .join(Brief, col(Brief.id) == col(BriefSource.brief_id))
+                .where(col(BriefSource.url).in_(chunk))
+                .order_by(col(Brief.id))
+            )
+            for url, row in await session.exec(stmt):
+                self.by_url.setdefault(url or "", row)
+        keys = sorted({title_key(b.title) for b in briefs})
+        for chunk in chunks(keys):
+            stmt2 = select(Brief).where(col(Brief.title_key).in_(chunk)).order_by(col(Brief.id))
+            for row in await session.exec(stmt2):
+                self.add(row)
+
+    def add(self, row: Brief) -> None:
+        if row.url:
+            self.by_url.setdefault(row.url, row)
+        self.by_key.setdefault(row.title_key or title_key(row.title), []).append(row)
+
+    def find(self, data: BriefData) -> Brief | None:
+        if data.url and (row := self.by_url.get(data.url)) is not None:
+            return row
+        for row in self.by_key.get(title_key(data.title), []):
+            if abs(row.published_at - data.published_at) <= SAME_STORY_WINDOW:
+                return row
+        return None
+
+
+async def upsert_briefs(
+    *, session: AsyncSession, briefs: Sequence[BriefData], feed_id: int | None = None
+) -> list[Outcome]:
     """Store briefs, one outcome each: a known brief is updated only when it changed.
 
     A brief is known by its source id, or else by the same title and publish time.
+    Entries of a feed (``feed_id``) are also matched to the story they tell: a brief
+    stored with the same link, or a title the same once normalised within 48 hours,
+    gains this feed and link as a source (``MERGED``) rather than a twin.
     """
     if session.get_bind().dialect.name == "postgresql":
         # One ingestion at a time, so brief ids become visible in the order they are
@@ -82,6 +159,9 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
         conn = await session.connection()
         await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(74100001)))
     by_source, by_title = await _find_existing(session, briefs)
+    stories = _Stories()
+    if feed_id is not None:
+        await stories.load(session, briefs)
     tag_ids = await ensure_tags(session=session, slugs=(t for b in briefs for t in b.tags))
     outcomes: list[Outcome] = []
     now = utcnow()
@@ -90,11 +170,20 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
     # statements (one INSERT of all the new briefs) rather than a few per brief.
     tagged: dict[int, tuple[Brief, Sequence[str]]] = {}
     retagged: list[int] = []
+    sources: list[tuple[Brief, str | None]] = []  # (brief, link) of each entry stored
+    merges: dict[int, int] = {}  # outcome index -> its sources index
     for data in briefs:
         digest = content_hash(data)
         row = (by_source.get(data.id) if data.id is not None else None) or by_title.get(
             (data.title, data.published_at)
         )
+        if row is None and feed_id is not None and (story := stories.find(data)) is not None:
+            merges[len(outcomes)] = len(sources)
+            sources.append((story, data.url))
+            outcomes.append(Outcome.MERGED)  # UNCHANGED below when the source is known
+            continue
+        if row is not None and (data.url or feed_id is not None):
+            sources.append((row, data.url))
         if row is not None and row.content_hash == digest:
             outcomes.append(Outcome.UNCHANGED)
             continue
@@ -103,6 +192,8 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
             row = Brief(**values, ingested_at=now, updated_at=now)
             session.add(row)  # the ORM inserts them in this order: ids follow the input's
             outcomes.append(Outcome.ADDED)
+            if data.url or feed_id is not None:
+                sources.append((row, data.url))
         else:
             if row.source_id is not None and data.id is None:
                 values["source_id"] = row.source_id  # a card re-ingested without its id
@@ -116,6 +207,7 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
         if row.source_id:
             by_source[row.source_id] = row
         by_title[(row.title, row.published_at)] = row
+        stories.add(row)
     for chunk in chunks(retagged):
         await session.exec(sa.delete(BriefTag).where(col(BriefTag.brief_id).in_(chunk)))
     await session.flush()  # assigns the new briefs' ids
@@ -127,9 +219,51 @@ async def upsert_briefs(*, session: AsyncSession, briefs: Sequence[BriefData]) -
     if links:  # Core, not ORM objects: building those cost more than storing them
         conn = await session.connection()
         await conn.execute(sa.insert(BriefTag.__table__), links)  # type: ignore[attr-defined]
-    if any(o != Outcome.UNCHANGED for o in outcomes):
+    fresh = await _add_sources(session, sources, feed_id)
+    for index, source in merges.items():
+        if not fresh[source]:  # this feed told the story before: no news
+            outcomes[index] = Outcome.UNCHANGED
+    if any(o not in (Outcome.UNCHANGED, Outcome.MERGED) for o in outcomes):
         await _bump_revision(session)
     return outcomes
+
+
+async def _add_sources(
+    session: AsyncSession, sources: Sequence[tuple[Brief, str | None]], feed_id: int | None
+) -> list[bool]:
+    """Store each (brief, link) as a source of the brief, from ``feed_id``, unless it is
+    one already; for each, whether it was new (in order, for the merged outcomes)."""
+    ids = sorted({row.id for row, _ in sources if row.id is not None})
+    known: set[tuple[int, int | None, str | None]] = set()
+    for chunk in chunks(ids):
+        stmt = select(BriefSource.brief_id, BriefSource.feed_id, BriefSource.url).where(
+            col(BriefSource.brief_id).in_(chunk)
+        )
+        known.update(await session.exec(stmt))
+    fresh: list[bool] = []
+    rows: list[dict[str, object]] = []
+    for row, url in sources:
+        assert row.id is not None
+        key = (row.id, feed_id, url)
+        fresh.append(key not in known)
+        if key not in known:
+            known.add(key)
+            rows.append({"brief_id": row.id, "feed_id": feed_id, "url": url})
+    if rows:
+        conn = await session.connection()
+        await conn.execute(sa.insert(BriefSource.__table__), rows)  # type: ignore[attr-defined]
+    return fresh
+
+
+async def sources_of(*, session: AsyncSession, brief_id: int) -> list[Source]:
+    """Where a brief came from, first known first."""
+    stmt = (
+        select(BriefSource.url, Feed.url)
+        .outerjoin(Feed, col(Feed.id) == col(BriefSource.feed_id))
+        .where(col(BriefSource.brief_id) == brief_id)
+        .order_by(col(BriefSource.id))
+    )
+    return [Source(url, feed_url) for url, feed_url in await session.exec(stmt)]
 
 
 BRIEFS_REVISION = "briefs_rev"

@@ -2,9 +2,10 @@
 
 Every timestamp is stored as naive UTC and read back as aware UTC.
 
-Tables: briefs and their tags (many-to-many, order kept), chats and their
-subscriptions, the outbox every pushed message goes through, broadcasts, feeds,
-the admin audit log, and a small key/value table for values the bot keeps itself.
+Tables: briefs and their tags (many-to-many, order kept) and sources (the links and
+feeds a brief came from), chats and their subscriptions, the outbox every pushed
+message goes through, broadcasts, feeds (with their default tags), the admin audit
+log, and a small key/value table for values the bot keeps itself.
 """
 
 from __future__ import annotations
@@ -157,10 +158,32 @@ class Brief(SQLModel, table=True):
     why_it_matters: str | None = Field(default=None, sa_type=sa.Text)
     what_to_watch: str | None = Field(default=None, sa_type=sa.Text)
     url: str | None = Field(default=None, max_length=2048)
+    # The title normalised (see store/briefs.py title_key): a story two feeds word alike
+    # within 48 hours is one brief.
+    title_key: str | None = Field(default=None, max_length=500, index=True)
     # sha256 of the brief's canonical JSON, so re-ingesting an unchanged brief costs one read
     content_hash: str = Field(max_length=64)
     ingested_at: datetime = _ts(default_now=True, index=True)
     updated_at: datetime = _ts(default_now=True)
+
+
+class BriefSource(SQLModel, table=True):
+    """Where a brief came from: its link, and the feed that carried it (when one did).
+
+    One brief may have several: the same story from two feeds is stored once.
+    """
+
+    __tablename__ = "brief_sources"
+    # A hash index on PostgreSQL: a btree refuses keys over ~2.7 kB, a long link is not.
+    __table_args__ = (sa.Index("ix_brief_sources_url", "url", postgresql_using="hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brief_id: int = Field(foreign_key="briefs.id", index=True, ondelete="CASCADE")
+    # a removed feed leaves its briefs, and their links, in place
+    feed_id: int | None = Field(
+        default=None, foreign_key="feeds.id", index=True, ondelete="SET NULL"
+    )
+    url: str | None = Field(default=None, max_length=2048)
 
 
 class Tag(SQLModel, table=True):
@@ -323,6 +346,17 @@ class Feed(SQLModel, table=True):
     last_error_at: datetime | None = _ts(nullable=True)
     failures: int = 0
     next_poll_at: datetime | None = _ts(nullable=True)
+    # What its entries get when they say nothing (admins set them: /feed add, the CLI):
+    # tags "rust,llm" for entries naming none, and the category and score that replace
+    # the generic feed defaults.
+    tags: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    category: str | None = Field(default=None, max_length=200)
+    score: int | None = None
+    paused: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t for t in self.tags.split(",") if t]
 
 
 class AuditEntry(SQLModel, table=True):

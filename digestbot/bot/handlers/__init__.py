@@ -3,7 +3,7 @@
 Modules by what the user does (``bot/commands.py`` maps commands to them):
 ``basics`` (start, unknown input), ``tags`` (subscriptions and the picker),
 ``reading`` (digest, summary, watch, brief, search), ``settings`` (time, timezone,
-frequency, scores, stop, forget), ``admin`` (bot admins' commands), ``membership``
-(the bot added to or removed from chats) and ``guards`` (bot and group admins, flood
-limits, the error handler).
+frequency, scores, stop, forget), ``admin`` (bot admins' commands), ``feeds`` (bot
+admins' /feeds and /feed), ``membership`` (the bot added to or removed from chats)
+and ``guards`` (bot and group admins, flood limits, the error handler).
 """

@@ -2,7 +2,7 @@
 alert_day, alert_count, alerted_ids, quiet_hours and digest_times
 
 Revision ID: 0007
-Revises: 0003 (the lead re-chains it after 0004-0006 at merge)
+Revises: 0005
 Create Date: 2026-12-07
 """
 
@@ -14,9 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-# 0004-0006 are being written on other branches at the same time; this branch has 0003
-# as its head, so it chains there until the merge re-chains it.
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
