@@ -27,7 +27,7 @@ LAYERS: dict[str, int] = {
 # Rank of each module inside its package (a dotted path below the package).
 RANKS: dict[str, dict[str, int]] = {
     "": {"errors": 0, "logs": 0, "zones": 0, "text": 0, "config": 1},
-    "store": {"models": 0, "db": 1, "queries": 2, "migrations": 3},
+    "store": {"models": 0, "db": 1, "queries": 2, "search": 3, "migrations": 3},
     "briefs": {"parse": 0, "feeds": 1, "render": 1, "fetcher": 2, "ingest": 3, "poller": 4},
     "readers": {"chats": 0, "digests": 0},
     "delivery": {
