@@ -87,3 +87,49 @@ async def test_0003_copies_subscriptions_into_tag_ids_and_its_downgrade_keeps_th
         assert await rows("select id from chats") == [(7,)]
     finally:
         await engine.dispose()
+
+
+async def test_0004_indexes_the_briefs_already_stored_and_its_downgrade_keeps_them(
+    database_url,
+):
+    from digestbot import store
+
+    engine = db.create_engine(database_url)
+    sessions = db.session_factory(engine)
+
+    async def rows(sql: str) -> list[tuple[object, ...]]:
+        async with engine.connect() as conn:
+            return [tuple(r) for r in await conn.execute(sa.text(sql))]
+
+    async def found(*words: str) -> list[int]:
+        async with sessions() as session:
+            return [i.id for i in await store.search_items(session=session, words=list(words))]
+
+    try:
+        await db.upgrade(engine, "0003")
+        async with engine.begin() as conn:
+            for sql in (
+                "insert into briefs (id, title, score, category, published_at, summary,"
+                " content_hash, ingested_at, updated_at) values (5, 'Kestrel-7 weights',"
+                " 8, 'Tools', '2026-11-01 08:00:00', 'हिन्दी सारांश', 'h', '2026-11-01 08:00:00',"
+                " '2026-11-01 08:00:00')",
+                "insert into tags (id, slug) values (3, 'open-source'), (12, 'llm')",
+                "insert into brief_tags (brief_id, tag_id, position) values (5, 12, 1), (5, 3, 0)",
+            ):
+                await conn.execute(sa.text(sql))
+
+        await db.upgrade(engine)
+        assert await rows("select id, tag_text from briefs") == [(5, "open-source llm")]
+        assert await found("open", "weights") == [5]
+        assert await found("हिन्दी") == [5]
+
+        await db.downgrade(engine, "0003")  # SQLite: must not rebuild briefs (cascades)
+        assert len(await rows("select * from brief_tags")) == 2
+        assert await rows("select id, title from briefs") == [(5, "Kestrel-7 weights")]
+        columns = await rows("select * from briefs")
+        assert len(columns[0]) == 15  # tag_text and the tsvector are gone
+
+        await db.upgrade(engine)  # and up again, indexing it afresh
+        assert await found("llm") == [5]
+    finally:
+        await engine.dispose()
