@@ -463,7 +463,7 @@ async def test_search_reads_punctuation_as_a_word_break_never_a_wildcard(digests
         "snakeXcase loses",
     ]
 
-    assert sorted(shown(await digests.search(["50%"]), titles)) == titles[:2]  # the word 50
+    assert sorted(shown(await digests.search(["50%"]), titles)) == sorted(titles[:2])  # word 50
     assert read(await digests.search(["%"])).startswith("No briefs match %.")
     assert shown(await digests.search(["snake_case"]), titles) == ["snake_case wins"]
     assert read(await digests.search(["_"])).startswith("No briefs match _.")
