@@ -393,13 +393,21 @@ async def postgres_store(size: Size, *, admin_url: str, rebuild: bool) -> tuple[
     return _url(admin_url, name), True
 
 
-async def drop_postgres(size: Size, *, admin_url: str = ADMIN_URL) -> None:
-    """Forget a cached PostgreSQL store (the smoke tests' tiny ones)."""
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{postgres_name(size)}" WITH (FORCE)')
-    finally:
-        await admin.close()
+def forget(kind: str, url: str, *, pg_url: str = ADMIN_URL) -> None:
+    """Delete a cached store (the smoke tests' tiny ones)."""
+    if kind == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{url.removeprefix('sqlite:///')}{suffix}").unlink(missing_ok=True)
+        return
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(pg_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(drop())
 
 
 def year_store(
