@@ -188,7 +188,7 @@ class BriefMaker:
         """Brief ``n`` (1-based) of ``total``, spread evenly over the year, and its tags."""
         rng = self.rng
         title, summary = self.text()
-        at = YEAR_START + timedelta(days=365) * (n - 1) / max(total, 1)
+        at = YEAR_START + timedelta(days=365) * ((n - 1) / max(total, 1))
         tags = self.picker.pick(rng.randint(2, 4))
         row = (
             n,
@@ -217,7 +217,7 @@ class YearChatMaker(ChatMaker):
 
 def outbox_row(n: int, size: Size, rng: random.Random) -> tuple[Any, ...]:
     """Row ``n`` of a year of sent digests, oldest first."""
-    day = YEAR_START + timedelta(days=365) * n / max(size.outbox, 1)
+    day = YEAR_START + timedelta(days=365) * (n / max(size.outbox, 1))
     chat = rng.randint(1, max(size.chats, 1))
     draw = rng.random()
     status = "sent" if draw < 0.97 else "failed" if draw < 0.99 else "cancelled"
