@@ -66,7 +66,7 @@ from bench.plan import (  # noqa: E402
 from digestbot import store  # noqa: E402
 from digestbot.store import db  # noqa: E402
 
-BUILD_VERSION = 1  # bump when the generated data changes: cached stores are rebuilt
+BUILD_VERSION = 2  # bump when the generated data changes: cached stores are rebuilt
 MARKER = "bench_yearstore"
 YEAR_START = datetime(2025, 12, 1, tzinfo=UTC)  # a year of briefs up to 30 Nov 2026
 CHUNK = 50_000

@@ -138,6 +138,8 @@ class Brief(SQLModel, table=True):
     # AUTOINCREMENT on SQLite: ids are never reused, so "briefs after id N" stays true
     __table_args__ = (
         sa.Index("ix_briefs_title_published", "title", "published_at"),
+        # /search shows matches best scored, then newest, first (see store.search)
+        sa.Index("ix_briefs_rank", "score", "published_at", "id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -166,7 +168,12 @@ class Brief(SQLModel, table=True):
 # no model for an FTS5 virtual table (nor its shadow tables) or for a generated tsvector
 # column, so comparing the models with the database skips them (store.search queries them).
 SEARCH_OBJECTS: frozenset[tuple[str, str]] = frozenset(
-    {("column", "search"), ("index", "ix_briefs_search")}
+    {
+        ("column", "search"),
+        ("column", "search_title"),
+        ("index", "ix_briefs_search"),
+        ("index", "ix_briefs_search_title"),
+    }
 )
 
 

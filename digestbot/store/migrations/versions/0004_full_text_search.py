@@ -1,6 +1,7 @@
 """full-text search of briefs: briefs.tag_text (a copy of a brief's tags), then SQLite's
-FTS5 table briefs_fts with triggers, or PostgreSQL's generated tsvector briefs.search
-with a GIN index; both filled from the briefs already stored
+FTS5 table briefs_fts with triggers, or PostgreSQL's generated tsvectors briefs.search
+and briefs.search_title with GIN indexes; both filled from the briefs already stored;
+ix_briefs_rank (score, published_at, id), the order matches are shown in
 
 Revision ID: 0004
 Revises: 0003
@@ -24,12 +25,11 @@ depends_on: str | Sequence[str] | None = None
 # (PostgreSQL alone would also keep "open-source" and "-7" whole). Not [[:punct:]]: in
 # C.UTF-8 that holds the Devanagari virama, and would cut "हिन्दी" in two.
 _WORDS = "regexp_replace({}, '[!-/:-@[-`{{-~]+', ' ', 'g')"
+_TITLE = "to_tsvector('simple', " + _WORDS.format("title") + ")"
 _SEARCH = (
-    "setweight(to_tsvector('simple', "
-    + _WORDS.format("title")
-    + "), 'A') || setweight(to_tsvector('simple', "
-    + _WORDS.format("coalesce(summary, '') || ' ' || tag_text")
-    + "), 'B')"
+    "to_tsvector('simple', "
+    + _WORDS.format("title || ' ' || coalesce(summary, '') || ' ' || tag_text")
+    + ")"
 )
 
 _FTS_COLUMNS = "title, summary, tag_text"
@@ -66,12 +66,21 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         each += " ORDER BY bt.position)"
     op.execute(f"UPDATE briefs SET tag_text = COALESCE(({each}), '')")
+    # matches come best scored, then newest, first: read in this order, a common word's
+    # first page is found after a few rows, not after sorting thousands
+    op.create_index("ix_briefs_rank", "briefs", ["score", "published_at", "id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         # STORED computes it for every existing row here, and on every write after
         op.execute(
             f"ALTER TABLE briefs ADD COLUMN search tsvector GENERATED ALWAYS AS ({_SEARCH}) STORED"
         )
         op.execute("CREATE INDEX ix_briefs_search ON briefs USING gin (search)")
+        # the title alone: briefs with every word in their title come first
+        op.execute(
+            f"ALTER TABLE briefs ADD COLUMN search_title tsvector GENERATED ALWAYS AS ({_TITLE})"
+            " STORED"
+        )
+        op.execute("CREATE INDEX ix_briefs_search_title ON briefs USING gin (search_title)")
     else:
         for sql in _SQLITE_UP:
             op.execute(sql)
@@ -79,12 +88,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX ix_briefs_search")
-        op.execute("ALTER TABLE briefs DROP COLUMN search")
+        for column in ("search_title", "search"):
+            op.execute(f"DROP INDEX ix_briefs_{column}")
+            op.execute(f"ALTER TABLE briefs DROP COLUMN {column}")
     else:
         for trigger in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER briefs_fts_{trigger}")
         op.execute("DROP TABLE briefs_fts")
+    op.drop_index("ix_briefs_rank", table_name="briefs")
     # Plain ALTER (SQLite 3.35+), not batch mode: batch would copy briefs into a new table
     # and drop the old one, and with foreign keys on that drop deletes every brief's tags.
     op.execute("ALTER TABLE briefs DROP COLUMN tag_text")
