@@ -33,30 +33,43 @@ FTS_TABLE = "briefs_fts"
 """SQLite's FTS5 table (and the prefix of its shadow tables)."""
 
 # The order: briefs with every word in their title first (the relevance that matters in a
-# news headline), then best scored, then newest. Each of the two tiers is read in the
-# order of ix_briefs_rank with its own LIMIT, so a word in half the briefs finds its page
-# after a few rows, and a rare one through the full-text index: p99 stays in milliseconds
-# over a year of briefs (bench/search.py), where ranking every match by bm25() or
-# ts_rank() took 50-160 ms for a common word.
-_ORDER = "ORDER BY score DESC, published_at DESC, id DESC LIMIT :limit"
-_SQLITE = f"""
-SELECT * FROM (SELECT id, 0 AS tier, score, published_at FROM briefs
-    WHERE id IN (SELECT rowid FROM briefs_fts WHERE briefs_fts MATCH :title) {_ORDER})
-UNION ALL
-SELECT * FROM (SELECT id, 1 AS tier, score, published_at FROM briefs
-    WHERE id IN (SELECT rowid FROM briefs_fts WHERE briefs_fts MATCH :query)
-    AND id NOT IN (SELECT rowid FROM briefs_fts WHERE briefs_fts MATCH :title) {_ORDER})
-ORDER BY tier, score DESC, published_at DESC, id DESC LIMIT :limit
-"""
-_POSTGRES = f"""
-(SELECT id, 0 AS tier, score, published_at FROM briefs
-    WHERE search_title @@ to_tsquery('simple', :query) {_ORDER})
-UNION ALL
-(SELECT id, 1 AS tier, score, published_at FROM briefs
-    WHERE search @@ to_tsquery('simple', :query)
-    AND NOT search_title @@ to_tsquery('simple', :query) {_ORDER})
-ORDER BY tier, score DESC, published_at DESC, id DESC LIMIT :limit
-"""
+# news headline), then best scored, then newest. Neither engine reads its full-text index
+# in that order, and ranking every match (bm25(), ts_rank()) took 50-160 ms for a word in
+# half of a year's briefs; fetching every match took as long. So each tier is first
+# looked for among the WINDOW best briefs in that order (ix_briefs_rank): a common word
+# fills the page there, and that page is the right one. Only a rarer word, with fewer
+# matches there, goes through the full-text index, which then has few to return.
+WINDOW = 2000
+_ORDER = "ORDER BY score DESC, published_at DESC, id DESC"
+_ROW = "id, score, published_at"
+_BEST = f"SELECT {_ROW}{{extra}} FROM briefs {_ORDER} LIMIT :window"
+
+
+def _sqlite(match: str, *, window: bool) -> str:
+    """The first :limit briefs matching :title or :every (among the window's)."""
+    source = f"({_BEST.format(extra='')}) AS best" if window else "briefs"
+    return (
+        f"SELECT {_ROW} FROM {source} WHERE id IN"
+        f" (SELECT rowid FROM briefs_fts WHERE briefs_fts MATCH :{match}) {_ORDER} LIMIT :limit"
+    )
+
+
+def _postgres(match: str, *, window: bool) -> str:
+    """The same on PostgreSQL; OFFSET 0 keeps the planner from walking the whole rank
+    index for a rare word (it would, given a LIMIT and a guess of how many match)."""
+    column = "search_title" if match == "title" else "search"
+    if window:
+        source = f"({_BEST.format(extra=f', {column}')}) AS best"
+    else:
+        source = (
+            f"(SELECT {_ROW} FROM briefs WHERE {column} @@ to_tsquery('simple', :query)"
+            " OFFSET 0) AS found"
+        )
+        return f"SELECT {_ROW} FROM {source} {_ORDER} LIMIT :limit"
+    return (
+        f"SELECT {_ROW} FROM {source} WHERE {column} @@ to_tsquery('simple', :query)"
+        f" {_ORDER} LIMIT :limit"
+    )
 
 
 def terms(words: Sequence[str]) -> list[str]:
@@ -99,13 +112,30 @@ async def search_items(
     found = terms(words)
     if not found:  # only punctuation or symbols: nothing a word index can match
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        sql, params = _POSTGRES, {"query": postgres_query(found)}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        params = {"query": postgres_query(found)}
     else:
         query = sqlite_query(found)
-        sql, params = _SQLITE, {"query": query, "title": f"title : ({query})"}
+        params = {"every": query, "title": f"title : ({query})"}
     conn = await session.connection()
-    rows = await conn.execute(sa.text(sql), {**params, "limit": limit})
-    ids = [row[0] for row in rows]
+    if postgres:
+        # a rare word's matches come through the GIN index, never a read of the table
+        # (for this transaction only: the search's own)
+        await conn.execute(sa.text("SELECT set_config('enable_seqscan', 'off', true)"))
+    sql = _postgres if postgres else _sqlite
+
+    async def first(tier: int, n: int) -> list[int]:
+        match = ("title", "every")[tier]
+        bounds = {**params, "limit": n, "window": WINDOW}
+        rows = list(await conn.execute(sa.text(sql(match, window=True)), bounds))
+        if len(rows) < n:  # fewer in the window: a rarer word, few matches in all
+            rows = list(await conn.execute(sa.text(sql(match, window=False)), bounds))
+        return [row[0] for row in rows]
+
+    ids = await first(0, limit)
+    if len(ids) < limit:  # then these are all the title's: the others follow them
+        others = await first(1, limit + len(ids))
+        ids += [brief_id for brief_id in others if brief_id not in ids][: limit - len(ids)]
     items = await items_by_ids(session=session, brief_ids=ids)
     return [items[brief_id] for brief_id in ids if brief_id in items]
