@@ -88,7 +88,7 @@ async def test_title_beats_summary_then_score_then_newest(sessions):
         story("Quantum chips, part one", "Lab news.", score=6, published_at=ago(9)),
         story("Quantum chips, part two", "Lab news.", score=6, published_at=ago(2)),
         story("Quantum chips, part six", "Lab news.", score=9, published_at=ago(20)),
-        # SQLite's bm25 weighs words by rarity: a word in every brief would weigh nothing
+        # briefs without the word, which must not show
         *(story(f"Other news {n}", "Lab news.") for n in range(6)),
     )
 
