@@ -422,24 +422,33 @@ async def test_the_brief_link_in_a_digest_opens_that_brief(chats, digests, sessi
 async def test_search_matches_title_or_summary_case_insensitively_with_every_word(
     digests, sessions
 ):
+    other = ("hardware",)  # tags are searched too (see test_search.py)
     await add(
         sessions,
-        story("Chip shortage eases", summary="Foundries report capacity.", published_at=ago(5)),
-        story("Export rules tighten", summary="New CHIP controls.", published_at=ago(3)),
-        story("Memory prices", summary=None, published_at=ago(1)),
-        story("R&D budgets grow", summary="Labs spend more.", published_at=ago(2)),
+        story(
+            "Chip shortage eases",
+            5,
+            other,
+            summary="Foundries report capacity.",
+            published_at=ago(5),
+        ),
+        story("Export rules tighten", 5, other, summary="New CHIP controls.", published_at=ago(3)),
+        story("Memory prices", 5, other, summary=None, published_at=ago(1)),
+        story("R&D budgets grow", 5, other, summary="Labs spend more.", published_at=ago(2)),
+        *(story(f"Filler {n}", 5, other, summary=None) for n in range(4)),
     )
     titles = ["Chip shortage eases", "Export rules tighten", "Memory prices", "R&D budgets grow"]
 
     chip = await digests.search(["cHiP"])
     assert read(chip).startswith("Search: cHiP")
-    assert shown(chip, titles) == ["Export rules tighten", "Chip shortage eases"]  # newest first
+    # the word in a title counts more than in a summary
+    assert shown(chip, titles) == ["Chip shortage eases", "Export rules tighten"]
     assert shown(await digests.search(["chip", "EXPORT"]), titles) == ["Export rules tighten"]
     assert shown(await digests.search(["memory"]), titles) == ["Memory prices"]
     assert shown(await digests.search(["r&d"]), titles) == ["R&D budgets grow"]
 
 
-async def test_search_treats_percent_and_underscore_literally(digests, sessions):
+async def test_search_reads_punctuation_as_a_word_break_never_a_wildcard(digests, sessions):
     await add(
         sessions,
         story("Revenue up 50% at Nordfab"),
@@ -454,10 +463,10 @@ async def test_search_treats_percent_and_underscore_literally(digests, sessions)
         "snakeXcase loses",
     ]
 
-    assert shown(await digests.search(["50%"]), titles) == ["Revenue up 50% at Nordfab"]
-    assert shown(await digests.search(["%"]), titles) == ["Revenue up 50% at Nordfab"]
+    assert sorted(shown(await digests.search(["50%"]), titles)) == sorted(titles[:2])  # word 50
+    assert read(await digests.search(["%"])).startswith("No briefs match %.")
     assert shown(await digests.search(["snake_case"]), titles) == ["snake_case wins"]
-    assert shown(await digests.search(["_"]), titles) == ["snake_case wins"]
+    assert read(await digests.search(["_"])).startswith("No briefs match _.")
 
 
 async def test_search_without_matches_says_so_safely(digests, sessions):
@@ -469,10 +478,11 @@ async def test_search_without_matches_says_so_safely(digests, sessions):
 
 
 async def test_a_very_long_search_still_gets_a_reply_telegram_accepts(digests, sessions):
-    await add(sessions, story("Long one", summary="z" * 4000))
+    # (PostgreSQL leaves words over 2,047 bytes out of its index: this one is shorter)
+    await add(sessions, story("Long one", summary="z" * 1000))
 
     missing = read(await digests.search(["x" * 4000]))  # read() checks Telegram's limits
-    found = await digests.search(["z" * 4000])
+    found = await digests.search(["z" * 4000])  # a term's first 100 letters, as a prefix
 
     assert missing.startswith("No briefs match xxx") and len(missing) < 300
     assert shown(found, ["Long one"]) == ["Long one"]

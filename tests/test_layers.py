@@ -32,6 +32,7 @@ RANKS: dict[str, dict[str, int]] = {
         "tags": 3, "kv": 3, "feeds": 3, "audit": 3,
         "briefs": 4, "chats": 4,
         "planning": 5, "outbox": 5, "broadcasts": 5,
+        "search": 5,
         "migrations": 6, "alerts": 6,
     },
     "briefs": {

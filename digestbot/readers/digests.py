@@ -176,7 +176,8 @@ class DigestService:
         return render.full_brief(item, zone=ZoneInfo(timezone), sources=sources)
 
     async def search(self, words: list[str]) -> list[str]:
-        """/search WORDS: briefs whose title or summary hold every word."""
+        """/search WORDS: briefs whose title, summary or tags hold every word (or a word
+        starting with it), most relevant first (see store.search)."""
         words = [w.replace("\x00", "") for w in words]  # PostgreSQL refuses NUL in text
         async with self._sessions() as session:
             items = await store.search_items(session=session, words=words, limit=SUMMARY_SIZE)

@@ -3,8 +3,9 @@
 Owns the schema (``models``), connecting and migrating (``db``, ``migrations/``) and
 the queries, as keyword-only async functions taking a session, one module per
 aggregate, lowest first: ``tags``, ``kv``, ``feeds``, ``audit``; ``briefs`` and
-``chats`` (which name tags); ``planning``, ``outbox``, ``broadcasts`` and ``alerts``. ``sql`` holds
-what they share. Callers write ``store.find_items(session=..., ...)``: every query is
+``chats`` (which name tags); ``planning``, ``outbox``, ``broadcasts`` and ``alerts``;
+full-text search in ``search``. ``sql`` holds what they share. Callers write
+``store.find_items(session=..., ...)``: every query is
 re-exported here by name, so moving one between modules changes no caller. Callers
 own the transaction (``db.session_scope``): no query commits.
 
@@ -32,7 +33,6 @@ from digestbot.store.briefs import (
     items_by_ids,
     iter_briefs,
     max_brief_id,
-    search_items,
     sources_of,
     tags_of,
     title_key,
@@ -98,6 +98,7 @@ from digestbot.store.planning import (
     unscheduled_chats,
     update_chats,
 )
+from digestbot.store.search import search_items
 from digestbot.store.tags import TagCount, ensure_tags, tag_counts, tag_ids, top_tags
 
 __all__ = [

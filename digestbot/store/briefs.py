@@ -83,6 +83,7 @@ def _brief_values(data: BriefData, digest: str) -> dict[str, Any]:
         "url": data.url,
         "title_key": title_key(data.title),
         "content_hash": digest,
+        "tag_text": " ".join(data.tags),  # what full-text search reads (see models.Brief)
     }
     for name, _heading in SECTIONS:
         values[name] = getattr(data, name)
@@ -439,22 +440,3 @@ async def count_items(
     )
     count: int = (await session.exec(stmt)).one()
     return count
-
-
-async def search_items(
-    *, session: AsyncSession, words: Sequence[str], limit: int = 10
-) -> list[Item]:
-    """Briefs whose title or summary holds every word (case-insensitive), newest first."""
-    stmt = select(Brief)
-    for raw in words:
-        word = raw.lower()
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(col(Brief.title)).contains(word, autoescape=True),
-                sa.func.lower(sa.func.coalesce(col(Brief.summary), "")).contains(
-                    word, autoescape=True
-                ),
-            )
-        )
-    stmt = stmt.order_by(col(Brief.published_at).desc(), col(Brief.id).desc()).limit(limit)
-    return await _items(session, list(await session.exec(stmt)))

@@ -14,11 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
+
+if TYPE_CHECKING:
+    from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 
 # Integer columns are 32-bit on PostgreSQL: a bigger id or number would be refused by
 # the database, so input beyond these is rejected before it gets there.
@@ -143,6 +146,8 @@ class Brief(SQLModel, table=True):
     # AUTOINCREMENT on SQLite: ids are never reused, so "briefs after id N" stays true
     __table_args__ = (
         sa.Index("ix_briefs_title_published", "title", "published_at"),
+        # /search shows matches best scored, then newest, first (see store.search)
+        sa.Index("ix_briefs_rank", "score", "published_at", "id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -165,6 +170,31 @@ class Brief(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     ingested_at: datetime = _ts(default_now=True, index=True)
     updated_at: datetime = _ts(default_now=True)
+    # Its tag slugs, space-separated: a copy of brief_tags that the full-text index reads,
+    # since an index (SQLite's FTS5 triggers, PostgreSQL's generated column) sees one row.
+    tag_text: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+
+
+# What migration 0004 builds for full-text search, beside the tables above: SQLAlchemy has
+# no model for an FTS5 virtual table (nor its shadow tables) or for a generated tsvector
+# column, so comparing the models with the database skips them (store.search queries them).
+SEARCH_OBJECTS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("column", "search"),
+        ("column", "search_title"),
+        ("index", "ix_briefs_search"),
+        ("index", "ix_briefs_search_title"),
+    }
+)
+
+
+def is_model_object(
+    name: str | None, type_: NameFilterType, _parents: NameFilterParentNames
+) -> bool:
+    """Alembic's ``include_name`` hook: False for the full-text search objects."""
+    if type_ == "table" and name is not None and name.startswith("briefs_fts"):
+        return False
+    return (type_, name or "") not in SEARCH_OBJECTS
 
 
 class BriefSource(SQLModel, table=True):

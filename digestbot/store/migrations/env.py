@@ -10,7 +10,10 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from digestbot.store.models import UTCDateTime  # importing the models registers the tables
+from digestbot.store.models import (  # importing the models registers the tables
+    UTCDateTime,
+    is_model_object,
+)
 
 target_metadata = SQLModel.metadata
 
@@ -32,6 +35,7 @@ def _run(connection: Connection) -> None:
         render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite can't ALTER most things
         compare_type=True,
+        include_name=is_model_object,  # not the full-text search objects (see models)
     )
     with context.begin_transaction():
         context.run_migrations()
