@@ -2,11 +2,12 @@
 
 Owns the schema (``models``), connecting and migrating (``db``, ``migrations/``) and
 the queries, as keyword-only async functions taking a session, one module per
-aggregate, lowest first: ``tags``, ``kv``, ``feeds``, ``audit``; ``briefs`` and
-``chats`` (which name tags); ``planning``, ``outbox`` and ``broadcasts``. ``sql`` holds
-what they share. Callers write ``store.find_items(session=..., ...)``: every query is
-re-exported here by name, so moving one between modules changes no caller. Callers
-own the transaction (``db.session_scope``): no query commits.
+aggregate, lowest first: ``tags``, ``kv``, ``feeds``, ``audit``, ``filters``
+(readers' filters and tag weights); ``briefs`` and ``chats`` (which name tags);
+``planning``, ``outbox`` and ``broadcasts``. ``sql`` holds what they share.
+Callers write ``store.find_items(session=..., ...)``: every query is re-exported here
+by name, so moving one between modules changes no caller. Callers own the transaction
+(``db.session_scope``): no query commits.
 
 May import: the base modules (``config``, ``errors``, ``logs``, ``zones``) only.
 """
@@ -49,6 +50,17 @@ from digestbot.store.chats import (
     remove_subscription,
 )
 from digestbot.store.feeds import all_feeds
+from digestbot.store.filters import (
+    FilterKey,
+    add_filter,
+    delete_shaping,
+    filters_of,
+    list_filters,
+    remove_filter,
+    remove_filter_terms,
+    save_weights,
+    weights_of,
+)
 from digestbot.store.kv import get_or_set_value
 from digestbot.store.outbox import (
     PRUNE_BATCH,
@@ -86,6 +98,7 @@ __all__ = [
     "Claimed",
     "DigestRow",
     "DueChat",
+    "FilterKey",
     "Item",
     "OutboxStats",
     "Outcome",
@@ -93,6 +106,7 @@ __all__ = [
     "TagCount",
     "add_audit",
     "add_broadcast",
+    "add_filter",
     "add_subscription",
     "all_feeds",
     "brief_window",
@@ -106,10 +120,12 @@ __all__ = [
     "count_briefs",
     "count_items",
     "delete_chat",
+    "delete_shaping",
     "due_chats",
     "enqueue",
     "ensure_tags",
     "failures_since",
+    "filters_of",
     "find_items",
     "finish_broadcast",
     "get_broadcast",
@@ -118,6 +134,7 @@ __all__ = [
     "get_or_set_value",
     "items_by_ids",
     "iter_briefs",
+    "list_filters",
     "mark_sent",
     "max_brief_id",
     "move_chat",
@@ -128,9 +145,12 @@ __all__ = [
     "release_in_flight",
     "release_rows",
     "remove_all_subscriptions",
+    "remove_filter",
+    "remove_filter_terms",
     "remove_subscription",
     "reschedule",
     "save_plan",
+    "save_weights",
     "search_items",
     "sent_since",
     "start_broadcast",
@@ -141,4 +161,5 @@ __all__ = [
     "unscheduled_chats",
     "update_chats",
     "upsert_briefs",
+    "weights_of",
 ]
