@@ -38,7 +38,7 @@ RANKS: dict[str, dict[str, int]] = {
         "parse": 0, "tagging": 1, "feeds": 1, "render": 1, "network": 1,
         "fetcher": 2, "ingest": 3, "poller": 4,
     },
-    "readers": {"chats": 0, "shaping": 0, "digests": 1},
+    "readers": {"chats": 0, "shaping": 0, "filters": 1, "digests": 2},
     "delivery": {
         "schedule": 0, "leader": 0, "failures": 0, "payload": 0, "pacing": 0,
         "planner": 1, "sender": 1, "broadcasts": 2,
