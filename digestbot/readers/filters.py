@@ -130,7 +130,7 @@ class FilterService:
                 else f"Showing only briefs that mention {quoted} (or another /only word)."
             )
         lines += problems
-        return "\n".join(lines + ["/filters lists them."])
+        return "\n".join([*lines, "/filters lists them."])
 
     async def unmute(self, chat_id: int, text: str) -> str:
         terms = [normalise(t) for t in terms_of(text)]
