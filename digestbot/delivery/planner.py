@@ -40,6 +40,7 @@ from digestbot import store
 from digestbot.briefs import render
 from digestbot.delivery.payload import DigestPayload
 from digestbot.delivery.schedule import local_day, next_due, todays_due
+from digestbot.readers.shaping import boost, compile_filters, decayed, words_of
 from digestbot.store.db import SessionFactory, server_side, session_scope
 from digestbot.store.models import utcnow
 
@@ -144,6 +145,10 @@ class _Window:
     _after: dict[int, int] = field(default_factory=dict)
     _score: dict[int, int] = field(default_factory=dict)
     _headers: dict[date, render.Block] = field(default_factory=dict)
+    # Readers' filters: the items' words (worked out on first use), and the mask of the
+    # items each distinct filter set lets through, shared by the chats that have it.
+    _words: list[str] | None = None
+    _passing: dict[tuple[store.FilterKey, ...], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.blocks = [render.measure(render.digest_item(i)) for i in self.items]
@@ -158,25 +163,65 @@ class _Window:
             cache[key] = sum(1 << p for p, item in enumerate(self.items) if keep(item))
         return cache[key]
 
+    def passing(self, filters: tuple[store.FilterKey, ...]) -> int:
+        """The mask of the items a chat's filters let through."""
+        mask = self._passing.get(filters)
+        if mask is None:
+            if self._words is None:
+                self._words = [words_of(item) for item in self.items]
+            matcher, words = compile_filters(filters), self._words
+            mask = sum(
+                1 << p for p, item in enumerate(self.items) if matcher.passes(item, words[p])
+            )
+            if len(self._passing) >= PLANNED:  # bounded: filter sets are many at most
+                self._passing.clear()
+            self._passing[filters] = mask
+        return mask
+
     def select(
-        self, tag_ids: Sequence[int], min_score: int, after_id: int, size: int
+        self,
+        tag_ids: Sequence[int],
+        min_score: int,
+        after_id: int,
+        size: int,
+        *,
+        keep: int = -1,
+        weights: dict[str, float] | None = None,
     ) -> tuple[tuple[int, ...], int]:
-        """(positions of the digest's items, best first; how many matched in all)."""
+        """(positions of the digest's items, best first; how many matched in all).
+
+        ``keep`` is the mask of what the chat's filters pass; with ``weights`` the items
+        are ordered by score plus the chat's weights (only reordered, never hidden)."""
         mask = 0
         masks = self.tag_masks
         for tag in tag_ids:
             mask |= masks.get(tag, 0)
+        mask &= keep
         if not mask:
             return (), 0
         mask &= self._mask(self._after, after_id, lambda i: i.id > after_id)
         mask &= self._mask(self._score, min_score, lambda i: i.brief.score >= min_score)
         total = mask.bit_count()
+        if weights:
+            return self._weighted(mask, size, weights), total
         chosen: list[int] = []
         while mask and len(chosen) < size:
             low = mask & -mask
             chosen.append(low.bit_length() - 1)
             mask ^= low
         return tuple(chosen), total
+
+    def _weighted(self, mask: int, size: int, weights: dict[str, float]) -> tuple[int, ...]:
+        positions: list[int] = []
+        while mask:
+            low = mask & -mask
+            positions.append(low.bit_length() - 1)
+            mask ^= low
+        items = self.items
+        positions.sort(
+            key=lambda p: (-(items[p].brief.score + boost(items[p].brief.tags, weights)), p)
+        )
+        return tuple(positions[:size])
 
     def payloads(self, chosen: tuple[int, ...], more: int, day: date) -> list[str]:
         """The messages of one digest, split as Telegram's limits need: each names its
@@ -313,6 +358,14 @@ class DigestPlanner:
         million chats. SQLite's work shares our interpreter, and there chunks only add
         statements (53 s against 57 s): one write per batch."""
         assembly.seen.clear()  # distinct digests are counted per batch
+        # readers' filters and weights, for the few chats that have them: two reads a
+        # batch; every other chat keeps sharing its assembly
+        ids = [c.id for c in chats]
+        assembly.filters = await store.filters_of(session=session, chat_ids=ids)
+        assembly.weights = {
+            chat_id: {w.tag: decayed(w.value, w.updated_at, assembly.now) for w in rows}
+            for chat_id, rows in (await store.weights_of(session=session, chat_ids=ids)).items()
+        }
         chunk = CHUNK if server_side(session) else max(len(chats), 1)
         pending: asyncio.Future[None] | None = None
         try:
@@ -345,6 +398,8 @@ class _Assembly:
         self.days: dict[str, date] = {}
         # most chats of a tick share their due moment and zone: (local day, outbox key part)
         self.due_days: dict[tuple[datetime, str], tuple[date, str]] = {}
+        self.filters: dict[int, tuple[store.FilterKey, ...]] = {}  # this batch's, by chat
+        self.weights: dict[int, dict[str, float]] = {}
 
     def assemble(
         self, chats: Sequence[store.DueChat]
@@ -379,7 +434,18 @@ class _Assembly:
                 due_key = owed.strftime("%Y%m%dT%H%MZ")
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id
             start = max(start, window.floor)
-            chosen, total = window.select(chat.tag_ids, chat.min_score, start, chat.digest_size)
+            filters, weights = self.filters.get(chat.id), self.weights.get(chat.id)
+            if filters is None and weights is None:
+                chosen, total = window.select(chat.tag_ids, chat.min_score, start, chat.digest_size)
+            else:
+                chosen, total = window.select(
+                    chat.tag_ids,
+                    chat.min_score,
+                    start,
+                    chat.digest_size,
+                    keep=window.passing(filters) if filters else -1,
+                    weights=weights,
+                )
             if not chosen:
                 report.empty += 1
                 moves.append(store.ScheduleMove(chat.id, next_at, end, end, 0, None))
