@@ -51,7 +51,7 @@ RANKS: dict[str, dict[str, int]] = {
     },
     "bot.handlers": {
         "common": 0, "guards": 0, "texts": 0,
-        "basics": 1, "tags": 1, "reading": 1, "settings": 1, "membership": 1,
+        "basics": 1, "tags": 1, "reading": 1, "shaping": 1, "settings": 1, "membership": 1,
         "admin": 2, "buttons": 3,
     },
     "fakeapi": {

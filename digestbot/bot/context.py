@@ -22,6 +22,7 @@ from digestbot.delivery.planner import DigestPlanner
 from digestbot.delivery.sender import SendBudget, Sender
 from digestbot.readers.chats import ChatService
 from digestbot.readers.digests import DigestService
+from digestbot.readers.filters import FilterService
 from digestbot.store.db import SessionFactory
 
 
@@ -36,6 +37,7 @@ class Services:
     ingester: Ingester
     chats: ChatService
     digests: DigestService
+    filters: FilterService
     planner: DigestPlanner
     feeds: FeedPoller
     sender: Sender

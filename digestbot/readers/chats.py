@@ -201,6 +201,10 @@ class ChatService:
                 setattr(chat, key, value)
             return chat
 
+    async def set_compact(self, chat_id: int, compact: bool) -> Chat:
+        """/style compact (no gist line under each digest item) or full."""
+        return await self._update(chat_id, compact=compact)
+
     async def set_time(self, chat_id: int, typed: str) -> Chat:
         try:
             moment = parse_hhmm(typed)

@@ -76,10 +76,10 @@ async def filters_of(
     """The filters of each of these chats that has any, in one query per chunk."""
     found: dict[int, list[FilterKey]] = defaultdict(list)
     for chunk in chunks(sorted(set(chat_ids))):
-        stmt = sa.select(ChatFilter.chat_id, ChatFilter.kind, ChatFilter.term).where(
+        stmt = select(col(ChatFilter.chat_id), col(ChatFilter.kind), col(ChatFilter.term)).where(
             col(ChatFilter.chat_id).in_(chunk)
         )
-        for chat_id, kind, term in (await session.exec(stmt)).all():  # type: ignore[call-overload]
+        for chat_id, kind, term in (await session.exec(stmt)).all():
             found[chat_id].append((kind, term))
     return {chat_id: tuple(sorted(keys)) for chat_id, keys in found.items()}
 
