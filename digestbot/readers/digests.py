@@ -213,11 +213,17 @@ class DigestService:
 
     async def brief(self, brief_id: int, *, timezone: str = "UTC") -> list[str] | None:
         """/brief ID: one brief in full, or None when there is no such brief."""
+        item = await self.brief_item(brief_id)
+        return None if item is None else self.render_brief(item, timezone=timezone)
+
+    async def brief_item(self, brief_id: int) -> store.Item | None:
         if not 0 < brief_id <= MAX_BRIEF_ID:  # no such brief; the database would refuse it
             return None
         async with self._sessions() as session:
-            item = await store.get_item(session=session, brief_id=brief_id)
-        return None if item is None else render.full_brief(item, zone=ZoneInfo(timezone))
+            return await store.get_item(session=session, brief_id=brief_id)
+
+    def render_brief(self, item: store.Item, *, timezone: str = "UTC") -> list[str]:
+        return render.full_brief(item, zone=ZoneInfo(timezone))
 
     async def search(self, words: list[str]) -> list[str]:
         """/search WORDS: briefs whose title or summary hold every word."""
