@@ -30,6 +30,7 @@ MAX_TERM = 64
 STEP = 1.0
 WEIGHT_BOUND = 3.0
 HALF_LIFE = timedelta(days=14)
+FADED = 0.05
 # An item's boost is the sum of its tags' weights, bounded the same way, so a brief
 # with many liked tags cannot leap past every better-scored one.
 ITEM_BOUND = WEIGHT_BOUND
@@ -134,9 +135,11 @@ def passes(filters: Sequence[FilterKey], item: Item) -> bool:
 
 
 def decayed(value: float, updated_at: datetime, now: datetime) -> float:
-    """A weight as it stands ``now``, having halved every HALF_LIFE since it was set."""
+    """A weight as it stands ``now``, having halved every HALF_LIFE since it was set;
+    zero once it has faded below FADED (it would otherwise tip equal scores for ever)."""
     age = max((now - updated_at).total_seconds(), 0.0)
-    return value * float(0.5 ** (age / HALF_LIFE.total_seconds()))
+    value *= float(0.5 ** (age / HALF_LIFE.total_seconds()))
+    return value if abs(value) >= FADED else 0.0
 
 
 def moved(value: float, delta: float) -> float:
