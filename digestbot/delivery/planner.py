@@ -363,9 +363,9 @@ class DigestPlanner:
         ids = [c.id for c in chats]
         assembly.filters = await store.filters_of(session=session, chat_ids=ids)
         assembly.weights = {}
-        for chat_id, rows in (await store.weights_of(session=session, chat_ids=ids)).items():
+        for chat_id, found in (await store.weights_of(session=session, chat_ids=ids)).items():
             now = assembly.now
-            weights = {w.tag: v for w in rows if (v := decayed(w.value, w.updated_at, now))}
+            weights = {w.tag: v for w in found if (v := decayed(w.value, w.updated_at, now))}
             if weights:  # all faded: the chat shares its assembly again
                 assembly.weights[chat_id] = weights
         chunk = CHUNK if server_side(session) else max(len(chats), 1)
