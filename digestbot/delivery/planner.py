@@ -40,9 +40,9 @@ from digestbot import store
 from digestbot.briefs import render
 from digestbot.delivery.payload import DigestPayload
 from digestbot.delivery.schedule import local_day, next_due, todays_due
-from digestbot.readers.shaping import boost, compile_filters, decayed, words_of
+from digestbot.readers.shaping import boost, decayed, hits, words_of
 from digestbot.store.db import SessionFactory, server_side, session_scope
-from digestbot.store.models import utcnow
+from digestbot.store.models import FilterKind, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +145,11 @@ class _Window:
     _after: dict[int, int] = field(default_factory=dict)
     _score: dict[int, int] = field(default_factory=dict)
     _headers: dict[date, render.Block] = field(default_factory=dict)
-    # Readers' filters: the items' words (worked out on first use), and the mask of the
-    # items each distinct filter set lets through, shared by the chats that have it.
+    # Readers' filters: the items' words (worked out on first use), the mask of the
+    # items each distinct filter (kind, term) finds, and of those each distinct filter
+    # set lets through: a chat's filters cost a few integer operations.
     _words: list[str] | None = None
+    _hits: dict[store.FilterKey, int] = field(default_factory=dict)
     _passing: dict[tuple[store.FilterKey, ...], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -163,17 +165,33 @@ class _Window:
             cache[key] = sum(1 << p for p, item in enumerate(self.items) if keep(item))
         return cache[key]
 
-    def passing(self, filters: tuple[store.FilterKey, ...]) -> int:
-        """The mask of the items a chat's filters let through."""
-        mask = self._passing.get(filters)
+    def _found(self, key: store.FilterKey) -> int:
+        """The mask of the items one filter's term is found in."""
+        mask = self._hits.get(key)
         if mask is None:
             if self._words is None:
                 self._words = [words_of(item) for item in self.items]
-            matcher, words = compile_filters(filters), self._words
-            mask = sum(
-                1 << p for p, item in enumerate(self.items) if matcher.passes(item, words[p])
-            )
-            if len(self._passing) >= PLANNED:  # bounded: filter sets are many at most
+            words = self._words
+            mask = sum(1 << p for p, item in enumerate(self.items) if hits(key, item, words[p]))
+            if len(self._hits) >= PLANNED:  # bounded, however many distinct terms
+                self._hits.clear()
+            self._hits[key] = mask
+        return mask
+
+    def passing(self, filters: tuple[store.FilterKey, ...]) -> int:
+        """The mask of the items a chat's filters let through (see shaping.Matcher)."""
+        mask = self._passing.get(filters)
+        if mask is None:
+            hidden = only = 0
+            has_only = False
+            for key in filters:
+                if key[0] == FilterKind.ONLY:
+                    has_only = True
+                    only |= self._found(key)
+                else:
+                    hidden |= self._found(key)
+            mask = (only if has_only else (1 << len(self.items)) - 1) & ~hidden
+            if len(self._passing) >= PLANNED:
                 self._passing.clear()
             self._passing[filters] = mask
         return mask
@@ -212,11 +230,15 @@ class _Window:
         return tuple(chosen), total
 
     def _weighted(self, mask: int, size: int, weights: dict[str, float]) -> tuple[int, ...]:
-        positions: list[int] = []
-        while mask:
-            low = mask & -mask
-            positions.append(low.bit_length() - 1)
-            mask ^= low
+        """The ``size`` best of ``mask`` by score plus weights. Only items on a weighted
+        tag move; of the others, only the first ``size`` (in rank order) can make it."""
+        moving = 0
+        for tag in weights:
+            tag_id = self.tag_ids.get(tag)
+            if tag_id is not None:
+                moving |= self.tag_masks.get(tag_id, 0)
+        moving &= mask
+        positions = _positions(moving) + _positions(mask & ~moving, size)
         items = self.items
         positions.sort(
             key=lambda p: (-(items[p].brief.score + boost(items[p].brief.tags, weights)), p)
@@ -248,6 +270,16 @@ class _Window:
             out.append(part.encode())
             start += count
         return out
+
+
+def _positions(mask: int, limit: int | None = None) -> list[int]:
+    """The set bits of ``mask``, lowest first (at most ``limit`` of them)."""
+    out: list[int] = []
+    while mask and (limit is None or len(out) < limit):
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
 
 
 class DigestPlanner:

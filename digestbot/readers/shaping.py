@@ -87,6 +87,21 @@ def source_of(url: str | None) -> str | None:
     return host.removeprefix("www.") if host else None
 
 
+def _on_host(host: str | None, source: str) -> bool:
+    return host is not None and (host == source or host.endswith(f".{source}"))
+
+
+def hits(key: FilterKey, item: Item, words: str) -> bool:
+    """Whether one filter's term is found in an item (``words``: its :func:`words_of`):
+    for MUTE and ONLY a word or phrase, for TAG a tag, for SOURCE its link's host."""
+    kind, term = key
+    if kind == FilterKind.TAG:
+        return term in item.brief.tags
+    if kind == FilterKind.SOURCE:
+        return _on_host(source_of(item.brief.url), term)
+    return bool(term) and f" {term} " in words
+
+
 @dataclass(frozen=True, slots=True)
 class Matcher:
     """A chat's filters, compiled: whether an item passes them."""
@@ -101,7 +116,7 @@ class Matcher:
             return False
         if self.sources:
             host = source_of(item.brief.url)
-            if host and any(host == s or host.endswith(f".{s}") for s in self.sources):
+            if any(_on_host(host, s) for s in self.sources):
                 return False
         if self.mutes or self.only:
             text = words if words is not None else words_of(item)
