@@ -40,7 +40,7 @@ from digestbot import store
 from digestbot.briefs import render
 from digestbot.delivery.payload import DigestPayload
 from digestbot.delivery.schedule import local_day, next_due, todays_due
-from digestbot.readers.shaping import boost, decayed, hits, words_of
+from digestbot.readers.shaping import ITEM_BOUND, decayed, hits, words_of
 from digestbot.store.db import SessionFactory, server_side, session_scope
 from digestbot.store.models import FilterKind, utcnow
 
@@ -137,6 +137,7 @@ class _Window:
     end: int  # and up to this one
     tag_ids: dict[str, int]  # the items' tags' ids, by slug
     blocks: list[render.Block] = field(init=False)
+    scores: list[int] = field(init=False)
     tag_masks: dict[int, int] = field(init=False)  # by tag id
     # Digests planned from these briefs, by (positions, how many more, local day): the
     # payload of each message. Kept across ticks with the window: chats due at
@@ -154,6 +155,7 @@ class _Window:
 
     def __post_init__(self) -> None:
         self.blocks = [render.measure(render.digest_item(i)) for i in self.items]
+        self.scores = [i.brief.score for i in self.items]
         self.tag_masks = defaultdict(int)
         for position, item in enumerate(self.items):
             for tag in item.brief.tags:
@@ -230,20 +232,27 @@ class _Window:
         return tuple(chosen), total
 
     def _weighted(self, mask: int, size: int, weights: dict[str, float]) -> tuple[int, ...]:
-        """The ``size`` best of ``mask`` by score plus weights. Only items on a weighted
-        tag move; of the others, only the first ``size`` (in rank order) can make it."""
+        """The ``size`` best of ``mask`` by score plus weights (as ``shaping.rank``: the
+        sum of the item's tags' weights, bounded). Only items on a weighted tag move;
+        of the others, only the first ``size`` (in rank order) can make it. The sums
+        go tag by tag over the tag masks, not item by item over their tags."""
+        extra: dict[int, float] = {}
         moving = 0
-        for tag in weights:
+        for tag, weight in weights.items():
             tag_id = self.tag_ids.get(tag)
-            if tag_id is not None:
-                moving |= self.tag_masks.get(tag_id, 0)
-        moving &= mask
-        positions = _positions(moving) + _positions(mask & ~moving, size)
-        items = self.items
-        positions.sort(
-            key=lambda p: (-(items[p].brief.score + boost(items[p].brief.tags, weights)), p)
-        )
-        return tuple(positions[:size])
+            found = self.tag_masks.get(tag_id, 0) & mask if tag_id is not None else 0
+            moving |= found
+            for p in _positions(found):
+                extra[p] = extra.get(p, 0.0) + weight
+        if not extra:
+            return tuple(_positions(mask, size))
+        scores = self.scores
+        keyed: list[tuple[float, int]] = [(-scores[p], p) for p in _positions(mask & ~moving, size)]
+        keyed += [
+            (-(scores[p] + max(-ITEM_BOUND, min(ITEM_BOUND, e))), p) for p, e in extra.items()
+        ]
+        keyed.sort()
+        return tuple(p for _, p in keyed[:size])
 
     def payloads(self, chosen: tuple[int, ...], more: int, day: date) -> list[str]:
         """The messages of one digest, split as Telegram's limits need: each names its
@@ -392,12 +401,13 @@ class DigestPlanner:
         assembly.seen.clear()  # distinct digests are counted per batch
         # readers' filters and weights, for the few chats that have them: two reads a
         # batch; every other chat keeps sharing its assembly
-        ids = [c.id for c in chats]
-        assembly.filters = await store.filters_of(session=session, chat_ids=ids)
+        now = assembly.now
+        assembly.filters, found = await store.shaping_of(
+            session=session, chat_ids=[c.id for c in chats]
+        )
         assembly.weights = {}
-        for chat_id, found in (await store.weights_of(session=session, chat_ids=ids)).items():
-            now = assembly.now
-            weights = {w.tag: v for w in found if (v := decayed(w.value, w.updated_at, now))}
+        for chat_id, kept in found.items():
+            weights = {tag: v for tag, value, at in kept if (v := decayed(value, at, now))}
             if weights:  # all faded: the chat shares its assembly again
                 assembly.weights[chat_id] = weights
         chunk = CHUNK if server_side(session) else max(len(chats), 1)

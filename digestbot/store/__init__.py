@@ -59,6 +59,7 @@ from digestbot.store.filters import (
     remove_filter,
     remove_filter_terms,
     save_weights,
+    shaping_of,
     weights_of,
 )
 from digestbot.store.kv import get_or_set_value
@@ -153,6 +154,7 @@ __all__ = [
     "save_weights",
     "search_items",
     "sent_since",
+    "shaping_of",
     "start_broadcast",
     "tag_counts",
     "tag_ids",

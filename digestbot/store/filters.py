@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from digestbot.store.models import ChatFilter, TagWeight
+from digestbot.store.models import ChatFilter, TagWeight, UTCDateTime
 from digestbot.store.sql import chunks
 
 # a filter as matching needs it: (kind, normalised term)
@@ -94,6 +94,45 @@ async def weights_of(
         for row in await session.exec(stmt):
             found[row.chat_id].append(row)
     return dict(found)
+
+
+_FILTERS = ChatFilter.__table__  # type: ignore[attr-defined]
+_WEIGHTS = TagWeight.__table__  # type: ignore[attr-defined]
+_WEIGHT = "w"  # the kind of a weight row in shaping_of's union (no filter kind is)
+
+
+async def shaping_of(
+    *, session: AsyncSession, chat_ids: Sequence[int]
+) -> tuple[dict[int, tuple[FilterKey, ...]], dict[int, list[tuple[str, float, datetime]]]]:
+    """Planning's read of a batch's filters and weights: (filters by chat, (tag, value,
+    updated_at) by chat), only for the chats that have any. One Core statement per
+    chunk, no ORM objects: it runs for every batch of every tick."""
+    filters: dict[int, list[FilterKey]] = defaultdict(list)
+    weights: dict[int, list[tuple[str, float, datetime]]] = defaultdict(list)
+    conn = await session.connection()
+    for chunk in chunks(sorted(set(chat_ids))):
+        stmt = sa.union_all(
+            sa.select(
+                _WEIGHTS.c.chat_id,
+                sa.literal(_WEIGHT).label("kind"),
+                _WEIGHTS.c.tag.label("term"),
+                _WEIGHTS.c.value,
+                _WEIGHTS.c.updated_at,
+            ).where(_WEIGHTS.c.chat_id.in_(chunk)),
+            sa.select(
+                _FILTERS.c.chat_id,
+                _FILTERS.c.kind,
+                _FILTERS.c.term,
+                sa.literal(0.0, sa.Float),
+                sa.cast(sa.null(), UTCDateTime),
+            ).where(_FILTERS.c.chat_id.in_(chunk)),
+        )
+        for chat_id, kind, term, value, updated_at in (await conn.execute(stmt)).all():
+            if kind == _WEIGHT:
+                weights[chat_id].append((term, value, updated_at))
+            else:
+                filters[chat_id].append((kind, term))
+    return {c: tuple(sorted(keys)) for c, keys in filters.items()}, dict(weights)
 
 
 async def save_weights(
