@@ -117,6 +117,8 @@ async def test_limits_get_a_clear_answer_and_lose_nothing(bot):
     chat = await reader(bot)
     (too_long,) = await bot.texts(chat, "/mute " + "x" * 65)
     assert "is over 64 characters" in too_long
+    (ligatures,) = await bot.texts(chat, "/mute " + "\ufdfa" * 20)  # NFKD: 18 letters each
+    assert "is over 64 characters" in ligatures
     assert len(too_long) < 200  # the echo is clipped
     for n in range(30):
         await bot.say(chat, f"/mute word{n}")

@@ -29,6 +29,8 @@ from digestbot.readers.shaping import (
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import Chat, ChatFilter, FilterKind, utcnow
 
+MAX_STORED = 256  # ChatFilter.term's length
+
 ECHO = 40  # characters of a typed term quoted back
 LABEL = 30  # characters of a filter on its button
 _WORD_KINDS = (FilterKind.MUTE, FilterKind.ONLY)
@@ -104,7 +106,9 @@ class FilterService:
             have = len(await store.list_filters(session=session, chat_id=chat_id))
             for typed in terms:
                 term = normalise(typed)
-                if len(typed) > MAX_TERM:
+                # NFKD can make one character many (a ligature): the stored form is
+                # bounded too, or the database would refuse it
+                if len(typed) > MAX_TERM or len(term) > MAX_STORED:
                     problems.append(f"“{esc(clip(typed, ECHO))}” is over {MAX_TERM} characters.")
                 elif not term:
                     problems.append(f"“{esc(clip(typed, ECHO))}” has no words to match.")

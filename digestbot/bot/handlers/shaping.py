@@ -174,6 +174,7 @@ async def feedback_button(update: Update, context: BotContext, parts: list[str])
     text = getattr(query.message, "text", None) or ""
     shown = [int(n) for n in _LINKS.findall(text)]
     service = context.services.filters
+    await context.services.chats.ensure(chat.id, type=chat_type(update))  # /brief before /start
     if parts[1:] == [keyboards.FEEDBACK_TUNE]:
         if not shown:
             await query.answer(STALE_BUTTON)
