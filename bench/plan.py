@@ -32,6 +32,7 @@ Run from the repository root::
     .venv/bin/python bench/plan.py --sizes 10000,100000 --db both   # one row per size
     .venv/bin/python bench/plan.py --quick                           # 2,000 chats, SQLite
     .venv/bin/python bench/plan.py --chats 1000000 --db postgres --no-trace
+    .venv/bin/python bench/plan.py --chats 1000000 --filters 0.2 --weights 0.2  # issue 16
 
 The store is built with bulk SQL on the migrated schema: chats and subscriptions go in
 through the driver directly (``executemany`` of plain tuples on SQLite, ``COPY`` on
@@ -171,6 +172,8 @@ CHAT_COLUMNS = (
     "window_shown", "last_digest_at", "next_digest_at", "created_at", "tag_ids",
 )  # fmt: skip
 SUB_COLUMNS = ("chat_id", "tag_id", "created_at")
+FILTER_COLUMNS = ("chat_id", "kind", "term", "text", "created_at")
+WEIGHT_COLUMNS = ("chat_id", "tag", "value", "count", "updated_at")
 ADMIN_URL = os.environ.get(
     "DIGESTBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -320,8 +323,46 @@ async def _bulk_insert(
         )
 
 
-async def build_store(url: str, chats: int, *, skew: float, seed: int) -> None:
-    """Migrate an empty database and fill it: tags, 300 briefs, ``chats`` chats."""
+def shaping_rows(
+    chat_id: int, rng: random.Random, picker: TagPicker, *, filters: float, weights: float
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """A chat's filters and tag weights (issue 16), each with the chance given: 1-3
+    filters (60% mute a brief's number, which hides that brief; 25% mute a tag; 15%
+    only a tag's words) and 1-4 tag weights in [-3, 3] set in the last 30 days. Drawn
+    from their own generator, so the chats themselves stay those of a run without."""
+    filter_rows: list[tuple[Any, ...]] = []
+    weight_rows: list[tuple[Any, ...]] = []
+    if rng.random() < filters:
+        seen = set()
+        for _ in range(rng.randint(1, 3)):
+            roll = rng.random()
+            if roll < 0.6:
+                kind, term = "mute", str(rng.randrange(BRIEFS))
+            elif roll < 0.85:
+                kind, term = "tag", TAGS[picker.pick(1)[0]]
+            else:
+                kind, term = "only", TAGS[picker.pick(1)[0]].replace("-", " ")
+            if (kind, term) not in seen:
+                seen.add((kind, term))
+                filter_rows.append((chat_id, kind, term, term, CREATED))
+    if rng.random() < weights:
+        for i in picker.pick(rng.randint(1, 4)):
+            at = DAY - timedelta(minutes=rng.randrange(30 * 24 * 60))
+            weight_rows.append((chat_id, TAGS[i], rng.uniform(-3, 3), rng.randint(1, 9), at))
+    return filter_rows, weight_rows
+
+
+async def build_store(
+    url: str,
+    chats: int,
+    *,
+    skew: float,
+    seed: int,
+    filters: float = 0.0,
+    weights: float = 0.0,
+) -> None:
+    """Migrate an empty database and fill it: tags, 300 briefs, ``chats`` chats (the
+    ``filters`` and ``weights`` fractions of them with filters and tag weights)."""
     engine = db.create_engine(url)
     try:
         await db.upgrade(engine)
@@ -334,18 +375,32 @@ async def build_store(url: str, chats: int, *, skew: float, seed: int) -> None:
             await session.exec(sa.update(Brief).values(ingested_at=INGESTED, updated_at=INGESTED))
         ids = [tag_ids[slug] for slug in TAGS]
         maker = ChatMaker(picker.rng, picker)
+        shaping_rng = random.Random(seed + 1)
+        shaping_picker = TagPicker(shaping_rng, skew)
         async with engine.begin() as conn:
             for first in range(1, chats + 1, CHUNK):
                 chat_rows: list[tuple[Any, ...]] = []
                 sub_rows: list[tuple[Any, ...]] = []
+                filter_rows: list[tuple[Any, ...]] = []
+                weight_rows: list[tuple[Any, ...]] = []
                 for chat_id in range(first, min(first + CHUNK, chats + 1)):
                     values, tags = maker.chat(chat_id)
                     # the copy of its subscriptions store.py keeps (see models.Chat.tag_ids)
                     values["tag_ids"] = ",".join(str(t) for t in sorted(ids[i] for i in tags))
                     chat_rows.append(tuple(values[name] for name in CHAT_COLUMNS))
                     sub_rows.extend((chat_id, ids[i], CREATED) for i in tags)
+                    if filters or weights:
+                        found, weighed = shaping_rows(
+                            chat_id, shaping_rng, shaping_picker, filters=filters, weights=weights
+                        )
+                        filter_rows += found
+                        weight_rows += weighed
                 await _bulk_insert(conn, "chats", CHAT_COLUMNS, chat_rows)
                 await _bulk_insert(conn, "subscriptions", SUB_COLUMNS, sub_rows)
+                if filter_rows:
+                    await _bulk_insert(conn, "chat_filters", FILTER_COLUMNS, filter_rows)
+                if weight_rows:
+                    await _bulk_insert(conn, "tag_weights", WEIGHT_COLUMNS, weight_rows)
         if engine.dialect.name == "postgresql":
             # what a production server's autovacuum keeps: statistics, and the visibility
             # map (index-only scans)
@@ -583,7 +638,16 @@ def bench_one(stores: SqliteStores | PostgresStores, chats: int, args: argparse.
     try:
         progress(f"{tag} building the store...")
         started = time.perf_counter()
-        asyncio.run(build_store(template, chats, skew=args.skew, seed=args.seed))
+        asyncio.run(
+            build_store(
+                template,
+                chats,
+                skew=args.skew,
+                seed=args.seed,
+                filters=args.filters,
+                weights=args.weights,
+            )
+        )
         build_s = time.perf_counter() - started
         progress(f"{tag} built in {build_s:.1f} s")
         runs: dict[str, dict[str, Any] | None] = {"day": None, "burst": None, "traced": None}
@@ -665,6 +729,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="Zipf exponent of tag popularity (default 1.0, classic Zipf; 0 = uniform)",
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument(
+        "--filters", type=float, default=0.0, help="fraction of chats with filters (e.g. 0.2)"
+    )
+    parser.add_argument(
+        "--weights", type=float, default=0.0, help="fraction of chats with tag weights (e.g. 0.2)"
+    )
     parser.add_argument("--no-burst", action="store_true", help="measure the day only")
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc run")
     parser.add_argument(
@@ -690,6 +760,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.size_list = [args.chats or 100_000]
     if any(n < 1 for n in args.size_list):
         parser.error("chat counts must be positive")
+    if not (0 <= args.filters <= 1 and 0 <= args.weights <= 1):
+        parser.error("--filters and --weights are fractions, 0 to 1")
     args.in_process = args.in_process or bool(args.profile) or profiled()
     return args
 
@@ -738,6 +810,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "seconds": round(day["seconds"], 3),
                 "peak_mb": round(day["peak_rss_mb"], 1),
                 "db": last.db,
+                "filters": args.filters,
+                "weights": args.weights,
                 "cpu_s": round(day["cpu_s"], 1),
                 "ticks": day["ticks"],
                 "due_ticks": day["due_ticks"],

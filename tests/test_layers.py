@@ -29,7 +29,7 @@ RANKS: dict[str, dict[str, int]] = {
     "": {"errors": 0, "logs": 0, "zones": 0, "text": 0, "config": 1},
     "store": {
         "models": 0, "db": 1, "sql": 2,
-        "tags": 3, "kv": 3, "feeds": 3, "audit": 3,
+        "tags": 3, "kv": 3, "feeds": 3, "audit": 3, "filters": 3,
         "briefs": 4, "chats": 4,
         "planning": 5, "outbox": 5, "broadcasts": 5,
         "search": 5,
@@ -39,7 +39,7 @@ RANKS: dict[str, dict[str, int]] = {
         "parse": 0, "tagging": 1, "feeds": 1, "render": 1, "network": 1,
         "fetcher": 2, "ingest": 3, "poller": 4, "feedadmin": 4,
     },
-    "readers": {"chats": 0, "digests": 0},
+    "readers": {"chats": 0, "shaping": 0, "filters": 1, "digests": 2},
     "delivery": {
         "schedule": 0, "leader": 0, "failures": 0, "payload": 0, "pacing": 0,
         "planner": 1, "sender": 1, "alerts": 1, "broadcasts": 2,
@@ -52,7 +52,8 @@ RANKS: dict[str, dict[str, int]] = {
     },
     "bot.handlers": {
         "common": 0, "guards": 0, "texts": 0,
-        "basics": 1, "tags": 1, "reading": 1, "feeds": 1, "settings": 1, "membership": 1,
+        "basics": 1, "tags": 1, "reading": 1, "feeds": 1, "shaping": 1, "settings": 1,
+        "membership": 1,
         "admin": 2, "buttons": 3,
     },
     "fakeapi": {

@@ -65,6 +65,14 @@ async def test_forget_leaves_no_row_that_names_the_chat(bot):
     await bot.deliver()
     assert any("Alert me" in t for t in bot.server.sent_texts(chat))
     assert "outbox.chat_id" in await rows_naming(bot, CHAT)  # the test can fail
+    # a filter and a tag weight name the chat too
+    await bot.say(chat, "/mute crypto")
+    (brief_id,) = await bot.add_briefs([make_brief(title="Liked one", tags=("llm",))])
+    await bot.say(chat, f"/brief {brief_id}")
+    view = bot.server.messages(chat)[-1]
+    await bot.press(chat, view.message_id, view.button("👍").callback_data)
+    naming = await rows_naming(bot, CHAT)
+    assert "chat_filters.chat_id" in naming and "tag_weights.chat_id" in naming
 
     await bot.say(chat, "/forget")
     question = bot.server.messages(chat)[-1]

@@ -58,6 +58,7 @@ from digestbot.delivery.planner import DigestPlanner
 from digestbot.delivery.sender import CONCURRENCY, NO_PREVIEW, Sender, SendOutcome
 from digestbot.readers.chats import ChatDefaults, ChatService
 from digestbot.readers.digests import DigestService
+from digestbot.readers.filters import FilterService
 from digestbot.store import db
 from digestbot.store.models import utcnow
 
@@ -113,6 +114,7 @@ async def open_services(
         ingester=Ingester(sessions, http, deadline=settings_.feed_timeout),
         chats=ChatService(sessions, defaults, clock),
         digests=DigestService(sessions, clock),
+        filters=FilterService(sessions, clock),
         planner=DigestPlanner(sessions, clock, on_queued=sender.wake),
         alerts=AlertPlanner(sessions, clock, on_queued=sender.wake),
         feeds=poller,

@@ -18,7 +18,7 @@ from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import admin, basics, feeds, reading, settings, tags
+from digestbot.bot.handlers import admin, basics, feeds, reading, settings, shaping, tags
 from digestbot.bot.handlers.common import reply
 from digestbot.bot.handlers.guards import is_bot_admin
 from digestbot.briefs.render import esc
@@ -65,6 +65,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("subscribe", tags.subscribe, "follow tags: /subscribe TAG..."),
     Command("unsubscribe", tags.unsubscribe, "stop following: /unsubscribe TAG... or all"),
     Command("mytags", tags.mytags, "the tags you follow", menu="Tags you follow"),
+    Command("mute", shaping.mute, 'hide briefs mentioning a word: /mute WORD or /mute "a phrase"'),
+    Command("only", shaping.only, "only briefs mentioning one of: /only WORD..."),
+    Command("unmute", shaping.unmute, "remove a filter: /unmute WORD"),
+    Command("filters", shaping.filters_command, "your filters, a button to remove each",
+            menu="Your mutes and filters"),
+    Command("style", shaping.style, "digest items with a gist line (full) or without (compact)"),
     Command("settings", settings.settings, "time, timezone, frequency, minimum score, size",
             menu="Time, timezone, frequency, score"),
     Command("time", settings.time_command, "digest times, up to three: /time 08:00 18:00"),

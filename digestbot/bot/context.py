@@ -24,6 +24,7 @@ from digestbot.delivery.planner import DigestPlanner
 from digestbot.delivery.sender import SendBudget, Sender
 from digestbot.readers.chats import ChatService
 from digestbot.readers.digests import DigestService
+from digestbot.readers.filters import FilterService
 from digestbot.store.db import SessionFactory
 
 
@@ -38,6 +39,7 @@ class Services:
     ingester: Ingester
     chats: ChatService
     digests: DigestService
+    filters: FilterService
     planner: DigestPlanner
     alerts: AlertPlanner
     feeds: FeedPoller

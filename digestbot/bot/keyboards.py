@@ -15,6 +15,11 @@ SETTING = "st"  # st:<field>:<value>
 FORGET = "fg"  # fg:yes | fg:no
 BROADCAST = "bc"  # bc:go|no|stop:<broadcast id>
 BROADCAST_SEND, BROADCAST_DROP, BROADCAST_STOP = "go", "no", "stop"
+FILTER_REMOVE = "fr"  # fr:<filter id>  (/filters: remove one)
+MUTE = "mu"  # mu:tag|src:<brief id> (mute a brief's tag or source) | mu:undo:<filter id>
+MUTE_TAG, MUTE_SOURCE, MUTE_UNDO = "tag", "src", "undo"
+FEEDBACK = "fb"  # fb:up|down:<brief id> (one brief) | fb:all:up|down | fb:tune (a digest)
+FEEDBACK_UP, FEEDBACK_DOWN, FEEDBACK_ALL, FEEDBACK_TUNE = "up", "down", "all", "tune"
 # Ids, pages and steps in callback data fit a 32-bit column; anything bigger is forged.
 MAX_INT_PART = MAX_INT32
 
@@ -24,7 +29,9 @@ def parse(data: str | None) -> list[str] | None:
     if not data or len(data.encode()) > 64:
         return None
     parts = data.split(":")
-    if parts[0] not in {TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST}:
+    if parts[0] not in {
+        TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST, FILTER_REMOVE, MUTE, FEEDBACK,
+    }:  # fmt: skip
         return None
     return parts
 
@@ -126,5 +133,80 @@ def broadcast_running(broadcast_ids: list[int]) -> InlineKeyboardMarkup:
                 )
             ]
             for broadcast_id in broadcast_ids
+        ]
+    )
+
+
+def filters_keyboard(entries: list[tuple[int, str]]) -> InlineKeyboardMarkup | None:
+    """/filters: one "Remove" button per filter."""
+    if not entries:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"✕ {label}", callback_data=f"{FILTER_REMOVE}:{fid}")]
+         for fid, label in entries]
+    )  # fmt: skip
+
+
+def brief_keyboard(
+    brief_id: int, *, tag: str | None, source: str | None, feedback: bool
+) -> InlineKeyboardMarkup:
+    """Under /brief: 👍 / 👎 (private chats), and "mute tag X" / "mute this source"."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if feedback:
+        rows.append(
+            [
+                InlineKeyboardButton("👍", callback_data=f"{FEEDBACK}:{FEEDBACK_UP}:{brief_id}"),
+                InlineKeyboardButton("👎", callback_data=f"{FEEDBACK}:{FEEDBACK_DOWN}:{brief_id}"),
+            ]
+        )
+    mutes = []
+    if tag:
+        mutes.append(
+            InlineKeyboardButton(f"Mute #{tag[:24]}", callback_data=f"{MUTE}:{MUTE_TAG}:{brief_id}")
+        )
+    if source:
+        mutes.append(
+            InlineKeyboardButton(
+                "Mute this source", callback_data=f"{MUTE}:{MUTE_SOURCE}:{brief_id}"
+            )
+        )
+    if mutes:
+        rows.append(mutes)
+    return InlineKeyboardMarkup(rows)
+
+
+def undo_keyboard(filter_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Undo", callback_data=f"{MUTE}:{MUTE_UNDO}:{filter_id}")]]
+    )
+
+
+def digest_feedback() -> InlineKeyboardMarkup:
+    """The one row under a digest: useful / not useful / tune."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    "👍 Useful", callback_data=f"{FEEDBACK}:{FEEDBACK_ALL}:{FEEDBACK_UP}"
+                ),
+                InlineKeyboardButton(
+                    "👎 Not useful", callback_data=f"{FEEDBACK}:{FEEDBACK_ALL}:{FEEDBACK_DOWN}"
+                ),
+                InlineKeyboardButton("Tune", callback_data=f"{FEEDBACK}:{FEEDBACK_TUNE}"),
+            ]
+        ]
+    )
+
+
+def tune_keyboard(brief_ids: list[int]) -> InlineKeyboardMarkup:
+    """ "Tune": mark each item of the digest liked or not, and mute its tag."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(f"👍 {b}", callback_data=f"{FEEDBACK}:{FEEDBACK_UP}:{b}"),
+                InlineKeyboardButton(f"👎 {b}", callback_data=f"{FEEDBACK}:{FEEDBACK_DOWN}:{b}"),
+                InlineKeyboardButton(f"Mute tag of {b}", callback_data=f"{MUTE}:{MUTE_TAG}:{b}"),
+            ]
+            for b in brief_ids
         ]
     )

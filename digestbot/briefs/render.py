@@ -235,11 +235,25 @@ def title_html(brief: BriefData) -> str:
     return f"<b>{title}</b>"
 
 
-def digest_item(item: Item) -> str:
-    """One brief in a digest: score and category, title, tags and the link to read it."""
+GIST = 80  # one line on a phone
+
+
+def gist(brief: BriefData) -> str | None:
+    """The first sentence of *Why it matters*, clipped to one line on a phone."""
+    if not brief.why_it_matters:
+        return None
+    first = _SENTENCE.split(" ".join(brief.why_it_matters.split()), maxsplit=1)[0]
+    return clip(first, GIST) or None
+
+
+def digest_item(item: Item, *, compact: bool = False) -> str:
+    """One brief in a digest: score and category, title, its gist line (unless
+    ``compact``), tags and the link to read it."""
     b = item.brief
     meta = f"{score_badge(b.score)} · {esc(b.category)}"
-    return f"{meta}\n{title_html(b)}\n{tag_line(b.tags)}  {brief_link(item.id)}"
+    line = None if compact else gist(b)
+    under = f"\n<i>{esc(line)}</i>" if line else ""
+    return f"{meta}\n{title_html(b)}{under}\n{tag_line(b.tags)}  {brief_link(item.id)}"
 
 
 def summary_line(item: Item) -> str:
@@ -261,13 +275,19 @@ def watch_point(item: Item) -> str | None:
 
 
 def digest(
-    items: Sequence[Item], *, heading: str, more: int = 0, note: str | None = None
+    items: Sequence[Item],
+    *,
+    heading: str,
+    more: int = 0,
+    note: str | None = None,
+    compact: bool = False,
 ) -> list[str]:
     """A digest: heading, the items best first, and "+N more" when capped."""
     header = f"<b>{esc(heading)}</b>"
     if note:
         header += f"\n{esc(note)}"
-    return pack((digest_item(i) for i in items), header=header, footer=more_footer(more))
+    blocks = (digest_item(i, compact=compact) for i in items)
+    return pack(blocks, header=header, footer=more_footer(more))
 
 
 def digest_heading(day: date) -> str:

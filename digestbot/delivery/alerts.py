@@ -20,13 +20,14 @@ which the sender claims before digests and broadcasts (see sender.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from digestbot import store
 from digestbot.delivery.payload import AlertPayload
 from digestbot.delivery.schedule import is_quiet, local_day
+from digestbot.readers import shaping
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import utcnow
 
@@ -44,14 +45,12 @@ class AlertReport:
     filtered: int = 0  # held back by the chat's own filters (see wants_alert)
 
 
-def wants_alert(chat: store.AlertChat, item: store.Item) -> bool:
-    """THE place an alert candidate is checked against the chat: True when ``chat``
-    wants ``item`` as an alert, its score and tags already matching.
-
-    Per-chat keyword filters plug in here (a brief the chat filters out is no alert
-    either); quiet hours and the daily number are checked after this, by the planner.
+def wants_alert(filters: Sequence[store.FilterKey], item: store.Item) -> bool:
+    """THE place an alert candidate is checked against the chat: True when a chat with
+    these ``filters`` (its mutes and /only words) wants ``item`` as an alert, its score
+    and tags already matching. Quiet hours and the daily number come after, in the planner.
     """
-    return True
+    return shaping.passes(filters, item)
 
 
 class AlertPlanner:
@@ -91,7 +90,8 @@ class AlertPlanner:
                 tag_ids=list(tag_ids.values()),
                 max_score=max(i.brief.score for i in items),
             )
-            rows, counts = self._assemble(now, items, tag_ids, chats, report)
+            filters = await store.filters_of(session=session, chat_ids=[c.id for c in chats])
+            rows, counts = self._assemble(now, items, tag_ids, chats, filters, report)
             await store.save_alerts(session=session, rows=rows, counts=counts, now=now)
         if rows:
             self._on_queued()
@@ -107,6 +107,7 @@ class AlertPlanner:
         items: list[store.Item],
         tag_ids: dict[str, int],
         chats: list[store.AlertChat],
+        filters: dict[int, tuple[store.FilterKey, ...]],
         report: AlertReport,
     ) -> tuple[list[store.AlertRow], list[tuple[int, str, int, str]]]:
         """Each chat's alerts, best brief first; no I/O."""
@@ -132,7 +133,7 @@ class AlertPlanner:
             # alerts at or below the digest cursor are in a digest's past: forget them
             alerted = [i for i in chat.alerted_ids if i > chat.last_brief_id]
             for item in wanted:
-                if not wants_alert(chat, item):
+                if not wants_alert(filters.get(chat.id, ()), item):
                     report.filtered += 1
                     continue
                 if sent >= chat.alert_max:

@@ -40,8 +40,9 @@ from digestbot import store
 from digestbot.briefs import render
 from digestbot.delivery.payload import DigestPayload
 from digestbot.delivery.schedule import local_day, next_due, todays_due
+from digestbot.readers.shaping import ITEM_BOUND, decayed, hits, words_of
 from digestbot.store.db import SessionFactory, server_side, session_scope
-from digestbot.store.models import utcnow
+from digestbot.store.models import FilterKind, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class _Window:
     end: int  # and up to this one
     tag_ids: dict[str, int]  # the items' tags' ids, by slug
     blocks: list[render.Block] = field(init=False)
+    scores: list[int] = field(init=False)
     tag_masks: dict[int, int] = field(init=False)  # by tag id
     # Digests planned from these briefs, by (positions, how many more, local day): the
     # payload of each message. Kept across ticks with the window: chats due at
@@ -145,9 +147,16 @@ class _Window:
     _score: dict[int, int] = field(default_factory=dict)
     _headers: dict[date, render.Block] = field(default_factory=dict)
     _positions: dict[int, int] = field(default_factory=dict)  # by brief id, when needed
+    # Readers' filters: the items' words (worked out on first use), the mask of the
+    # items each distinct filter (kind, term) finds, and of those each distinct filter
+    # set lets through: a chat's filters cost a few integer operations.
+    _words: list[str] | None = None
+    _hits: dict[store.FilterKey, int] = field(default_factory=dict)
+    _passing: dict[tuple[store.FilterKey, ...], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.blocks = [render.measure(render.digest_item(i)) for i in self.items]
+        self.scores = [i.brief.score for i in self.items]
         self.tag_masks = defaultdict(int)
         for position, item in enumerate(self.items):
             for tag in item.brief.tags:
@@ -167,27 +176,93 @@ class _Window:
             self._positions = {item.id: p for p, item in enumerate(self.items)}
         return sum(1 << p for i in set(brief_ids) if (p := self._positions.get(i)) is not None)
 
+    def _found(self, key: store.FilterKey) -> int:
+        """The mask of the items one filter's term is found in."""
+        mask = self._hits.get(key)
+        if mask is None:
+            if self._words is None:
+                self._words = [words_of(item) for item in self.items]
+            words = self._words
+            mask = sum(1 << p for p, item in enumerate(self.items) if hits(key, item, words[p]))
+            if len(self._hits) >= PLANNED:  # bounded, however many distinct terms
+                self._hits.clear()
+            self._hits[key] = mask
+        return mask
+
+    def passing(self, filters: tuple[store.FilterKey, ...]) -> int:
+        """The mask of the items a chat's filters let through (see shaping.Matcher)."""
+        mask = self._passing.get(filters)
+        if mask is None:
+            hidden = only = 0
+            has_only = False
+            for key in filters:
+                if key[0] == FilterKind.ONLY:
+                    has_only = True
+                    only |= self._found(key)
+                else:
+                    hidden |= self._found(key)
+            mask = (only if has_only else (1 << len(self.items)) - 1) & ~hidden
+            if len(self._passing) >= PLANNED:
+                self._passing.clear()
+            self._passing[filters] = mask
+        return mask
+
     def select(
-        self, tag_ids: Sequence[int], min_score: int, after_id: int, size: int, excluded: int = 0
+        self,
+        tag_ids: Sequence[int],
+        min_score: int,
+        after_id: int,
+        size: int,
+        *,
+        keep: int = -1,
+        weights: dict[str, float] | None = None,
     ) -> tuple[tuple[int, ...], int]:
-        """(positions of the digest's items, best first; how many matched in all), leaving
-        out the ``excluded`` mask."""
+        """(positions of the digest's items, best first; how many matched in all).
+
+        ``keep`` is the mask of what the chat's filters pass, less what went out as its
+        alerts; with ``weights`` the items
+        are ordered by score plus the chat's weights (only reordered, never hidden)."""
         mask = 0
         masks = self.tag_masks
         for tag in tag_ids:
             mask |= masks.get(tag, 0)
-        mask &= ~excluded
+        mask &= keep
         if not mask:
             return (), 0
         mask &= self._mask(self._after, after_id, lambda i: i.id > after_id)
         mask &= self._mask(self._score, min_score, lambda i: i.brief.score >= min_score)
         total = mask.bit_count()
+        if weights:
+            return self._weighted(mask, size, weights), total
         chosen: list[int] = []
         while mask and len(chosen) < size:
             low = mask & -mask
             chosen.append(low.bit_length() - 1)
             mask ^= low
         return tuple(chosen), total
+
+    def _weighted(self, mask: int, size: int, weights: dict[str, float]) -> tuple[int, ...]:
+        """The ``size`` best of ``mask`` by score plus weights (as ``shaping.rank``: the
+        sum of the item's tags' weights, bounded). Only items on a weighted tag move;
+        of the others, only the first ``size`` (in rank order) can make it. The sums
+        go tag by tag over the tag masks, not item by item over their tags."""
+        extra: dict[int, float] = {}
+        moving = 0
+        for tag, weight in weights.items():
+            tag_id = self.tag_ids.get(tag)
+            found = self.tag_masks.get(tag_id, 0) & mask if tag_id is not None else 0
+            moving |= found
+            for p in _positions(found):
+                extra[p] = extra.get(p, 0.0) + weight
+        if not extra:
+            return tuple(_positions(mask, size))
+        scores = self.scores
+        keyed: list[tuple[float, int]] = [(-scores[p], p) for p in _positions(mask & ~moving, size)]
+        keyed += [
+            (-(scores[p] + max(-ITEM_BOUND, min(ITEM_BOUND, e))), p) for p, e in extra.items()
+        ]
+        keyed.sort()
+        return tuple(p for _, p in keyed[:size])
 
     def payloads(self, chosen: tuple[int, ...], more: int, day: date) -> list[str]:
         """The messages of one digest, split as Telegram's limits need: each names its
@@ -214,6 +289,16 @@ class _Window:
             out.append(part.encode())
             start += count
         return out
+
+
+def _positions(mask: int, limit: int | None = None) -> list[int]:
+    """The set bits of ``mask``, lowest first (at most ``limit`` of them)."""
+    out: list[int] = []
+    while mask and (limit is None or len(out) < limit):
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
 
 
 class DigestPlanner:
@@ -324,6 +409,17 @@ class DigestPlanner:
         million chats. SQLite's work shares our interpreter, and there chunks only add
         statements (53 s against 57 s): one write per batch."""
         assembly.seen.clear()  # distinct digests are counted per batch
+        # readers' filters and weights, for the few chats that have them: two reads a
+        # batch; every other chat keeps sharing its assembly
+        now = assembly.now
+        assembly.filters, found = await store.shaping_of(
+            session=session, chat_ids=[c.id for c in chats]
+        )
+        assembly.weights = {}
+        for chat_id, kept in found.items():
+            weights = {tag: v for tag, value, at in kept if (v := decayed(value, at, now))}
+            if weights:  # all faded: the chat shares its assembly again
+                assembly.weights[chat_id] = weights
         chunk = CHUNK if server_side(session) else max(len(chats), 1)
         pending: asyncio.Future[None] | None = None
         try:
@@ -356,6 +452,8 @@ class _Assembly:
         self.days: dict[str, date] = {}
         # most chats of a tick share their due moment and zone: (local day, outbox key part)
         self.due_days: dict[tuple[datetime, str], tuple[date, str]] = {}
+        self.filters: dict[int, tuple[store.FilterKey, ...]] = {}  # this batch's, by chat
+        self.weights: dict[int, dict[str, float]] = {}
 
     def assemble(
         self, chats: Sequence[store.DueChat]
@@ -390,12 +488,11 @@ class _Assembly:
                 due_key = owed.strftime("%Y%m%dT%H%MZ")
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id
             start = max(start, window.floor)
+            filters, weights = self.filters.get(chat.id), self.weights.get(chat.id)
+            keep = window.passing(filters) if filters else -1
+            keep &= ~window.without(chat.alerted_ids)  # sent as alerts already
             chosen, total = window.select(
-                chat.tag_ids,
-                chat.min_score,
-                start,
-                chat.digest_size,
-                window.without(chat.alerted_ids),  # sent as alerts already
+                chat.tag_ids, chat.min_score, start, chat.digest_size, keep=keep, weights=weights
             )
             if not chosen:
                 report.empty += 1

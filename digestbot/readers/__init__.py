@@ -1,7 +1,9 @@
 """Readers: each chat's choices and what it asks to read.
 
 ``chats`` owns registration, subscriptions and settings; ``digests`` answers the
-reading commands (a digest now, a summary, what to watch, one brief, search).
+reading commands (a digest now, a summary, what to watch, one brief, search);
+``filters`` owns each chat's filters and feedback weights, and ``shaping`` the pure
+rules they follow (matching, decay, ranking), which planning uses too.
 
 May import: the base modules, ``store`` and ``briefs``.
 """

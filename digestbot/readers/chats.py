@@ -248,6 +248,10 @@ class ChatService:
             values["alert_max"] = int(words[2])
         return await self._update(chat_id, **values)
 
+    async def set_compact(self, chat_id: int, compact: bool) -> Chat:
+        """/style compact (no gist line under each digest item) or full."""
+        return await self._update(chat_id, compact=compact)
+
     async def set_quiet(self, chat_id: int, typed: str) -> Chat:
         """``HH:MM-HH:MM`` (local; across midnight when the end comes first) or ``off``."""
         value = typed.strip().lower()

@@ -12,6 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from digestbot import store
 from digestbot.briefs import render
 from digestbot.briefs.parse import slugify
+from digestbot.readers.filters import Shaping, load_shaping
+from digestbot.readers.shaping import compile_filters, rank
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import MAX_BRIEF_ID, Chat, utcnow
 
@@ -21,6 +23,9 @@ SUMMARY_SIZE = 15
 WATCH_SIZE = 8
 WATCH_POOL = 50  # top briefs looked at for watch points (not every brief has one)
 QUERY_ECHO = 100  # characters of a search query repeated back
+# A chat with filters or weights has its window's briefs shaped here rather than paged
+# by the database: at most this many are looked at (a window rarely holds more).
+SHAPED_POOL = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,32 +37,59 @@ class DigestPage:
     new: bool
 
 
-async def take_digest(*, session: AsyncSession, chat: Chat, tags: list[str]) -> DigestPage:
+def shaped(items: list[store.Item], shaping: Shaping | None) -> list[store.Item]:
+    """Items without those the chat's filters hide, ranked by score plus its weights."""
+    if shaping is None:
+        return items
+    if shaping.filters:
+        matcher = compile_filters(shaping.filters)
+        items = [i for i in items if matcher.passes(i)]
+    return rank(items, shaping.weights)
+
+
+async def take_digest(
+    *, session: AsyncSession, chat: Chat, tags: list[str], shaping: Shaping | None = None
+) -> DigestPage:
     """The chat's next digest page, moving its window; see ``Chat.last_brief_id``.
 
     New briefs since the last digest, on ``tags``, at or above the chat's minimum
-    score, best first, ``digest_size`` at a time; "+N more" pages through the rest.
+    score, best first (by score plus the chat's weights, less what its filters hide,
+    when it has any), ``digest_size`` at a time; "+N more" pages through the rest.
     """
     size, min_score = chat.digest_size, chat.min_score
     if chat.window_shown:  # a capped digest is still being paged through
         start, end, offset = chat.last_brief_id, chat.window_end_id, chat.window_shown
     else:
         start, end, offset = chat.last_brief_id, await store.max_brief_id(session=session), 0
-    total = await store.count_items(
-        session=session, tags=tags, min_score=min_score, after_id=start, upto_id=end
-    )
+    if shaping is not None and (shaping.filters or shaping.weights):
+        found = await store.find_items(
+            session=session,
+            tags=tags,
+            min_score=min_score,
+            after_id=start,
+            upto_id=end,
+            limit=SHAPED_POOL,
+        )
+        pool = shaped(found, shaping)
+        total, items = len(pool), pool[offset : offset + size]
+    else:
+        total = await store.count_items(
+            session=session, tags=tags, min_score=min_score, after_id=start, upto_id=end
+        )
+        items = []
+        if total > offset:
+            items = await store.find_items(
+                session=session,
+                tags=tags,
+                min_score=min_score,
+                after_id=start,
+                upto_id=end,
+                limit=size,
+                offset=offset,
+            )
     if total <= offset:
         chat.last_brief_id, chat.window_end_id, chat.window_shown = end, end, 0
         return DigestPage([], 0, new=False)
-    items = await store.find_items(
-        session=session,
-        tags=tags,
-        min_score=min_score,
-        after_id=start,
-        upto_id=end,
-        limit=size,
-        offset=offset,
-    )
     shown = offset + len(items)
     if shown >= total:
         chat.last_brief_id, chat.window_end_id, chat.window_shown = end, end, 0
@@ -85,33 +117,41 @@ class DigestService:
             if chat is None:
                 return ["Send /start first, then pick tags with /tags."]
             tags = await store.chat_tags(session=session, chat_id=chat_id)
+            shaping = await load_shaping(session=session, chat_id=chat_id, now=self._clock())
+            pool = chat.digest_size * 4 if shaping.filters else chat.digest_size
             if not tags:
                 items = await store.find_items(
                     session=session,
                     min_score=chat.min_score,
                     published_after=self._clock() - RECENT,
-                    limit=chat.digest_size,
-                ) or await store.find_items(session=session, limit=chat.digest_size)
+                    limit=pool,
+                ) or await store.find_items(session=session, limit=pool)
+                items = shaped(items, shaping)[: chat.digest_size]
                 if not items:
                     return ["There are no briefs yet. Check back soon."]
                 return render.digest(
                     items,
                     heading=self._heading("Top briefs", chat),
                     note="You follow no tags yet: pick some with /tags for a digest of your own.",
+                    compact=chat.compact,
                 )
             chat.last_digest_at = self._clock()
-            page = await take_digest(session=session, chat=chat, tags=tags)
+            page = await take_digest(session=session, chat=chat, tags=tags, shaping=shaping)
             if page.new:
                 return render.digest(
-                    page.items, heading=self._heading("Your digest", chat), more=page.more
+                    page.items,
+                    heading=self._heading("Your digest", chat),
+                    more=page.more,
+                    compact=chat.compact,
                 )
             latest = await store.find_items(
                 session=session,
                 tags=tags,
                 min_score=chat.min_score,
                 order="latest",
-                limit=LATEST_FEW,
+                limit=LATEST_FEW * 4 if shaping.filters else LATEST_FEW,
             )
+            latest = shaped(latest, Shaping(shaping.filters, {}, {}))[:LATEST_FEW]
             if not latest:
                 return [
                     "Nothing on your tags yet"
@@ -122,6 +162,7 @@ class DigestService:
                 latest,
                 heading=self._heading("Latest on your tags", chat),
                 note="Nothing new since your last digest; here are the latest briefs.",
+                compact=chat.compact,
             )
 
     async def _scope(
@@ -133,12 +174,16 @@ class DigestService:
         return mine or None
 
     async def summary(self, chat_id: int, tag: str | None = None) -> list[str]:
-        """/summary [TAG]: one line per recent brief, newest first."""
+        """/summary [TAG]: one line per recent brief, best first (by score plus the
+        chat's weights), less what its filters hide."""
         async with self._sessions() as session:
             tags = await self._scope(session, chat_id, tag)
+            shaping = await load_shaping(session=session, chat_id=chat_id, now=self._clock())
+            pool = SUMMARY_SIZE * 4 if shaping.filters else SUMMARY_SIZE
             items = await store.find_items(
-                session=session, tags=tags, order="latest", limit=SUMMARY_SIZE
-            )
+                session=session, tags=tags, published_after=self._clock() - RECENT, limit=pool
+            ) or await store.find_items(session=session, tags=tags, limit=pool)
+            items = shaped(items, shaping)[:SUMMARY_SIZE]
             chat = await session.get(Chat, chat_id)
         if not items:
             return [_nothing_on(tag)]
@@ -146,17 +191,19 @@ class DigestService:
         return render.summary(items, heading=self._heading(title, chat))
 
     async def watch(self, chat_id: int, tag: str | None = None) -> list[str]:
-        """/watch [TAG]: what to watch next, from the recent top briefs."""
+        """/watch [TAG]: what to watch next, from the recent top briefs its filters pass."""
         async with self._sessions() as session:
             tags = await self._scope(session, chat_id, tag)
+            shaping = await load_shaping(session=session, chat_id=chat_id, now=self._clock())
+            only = Shaping(shaping.filters, {}, {})
             recent = await store.find_items(
                 session=session,
                 tags=tags,
                 published_after=self._clock() - RECENT,
                 limit=WATCH_POOL,
             )
-            items = _with_points(recent) or _with_points(
-                await store.find_items(session=session, tags=tags, limit=WATCH_POOL)
+            items = _with_points(shaped(recent, only)) or _with_points(
+                shaped(await store.find_items(session=session, tags=tags, limit=WATCH_POOL), only)
             )
             chat = await session.get(Chat, chat_id)
         if not items:
@@ -166,13 +213,19 @@ class DigestService:
 
     async def brief(self, brief_id: int, *, timezone: str = "UTC") -> list[str] | None:
         """/brief ID: one brief in full, or None when there is no such brief."""
+        item = await self.brief_item(brief_id)
+        return None if item is None else await self.render_brief(item, timezone=timezone)
+
+    async def brief_item(self, brief_id: int) -> store.Item | None:
         if not 0 < brief_id <= MAX_BRIEF_ID:  # no such brief; the database would refuse it
             return None
         async with self._sessions() as session:
-            item = await store.get_item(session=session, brief_id=brief_id)
-            if item is None:
-                return None
-            sources = await store.sources_of(session=session, brief_id=brief_id)
+            return await store.get_item(session=session, brief_id=brief_id)
+
+    async def render_brief(self, item: store.Item, *, timezone: str = "UTC") -> list[str]:
+        """A brief in full, closed by the links and feeds it came from."""
+        async with self._sessions() as session:
+            sources = await store.sources_of(session=session, brief_id=item.id)
         return render.full_brief(item, zone=ZoneInfo(timezone), sources=sources)
 
     async def search(self, words: list[str]) -> list[str]:

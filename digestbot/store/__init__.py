@@ -2,12 +2,12 @@
 
 Owns the schema (``models``), connecting and migrating (``db``, ``migrations/``) and
 the queries, as keyword-only async functions taking a session, one module per
-aggregate, lowest first: ``tags``, ``kv``, ``feeds``, ``audit``; ``briefs`` and
-``chats`` (which name tags); ``planning``, ``outbox``, ``broadcasts`` and ``alerts``;
-full-text search in ``search``. ``sql`` holds what they share. Callers write
-``store.find_items(session=..., ...)``: every query is
-re-exported here by name, so moving one between modules changes no caller. Callers
-own the transaction (``db.session_scope``): no query commits.
+aggregate, lowest first: ``tags``, ``kv``, ``feeds``, ``audit``, ``filters``
+(readers' filters and tag weights); ``briefs`` and ``chats`` (which name tags);
+``planning``, ``outbox``, ``broadcasts`` and ``alerts``; full-text search in ``search``.
+``sql`` holds what they share. Callers write ``store.find_items(session=..., ...)``:
+every query is re-exported here by name, so moving one between modules changes no
+caller. Callers own the transaction (``db.session_scope``): no query commits.
 
 May import: the base modules (``config``, ``errors``, ``logs``, ``zones``) only.
 """
@@ -70,6 +70,18 @@ from digestbot.store.feeds import (
     get_feed,
     remove_feed,
 )
+from digestbot.store.filters import (
+    FilterKey,
+    add_filter,
+    delete_shaping,
+    filters_of,
+    list_filters,
+    remove_filter,
+    remove_filter_terms,
+    save_weights,
+    shaping_of,
+    weights_of,
+)
 from digestbot.store.kv import get_or_set_value
 from digestbot.store.outbox import (
     PRUNE_BATCH,
@@ -111,6 +123,7 @@ __all__ = [
     "DigestRow",
     "DueChat",
     "FeedFigures",
+    "FilterKey",
     "Item",
     "OutboxStats",
     "Outcome",
@@ -120,6 +133,7 @@ __all__ = [
     "add_audit",
     "add_broadcast",
     "add_feed",
+    "add_filter",
     "add_subscription",
     "alert_chats",
     "alert_cursor",
@@ -135,6 +149,7 @@ __all__ = [
     "count_briefs",
     "count_items",
     "delete_chat",
+    "delete_shaping",
     "due_chats",
     "enqueue",
     "ensure_feeds",
@@ -142,6 +157,7 @@ __all__ = [
     "failures_since",
     "feed_by_url",
     "feed_figures",
+    "filters_of",
     "find_items",
     "finish_broadcast",
     "fresh_briefs",
@@ -152,6 +168,7 @@ __all__ = [
     "get_or_set_value",
     "items_by_ids",
     "iter_briefs",
+    "list_filters",
     "mark_sent",
     "max_brief_id",
     "move_chat",
@@ -163,13 +180,17 @@ __all__ = [
     "release_rows",
     "remove_all_subscriptions",
     "remove_feed",
+    "remove_filter",
+    "remove_filter_terms",
     "remove_subscription",
     "reschedule",
     "save_alerts",
     "save_plan",
+    "save_weights",
     "search_items",
     "sent_since",
     "set_alert_cursor",
+    "shaping_of",
     "sources_of",
     "start_broadcast",
     "tag_counts",
@@ -180,4 +201,5 @@ __all__ = [
     "unscheduled_chats",
     "update_chats",
     "upsert_briefs",
+    "weights_of",
 ]

@@ -286,6 +286,9 @@ class Chat(SQLModel, table=True):
         """Its digest times, "08:00" or "08:00,18:00" (what schedule.py takes)."""
         return self.digest_times or self.digest_time
 
+    # /style compact: digest items without their gist line
+    compact: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
 
 class Subscription(SQLModel, table=True):
     __tablename__ = "subscriptions"
@@ -408,3 +411,42 @@ class KeyValue(SQLModel, table=True):
 
     key: str = Field(max_length=64, primary_key=True)
     value: str = Field(sa_type=sa.Text)
+
+
+class FilterKind(StrEnum):
+    MUTE = "mute"  # hide briefs holding the word or phrase
+    ONLY = "only"  # keep only briefs holding one of the chat's ONLY words
+    TAG = "tag"  # hide briefs with this tag (muted from a brief)
+    SOURCE = "source"  # hide briefs whose link is on this host
+
+
+class ChatFilter(SQLModel, table=True):
+    """One of a chat's filters: ``term`` is the normalised form matching uses, ``text``
+    what the reader typed (clipped), for listing."""
+
+    __tablename__ = "chat_filters"
+    __table_args__ = (sa.UniqueConstraint("chat_id", "kind", "term"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_type=sa.BigInteger, foreign_key="chats.id", index=True, ondelete="CASCADE"
+    )
+    kind: str = Field(max_length=8)
+    term: str = Field(max_length=256)
+    text: str = Field(max_length=256)
+    created_at: datetime = _ts(default_now=True)
+
+
+class TagWeight(SQLModel, table=True):
+    """A chat's feeling about a tag from its feedback: ``value`` as of ``updated_at``;
+    it decays towards zero from then (see readers/feedback.py), so it is decayed on read."""
+
+    __tablename__ = "tag_weights"
+
+    chat_id: int = Field(
+        sa_type=sa.BigInteger, foreign_key="chats.id", primary_key=True, ondelete="CASCADE"
+    )
+    tag: str = Field(max_length=64, primary_key=True)
+    value: float = 0.0
+    count: int = 0  # feedback presses on it, for "you liked #chips often"
+    updated_at: datetime = _ts()

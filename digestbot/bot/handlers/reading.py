@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 
 from telegram import Update
+from telegram.constants import ChatType
 
+from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers.common import args_of, chat_type, echo, reply
 from digestbot.briefs.parse import MAX_TAG_LEN
-from digestbot.briefs.render import clip
+from digestbot.briefs.render import clip, fits
+from digestbot.readers.shaping import source_of
 from digestbot.store.models import MAX_BRIEF_ID
 
 BRIEF_LINK = re.compile(r"^/brief_([0-9]{1,12})(?:@(\w+))?(?:\s|$)")
@@ -32,7 +35,11 @@ async def digest(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     await context.services.chats.ensure(chat.id, type=chat_type(update))
-    await reply(update, await context.services.digests.digest_now(chat.id))
+    messages = await context.services.digests.digest_now(chat.id)
+    # feedback on what the digest holds: private chats only (a group's members would
+    # all be moving one shared ranking)
+    shown = chat.type == ChatType.PRIVATE and "/brief_" in messages[-1]
+    await reply(update, messages, keyboards.digest_feedback() if shown else None)
 
 
 async def summary(update: Update, context: BotContext) -> None:
@@ -57,15 +64,26 @@ async def _show_brief(update: Update, context: BotContext, typed: str | None) ->
         return
     chat = update.effective_chat
     known = await context.services.chats.get(chat.id) if chat else None
-    messages = None
-    if int(typed) <= MAX_BRIEF_ID:
-        messages = await context.services.digests.brief(
-            int(typed), timezone=known.timezone if known else "UTC"
-        )
-    if messages is None:
+    found = None
+    if 0 < int(typed) <= MAX_BRIEF_ID:
+        found = await context.services.digests.brief_item(int(typed))
+    if found is None or chat is None:
         await reply(update, [f"There is no brief {echo(typed)}. /summary lists recent ones."])
         return
-    await reply(update, messages)
+    messages = await context.services.digests.render_brief(
+        found, timezone=known.timezone if known else "UTC"
+    )
+    why = await context.services.filters.why(chat.id, found) if known else None
+    if why:
+        joined = f"{messages[-1]}\n\n<i>{why}</i>"
+        messages = [*messages[:-1], joined] if fits(joined) else [*messages, why]
+    markup = keyboards.brief_keyboard(
+        found.id,
+        tag=found.brief.tags[0] if found.brief.tags else None,
+        source=source_of(found.brief.url),
+        feedback=chat.type == ChatType.PRIVATE,
+    )
+    await reply(update, messages, markup)
 
 
 async def brief(update: Update, context: BotContext) -> None:

@@ -15,8 +15,8 @@ from digestbot.readers.chats import MAX_DIGEST_SIZE, WEEKDAYS
 from digestbot.store.models import Chat, Frequency
 
 
-def describe(chat: Chat) -> str:
-    """The chat's settings, as /settings shows them."""
+def describe(chat: Chat, filters: int = 0) -> str:
+    """The chat's settings, as /settings shows them (``filters``: how many are on)."""
     frequency = chat.frequency
     if frequency == Frequency.WEEKLY:
         frequency = f"weekly on {WEEKDAYS[chat.weekly_day].capitalize()}"
@@ -31,6 +31,8 @@ def describe(chat: Chat) -> str:
         f"Briefs per digest: <b>{chat.digest_size}</b>\n"
         f"Alerts: <b>{esc(describe_alerts(chat))}</b>\n"
         f"Quiet hours: <b>{esc(chat.quiet_hours or 'none')}</b>\n"
+        f"Style: <b>{'compact' if chat.compact else 'full'}</b> (/style)\n"
+        f"Filters on: <b>{filters}</b> (/filters)\n"
         "Change the timezone with /timezone, e.g. /timezone Asia/Kolkata"
     )
 
@@ -51,7 +53,8 @@ async def settings(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     known = await context.services.chats.ensure(chat.id, type=chat_type(update))
-    await reply(update, [describe(known)], keyboards.settings_keyboard(known))
+    filters = await context.services.filters.count(chat.id)
+    await reply(update, [describe(known, filters)], keyboards.settings_keyboard(known))
 
 
 async def _change(update: Update, context: BotContext, usage: str, action: str) -> None:
@@ -238,6 +241,7 @@ async def setting_button(update: Update, context: BotContext, parts: list[str]) 
         return
     await query.answer("Saved")
     if describe(updated) != describe(current) or field == "freq":
+        filters = await context.services.filters.count(chat.id)
         await query.edit_message_text(
-            describe(updated), reply_markup=keyboards.settings_keyboard(updated)
+            describe(updated, filters), reply_markup=keyboards.settings_keyboard(updated)
         )
