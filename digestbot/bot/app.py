@@ -56,8 +56,10 @@ from digestbot.delivery.leader import Leadership
 from digestbot.delivery.pacing import SendBudget, SharedRateLimiter
 from digestbot.delivery.planner import DigestPlanner
 from digestbot.delivery.sender import CONCURRENCY, NO_PREVIEW, Sender, SendOutcome
+from digestbot.readers.channels import ChannelService
 from digestbot.readers.chats import ChatDefaults, ChatService
 from digestbot.readers.digests import DigestService
+from digestbot.readers.saved import SavedService
 from digestbot.store import db
 from digestbot.store.models import utcnow
 
@@ -105,13 +107,14 @@ async def open_services(
     sender = Sender(
         sessions, sender_bot, budget=budget, clock=clock, monotonic=monotonic, on_outcome=on_outcome
     )
+    chats = ChatService(sessions, defaults, clock)
     return Services(
         settings=settings_,
         engine=engine,
         sessions=sessions,
         http=http,
         ingester=Ingester(sessions, http, deadline=settings_.feed_timeout),
-        chats=ChatService(sessions, defaults, clock),
+        chats=chats,
         digests=DigestService(sessions, clock),
         planner=DigestPlanner(sessions, clock, on_queued=sender.wake),
         alerts=AlertPlanner(sessions, clock, on_queued=sender.wake),
@@ -124,6 +127,8 @@ async def open_services(
         stats=StatsService(sessions, clock),
         budget=budget,
         clock=clock,
+        channels=ChannelService(sessions, chats),
+        saved=SavedService(sessions, clock),
     )
 
 
