@@ -30,6 +30,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -41,6 +42,7 @@ from digestbot.bot import commands, jobs
 from digestbot.bot.context import BotContext, BotData, Services
 from digestbot.bot.handlers import admin, basics, buttons, membership, reading
 from digestbot.bot.handlers.guards import ErrorReporter, FloodGuard
+from digestbot.bot.handlers.inline import INLINE_BURST, INLINE_REFILL, InlineSearch
 from digestbot.bot.metrics import CONTENT_TYPE, Metrics
 from digestbot.bot.processing import PerChatUpdateProcessor
 from digestbot.bot.stats import StatsService
@@ -154,7 +156,10 @@ def register_handlers(
             metrics.count_update(update)
 
     app.add_handler(TypeHandler(object, observe), group=-2)
-    app.add_handler(TypeHandler(object, flood or FloodGuard()), group=-1)
+    flood = flood or FloodGuard()
+    app.add_handler(TypeHandler(object, flood), group=-1)
+    # inline queries have a bucket of their own, on the same clock
+    inline_limit = FloodGuard(burst=INLINE_BURST, refill=INLINE_REFILL, clock=flood.clock)
 
     new = filters.UpdateType.MESSAGE  # an edited command must not run again (/forget twice)
     app.add_handlers(commands.command_handlers(new))  # every command, from the one table
@@ -164,6 +169,7 @@ def register_handlers(
             MessageHandler(filters.Regex(reading.BRIEF_LINK) & new, reading.brief_link),
             CallbackQueryHandler(buttons.button),
             ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+            InlineQueryHandler(InlineSearch(inline_limit)),
             MessageHandler(filters.COMMAND & new, basics.unknown_command),
             MessageHandler(filters.TEXT & filters.ChatType.PRIVATE & new, admin.private_text),
         ]

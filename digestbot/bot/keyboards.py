@@ -15,6 +15,11 @@ SETTING = "st"  # st:<field>:<value>
 FORGET = "fg"  # fg:yes | fg:no
 BROADCAST = "bc"  # bc:go|no|stop:<broadcast id>
 BROADCAST_SEND, BROADCAST_DROP, BROADCAST_STOP = "go", "no", "stop"
+CHANNEL = "ch"  # ch:<channel id> | ch:me (back to the user's own chat)
+CHANNEL_SELF = "me"
+SHARED = "sh"  # sh:<share code>: follow a shared list of tags
+SAVE = "sv"  # sv:<brief id>
+UNSAVE = "us"  # us:<brief id>
 # Ids, pages and steps in callback data fit a 32-bit column; anything bigger is forged.
 MAX_INT_PART = MAX_INT32
 
@@ -24,7 +29,9 @@ def parse(data: str | None) -> list[str] | None:
     if not data or len(data.encode()) > 64:
         return None
     parts = data.split(":")
-    if parts[0] not in {TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST}:
+    if parts[0] not in {
+        TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST, CHANNEL, SHARED, SAVE, UNSAVE
+    }:  # fmt: skip
         return None
     return parts
 
@@ -128,3 +135,41 @@ def broadcast_running(broadcast_ids: list[int]) -> InlineKeyboardMarkup:
             for broadcast_id in broadcast_ids
         ]
     )
+
+
+def channel_picker(
+    channels: list[tuple[int, str]], *, managing: int | None
+) -> InlineKeyboardMarkup:
+    """One button per channel (id, title), then "back to me"."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{'✓ ' if channel_id == managing else ''}{title}"[:64],
+                callback_data=f"{CHANNEL}:{channel_id}",
+            )
+        ]
+        for channel_id, title in channels
+    ]
+    me = f"{'✓ ' if managing is None else ''}Back to me"
+    rows.append([InlineKeyboardButton(me, callback_data=f"{CHANNEL}:{CHANNEL_SELF}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def follow_shared(code: str, count: int) -> InlineKeyboardMarkup:
+    label = f"Follow {'this tag' if count == 1 else f'these {count} tags'}"
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"{SHARED}:{code}")]])
+
+
+def save_brief(brief_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("☆ Save", callback_data=f"{SAVE}:{brief_id}")]]
+    )
+
+
+def saved_list(brief_ids: list[int]) -> InlineKeyboardMarkup:
+    """A Remove button per saved brief, three to a row."""
+    buttons = [
+        InlineKeyboardButton(f"✕ {brief_id}", callback_data=f"{UNSAVE}:{brief_id}")
+        for brief_id in brief_ids
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])

@@ -417,7 +417,10 @@ class Channel(SQLModel, table=True):
     __tablename__ = "channels"
 
     chat_id: int = Field(
-        sa_type=sa.BigInteger, foreign_key="chats.id", primary_key=True, ondelete="CASCADE",
+        sa_type=sa.BigInteger,
+        foreign_key="chats.id",
+        primary_key=True,
+        ondelete="CASCADE",
         sa_column_kwargs={"autoincrement": False},
     )
     added_by: int = Field(sa_type=sa.BigInteger, index=True)

@@ -6,6 +6,7 @@ import re
 
 from telegram import Update
 
+from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers.common import args_of, chat_type, echo, reply
 from digestbot.briefs.parse import MAX_TAG_LEN
@@ -65,7 +66,7 @@ async def _show_brief(update: Update, context: BotContext, typed: str | None) ->
     if messages is None:
         await reply(update, [f"There is no brief {echo(typed)}. /summary lists recent ones."])
         return
-    await reply(update, messages)
+    await reply(update, messages, keyboards.save_brief(int(typed)))
 
 
 async def brief(update: Update, context: BotContext) -> None:
