@@ -109,8 +109,8 @@ async def share_tags(*, session: AsyncSession, code: str) -> list[str] | None:
 
 
 async def delete_user_rows(*, session: AsyncSession, chat_id: int) -> None:
-    """/forget: a chat's saved briefs, shares and managing choice (its own, and anyone's
-    managing it); ``channels`` and ``managing`` rows naming it go with the chat (cascade)."""
+    """/forget: every row naming the chat or its user: saved briefs, shares, the channel
+    it manages (and anyone's managing it), the channels it made the bot admin of."""
     await session.exec(sa.delete(SavedBrief).where(col(SavedBrief.user_id) == chat_id))
     await session.exec(sa.delete(TagShare).where(col(TagShare.chat_id) == chat_id))
     await session.exec(
@@ -118,4 +118,8 @@ async def delete_user_rows(*, session: AsyncSession, chat_id: int) -> None:
             sa.or_(col(Managing.user_id) == chat_id, col(Managing.chat_id) == chat_id)
         )
     )
-    await session.exec(sa.delete(Channel).where(col(Channel.chat_id) == chat_id))
+    await session.exec(
+        sa.delete(Channel).where(
+            sa.or_(col(Channel.chat_id) == chat_id, col(Channel.added_by) == chat_id)
+        )
+    )
