@@ -62,7 +62,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("search", reading.search, "briefs matching words: /search WORDS",
             menu="Find briefs by words"),
     Command("saved", saved.saved, "the briefs you saved (☆ Save under /brief)",
-            menu="Briefs you saved"),
+            Where.PRIVATE, menu="Briefs you saved"),
     Command("tags", tags.tags, "pick tags to follow", menu="Pick tags to follow"),
     Command("subscribe", tags.subscribe, "follow tags: /subscribe TAG..."),
     Command("unsubscribe", tags.unsubscribe, "stop following: /unsubscribe TAG... or all"),

@@ -11,7 +11,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import managed
-from digestbot.bot.handlers.common import STALE_BUTTON, chat_type, reply
+from digestbot.bot.handlers.common import STALE_BUTTON, reply
 from digestbot.bot.handlers.tags import describe_subscribe
 from digestbot.briefs.render import esc
 from digestbot.readers.channels import clip_tags
@@ -137,7 +137,7 @@ async def shared_button(update: Update, context: BotContext, parts: list[str]) -
     where = await managed.target(update, context)
     if where is None:
         return
-    await context.services.chats.ensure(where.id, type=where.type or chat_type(update))
+    await context.services.chats.ensure(where.id, type=where.type)
     result = await context.services.channels.follow_shared(where.id, parts[1])
     if result is None:
         await query.answer(STALE_BUTTON)
