@@ -658,17 +658,17 @@ async def test_answer_inline_query_is_checked_as_telegram_does(
     assert update.inline_query and update.inline_query.query == "chips"
     assert update.inline_query.id == first
 
-    with pytest.raises(BadRequest, match="(?i)results_too_much"):
+    with pytest.raises(BadRequest, match=r"(?i)results_too_much"):
         await bot.answer_inline_query(first, [article(str(i)) for i in range(51)])
-    with pytest.raises(BadRequest, match="(?i)result_id_duplicate"):
+    with pytest.raises(BadRequest, match=r"(?i)result_id_duplicate"):
         await bot.answer_inline_query(first, [article("a"), article("a")])
-    with pytest.raises(BadRequest, match="(?i)result_id_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)result_id_invalid"):
         await bot.answer_inline_query(first, [article("x" * 65)])
-    with pytest.raises(BadRequest, match="(?i)message_too_long"):
+    with pytest.raises(BadRequest, match=r"(?i)message_too_long"):
         await bot.answer_inline_query(first, [article("a", "x" * 4097)])
     assert await bot.answer_inline_query(first, [article("a")], cache_time=60)
     assert server.inline_answers[first]["cache_time"] == 60
-    with pytest.raises(BadRequest, match="(?i)query is too old"):  # one answer per query
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):  # one answer per query
         await bot.answer_inline_query(first, [])
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_inline_query("12345", [])
