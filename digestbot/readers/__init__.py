@@ -1,7 +1,9 @@
 """Readers: each chat's choices and what it asks to read.
 
 ``chats`` owns registration, subscriptions and settings; ``digests`` answers the
-reading commands (a digest now, a summary, what to watch, one brief, search).
+reading commands (a digest now, a summary, what to watch, one brief, search);
+``channels`` keeps who manages which channel and the shared tag lists; ``saved`` the
+briefs each user saved.
 
 May import: the base modules, ``store`` and ``briefs``.
 """

@@ -3,7 +3,8 @@
 Owns the schema (``models``), connecting and migrating (``db``, ``migrations/``) and
 the queries, as keyword-only async functions taking a session, one module per
 aggregate, lowest first: ``tags``, ``kv``, ``feeds``, ``audit``; ``briefs`` and
-``chats`` (which name tags); ``planning``, ``outbox``, ``broadcasts`` and ``alerts``;
+``chats`` (which name tags); ``planning``, ``outbox``, ``broadcasts``, ``alerts`` and
+``channels`` (channels managed from a private chat, saved briefs, shared tag lists);
 full-text search in ``search``. ``sql`` holds what they share. Callers write
 ``store.find_items(session=..., ...)``: every query is
 re-exported here by name, so moving one between modules changes no caller. Callers
