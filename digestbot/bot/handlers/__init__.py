@@ -7,5 +7,6 @@ frequency, scores, stop, forget), ``admin`` (bot admins' commands), ``feeds`` (b
 admins' /feeds and /feed), ``membership`` (the bot added to or removed from chats),
 ``channels`` (/channels, /share and share links), ``managed`` (the chat a settings
 command changes: this one, or the channel picked with /channels), ``saved`` (Save,
-/saved), ``inline`` (inline mode) and ``guards`` (bot and group admins, flood limits, the error handler).
+/saved), ``inline`` (inline mode) and ``guards`` (bot and group admins, flood limits,
+the error handler).
 """
