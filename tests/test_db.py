@@ -189,6 +189,13 @@ async def _fill_every_table(sessions: db.SessionFactory) -> None:
         await store.get_or_set_value(session=session, key="webhook_secret", value="s")
         await store.add_filter(session=session, chat_id=42, kind="mute", term="x", text="X")
         await store.save_weights(session=session, chat_id=42, values={"llm": (1.0, 1)}, now=now)
+        # a channel (chat -100) its admin 42 manages from their private chat, a saved
+        # brief and a shared tag list
+        await store.get_or_create_chat(session=session, chat_id=-100, defaults={"type": "channel"})
+        await store.add_channel(session=session, chat_id=-100, added_by=42)
+        await store.set_managed_chat(session=session, user_id=42, chat_id=-100)
+        await store.save_brief(session=session, user_id=42, brief_id=1, at=now)
+        await store.add_share(session=session, code="abcdEF12", chat_id=42, tags=["llm"])
 
 
 async def test_0007_down_keeps_each_chat_with_its_first_digest_time(database_url):
@@ -230,6 +237,11 @@ async def _row_counts(engine: AsyncEngine) -> dict[str, int]:
             # the full-text index's tables follow briefs by themselves (models.is_model_object)
             if name != "alembic_version" and is_model_object(name, "table", {})
         }
+
+
+# Tables a downgrade drops with the feature they hold, so their rows can't come back up
+# (everything else is kept on the way down, or rebuilt on the way up like brief_sources).
+EMPTY_AFTER_DOWN_AND_UP = {"channels", "managing", "saved_briefs", "tag_shares"}  # 0008
 
 
 async def test_every_revision_goes_down_and_up_again_with_rows_in_every_table(engine, sessions):

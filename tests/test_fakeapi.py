@@ -19,6 +19,8 @@ from telegram import (
     ChatMemberOwner,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
     Update,
 )
 from telegram.error import (
@@ -621,3 +623,52 @@ async def test_wait_for_explains_a_timeout(server: FakeBotAPI, bot: Bot) -> None
     with pytest.raises(AssertionError, match=r"1 x sendMessage.*matched 0.*getMe x1"):
         await server.wait_for("sendMessage", timeout=0.05)
     assert await server.wait_for(lambda r: r.ok, timeout=0.05)
+
+
+# ---- channels and inline mode ---------------------------------------------------------------
+
+
+async def test_channels_post_as_themselves_and_answer_get_chat_member(
+    server: FakeBotAPI, bot: Bot
+) -> None:
+    channel = server.group_chat(-1007, "News", type="channel", admins=[8], owner=7)
+    channel.members.append(9)
+    await server.chat_member_update(channel, "administrator", "left", from_user=8)
+    (added,) = await bot.get_updates()
+    assert added.my_chat_member and added.my_chat_member.chat.type == "channel"
+    assert added.my_chat_member.from_user.id == 8
+
+    post = await bot.send_message(channel.id, "<b>Hello</b>", parse_mode="HTML")
+
+    assert post.sender_chat is not None and post.sender_chat.id == channel.id
+    assert post.from_user is None
+    statuses = [(await bot.get_chat_member(channel.id, u)).status for u in (7, 8, 9, 10)]
+    assert statuses == ["creator", "administrator", "member", "left"]
+    assert (await bot.get_me()).supports_inline_queries
+
+
+async def test_answer_inline_query_is_checked_as_telegram_does(
+    server: FakeBotAPI, bot: Bot
+) -> None:
+    def article(result_id: str, text: str = "hi") -> InlineQueryResultArticle:
+        return InlineQueryResultArticle(result_id, "Title", InputTextMessageContent(text))
+
+    _, first = await server.inline_query(42, "chips")
+    (update,) = await bot.get_updates()
+    assert update.inline_query and update.inline_query.query == "chips"
+    assert update.inline_query.id == first
+
+    with pytest.raises(BadRequest, match=r"(?i)results_too_much"):
+        await bot.answer_inline_query(first, [article(str(i)) for i in range(51)])
+    with pytest.raises(BadRequest, match=r"(?i)result_id_duplicate"):
+        await bot.answer_inline_query(first, [article("a"), article("a")])
+    with pytest.raises(BadRequest, match=r"(?i)result_id_invalid"):
+        await bot.answer_inline_query(first, [article("x" * 65)])
+    with pytest.raises(BadRequest, match=r"(?i)message_too_long"):
+        await bot.answer_inline_query(first, [article("a", "x" * 4097)])
+    assert await bot.answer_inline_query(first, [article("a")], cache_time=60)
+    assert server.inline_answers[first]["cache_time"] == 60
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):  # one answer per query
+        await bot.answer_inline_query(first, [])
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bot.answer_inline_query("12345", [])

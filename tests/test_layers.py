@@ -32,14 +32,14 @@ RANKS: dict[str, dict[str, int]] = {
         "tags": 3, "kv": 3, "feeds": 3, "audit": 3, "filters": 3,
         "briefs": 4, "chats": 4,
         "planning": 5, "outbox": 5, "broadcasts": 5,
-        "search": 5,
+        "search": 5, "channels": 5,
         "migrations": 6, "alerts": 6,
     },
     "briefs": {
         "parse": 0, "tagging": 1, "feeds": 1, "render": 1, "network": 1,
         "fetcher": 2, "ingest": 3, "poller": 4, "feedadmin": 4,
     },
-    "readers": {"chats": 0, "shaping": 0, "filters": 1, "digests": 2},
+    "readers": {"chats": 0, "shaping": 0, "saved": 0, "filters": 1, "channels": 1, "digests": 2},
     "delivery": {
         "schedule": 0, "leader": 0, "failures": 0, "payload": 0, "pacing": 0,
         "planner": 1, "sender": 1, "alerts": 1, "broadcasts": 2,
@@ -51,9 +51,9 @@ RANKS: dict[str, dict[str, int]] = {
         "handlers": 3, "commands": 4, "app": 5,
     },
     "bot.handlers": {
-        "common": 0, "guards": 0, "texts": 0,
+        "common": 0, "guards": 0, "texts": 0, "managed": 1,
         "basics": 1, "tags": 1, "reading": 1, "feeds": 1, "shaping": 1, "settings": 1,
-        "membership": 1,
+        "membership": 1, "channels": 1, "saved": 1, "inline": 1,
         "admin": 2, "buttons": 3,
     },
     "fakeapi": {

@@ -147,3 +147,34 @@ async def test_retention_is_a_setting_and_a_prune_statement_is_bounded(bot):
     assert await left(bot) == ["digest:1"]
     with pytest.raises(ConfigError, match="OUTBOX_RETENTION_DAYS"):
         load_settings(None, outbox_retention_days=0)
+
+
+async def test_forget_also_deletes_saved_briefs_shares_and_channel_choices(bot):
+    await bot.add_briefs([make_brief(tags=("llm",))])
+    chat = bot.server.private_chat(CHAT)
+    channel = bot.server.group_chat(-1009988, "Kept", type="channel", admins=[CHAT])
+    await bot.update(
+        await bot.server.chat_member_update(channel, "administrator", "left", from_user=CHAT)
+    )
+    await bot.say(chat, "/channels")
+    picker = bot.server.messages(chat)[-1]
+    await bot.press(chat, picker.message_id, picker.button("Kept").callback_data)
+    await bot.services.saved.save(CHAT, 1)
+    await bot.say(chat, "/subscribe llm")  # the channel's tags...
+    await bot.say(chat, "/share")  # ...shared: the share names the channel, not the user
+    await bot.press(chat, picker.message_id, "ch:me")
+    await bot.say(chat, "/subscribe llm")
+    await bot.say(chat, "/share")
+    await bot.press(chat, picker.message_id, "ch:-1009988")  # managing the channel again
+    naming = await rows_naming(bot, CHAT)
+    assert {"channels.added_by", "managing.user_id", "saved_briefs.user_id"} <= set(naming)
+    assert "tag_shares.chat_id" in naming
+
+    await bot.say(chat, "/forget")
+    question = bot.server.messages(chat)[-1]
+    await bot.press(
+        chat, question.message_id, question.button("Yes, delete everything").callback_data
+    )
+
+    assert await rows_naming(bot, CHAT) == []
+    assert (await bot.services.chats.get(-1009988)).active  # the channel itself stays

@@ -30,6 +30,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -41,6 +42,7 @@ from digestbot.bot import commands, jobs
 from digestbot.bot.context import BotContext, BotData, Services
 from digestbot.bot.handlers import admin, basics, buttons, membership, reading
 from digestbot.bot.handlers.guards import ErrorReporter, FloodGuard
+from digestbot.bot.handlers.inline import INLINE_BURST, INLINE_REFILL, InlineSearch
 from digestbot.bot.metrics import CONTENT_TYPE, Metrics
 from digestbot.bot.processing import PerChatUpdateProcessor
 from digestbot.bot.stats import StatsService
@@ -56,9 +58,11 @@ from digestbot.delivery.leader import Leadership
 from digestbot.delivery.pacing import SendBudget, SharedRateLimiter
 from digestbot.delivery.planner import DigestPlanner
 from digestbot.delivery.sender import CONCURRENCY, NO_PREVIEW, Sender, SendOutcome
+from digestbot.readers.channels import ChannelService
 from digestbot.readers.chats import ChatDefaults, ChatService
 from digestbot.readers.digests import DigestService
 from digestbot.readers.filters import FilterService
+from digestbot.readers.saved import SavedService
 from digestbot.store import db
 from digestbot.store.models import utcnow
 
@@ -106,13 +110,14 @@ async def open_services(
     sender = Sender(
         sessions, sender_bot, budget=budget, clock=clock, monotonic=monotonic, on_outcome=on_outcome
     )
+    chats = ChatService(sessions, defaults, clock)
     return Services(
         settings=settings_,
         engine=engine,
         sessions=sessions,
         http=http,
         ingester=Ingester(sessions, http, deadline=settings_.feed_timeout),
-        chats=ChatService(sessions, defaults, clock),
+        chats=chats,
         digests=DigestService(sessions, clock),
         filters=FilterService(sessions, clock),
         planner=DigestPlanner(sessions, clock, on_queued=sender.wake),
@@ -126,6 +131,8 @@ async def open_services(
         stats=StatsService(sessions, clock),
         budget=budget,
         clock=clock,
+        channels=ChannelService(sessions, chats),
+        saved=SavedService(sessions, clock),
     )
 
 
@@ -151,7 +158,10 @@ def register_handlers(
             metrics.count_update(update)
 
     app.add_handler(TypeHandler(object, observe), group=-2)
-    app.add_handler(TypeHandler(object, flood or FloodGuard()), group=-1)
+    flood = flood or FloodGuard()
+    app.add_handler(TypeHandler(object, flood), group=-1)
+    # inline queries have a bucket of their own, on the same clock
+    inline_limit = FloodGuard(burst=INLINE_BURST, refill=INLINE_REFILL, clock=flood.clock)
 
     new = filters.UpdateType.MESSAGE  # an edited command must not run again (/forget twice)
     app.add_handlers(commands.command_handlers(new))  # every command, from the one table
@@ -161,6 +171,7 @@ def register_handlers(
             MessageHandler(filters.Regex(reading.BRIEF_LINK) & new, reading.brief_link),
             CallbackQueryHandler(buttons.button),
             ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+            InlineQueryHandler(InlineSearch(inline_limit)),
             MessageHandler(filters.COMMAND & new, basics.unknown_command),
             MessageHandler(filters.TEXT & filters.ChatType.PRIVATE & new, admin.private_text),
         ]

@@ -18,7 +18,17 @@ from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import admin, basics, feeds, reading, settings, shaping, tags
+from digestbot.bot.handlers import (
+    admin,
+    basics,
+    channels,
+    feeds,
+    reading,
+    saved,
+    settings,
+    shaping,
+    tags,
+)
 from digestbot.bot.handlers.common import reply
 from digestbot.bot.handlers.guards import is_bot_admin
 from digestbot.briefs.render import esc
@@ -61,6 +71,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("brief", reading.brief, "one brief in full: /brief ID"),
     Command("search", reading.search, "briefs matching words: /search WORDS",
             menu="Find briefs by words"),
+    Command("saved", saved.saved, "the briefs you saved (☆ Save under /brief)",
+            Where.PRIVATE, menu="Briefs you saved"),
     Command("tags", tags.tags, "pick tags to follow", menu="Pick tags to follow"),
     Command("subscribe", tags.subscribe, "follow tags: /subscribe TAG..."),
     Command("unsubscribe", tags.unsubscribe, "stop following: /unsubscribe TAG... or all"),
@@ -71,6 +83,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("filters", shaping.filters_command, "your filters, a button to remove each",
             menu="Your mutes and filters"),
     Command("style", shaping.style, "digest items with a gist line (full) or without (compact)"),
+    Command("share", channels.share, "a link that offers your tags to others"),
+    Command("channels", channels.channels, "manage a channel you made me admin of, from here",
+            Where.PRIVATE, menu="Manage your channels"),
     Command("settings", settings.settings, "time, timezone, frequency, minimum score, size",
             menu="Time, timezone, frequency, score"),
     Command("time", settings.time_command, "digest times, up to three: /time 08:00 18:00"),

@@ -22,9 +22,11 @@ from digestbot.delivery.broadcasts import BroadcastService
 from digestbot.delivery.leader import Leadership
 from digestbot.delivery.planner import DigestPlanner
 from digestbot.delivery.sender import SendBudget, Sender
+from digestbot.readers.channels import ChannelService
 from digestbot.readers.chats import ChatService
 from digestbot.readers.digests import DigestService
 from digestbot.readers.filters import FilterService
+from digestbot.readers.saved import SavedService
 from digestbot.store.db import SessionFactory
 
 
@@ -49,6 +51,8 @@ class Services:
     stats: StatsService
     budget: SendBudget
     clock: Callable[[], datetime]
+    channels: ChannelService
+    saved: SavedService
 
 
 class BotData:

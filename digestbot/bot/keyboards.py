@@ -20,6 +20,11 @@ MUTE = "mu"  # mu:tag|src:<brief id> (mute a brief's tag or source) | mu:undo:<f
 MUTE_TAG, MUTE_SOURCE, MUTE_UNDO = "tag", "src", "undo"
 FEEDBACK = "fb"  # fb:up|down:<brief id> (one brief) | fb:all:up|down | fb:tune (a digest)
 FEEDBACK_UP, FEEDBACK_DOWN, FEEDBACK_ALL, FEEDBACK_TUNE = "up", "down", "all", "tune"
+CHANNEL = "ch"  # ch:<channel id> | ch:me (back to the user's own chat)
+CHANNEL_SELF = "me"
+SHARED = "sh"  # sh:<share code>: follow a shared list of tags
+SAVE = "sv"  # sv:<brief id>
+UNSAVE = "us"  # us:<brief id>
 # Ids, pages and steps in callback data fit a 32-bit column; anything bigger is forged.
 MAX_INT_PART = MAX_INT32
 
@@ -31,6 +36,7 @@ def parse(data: str | None) -> list[str] | None:
     parts = data.split(":")
     if parts[0] not in {
         TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST, FILTER_REMOVE, MUTE, FEEDBACK,
+        CHANNEL, SHARED, SAVE, UNSAVE,
     }:  # fmt: skip
         return None
     return parts
@@ -150,7 +156,7 @@ def filters_keyboard(entries: list[tuple[int, str]]) -> InlineKeyboardMarkup | N
 def brief_keyboard(
     brief_id: int, *, tag: str | None, source: str | None, feedback: bool
 ) -> InlineKeyboardMarkup:
-    """Under /brief: 👍 / 👎 (private chats), and "mute tag X" / "mute this source"."""
+    """Under /brief: 👍 / 👎 (private chats), "mute tag X" / "mute this source", and Save."""
     rows: list[list[InlineKeyboardButton]] = []
     if feedback:
         rows.append(
@@ -172,6 +178,7 @@ def brief_keyboard(
         )
     if mutes:
         rows.append(mutes)
+    rows.append([InlineKeyboardButton("☆ Save", callback_data=f"{SAVE}:{brief_id}")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -210,3 +217,35 @@ def tune_keyboard(brief_ids: list[int]) -> InlineKeyboardMarkup:
             for b in brief_ids
         ]
     )
+
+
+def channel_picker(
+    channels: list[tuple[int, str]], *, managing: int | None
+) -> InlineKeyboardMarkup:
+    """One button per channel (id, title), then "back to me"."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{'✓ ' if channel_id == managing else ''}{title}"[:64],
+                callback_data=f"{CHANNEL}:{channel_id}",
+            )
+        ]
+        for channel_id, title in channels
+    ]
+    me = f"{'✓ ' if managing is None else ''}Back to me"
+    rows.append([InlineKeyboardButton(me, callback_data=f"{CHANNEL}:{CHANNEL_SELF}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def follow_shared(code: str, count: int) -> InlineKeyboardMarkup:
+    label = f"Follow {'this tag' if count == 1 else f'these {count} tags'}"
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"{SHARED}:{code}")]])
+
+
+def saved_list(brief_ids: list[int]) -> InlineKeyboardMarkup:
+    """A Remove button per saved brief, three to a row."""
+    buttons = [
+        InlineKeyboardButton(f"✕ {brief_id}", callback_data=f"{UNSAVE}:{brief_id}")
+        for brief_id in brief_ids
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])

@@ -35,6 +35,12 @@ What it does:
   (after :meth:`FakeBotAPI.chat_member_update`), empty or too long text, invalid HTML
   (``parse_mode="HTML"``), ``callback_data`` over 64 bytes, "message is not modified",
   unknown callback query ids.
+* **Channels and inline mode**: channel posts come signed by the channel (``sender_chat``);
+  ``getChatMember`` answers creator / administrator / member / left (a channel's
+  non-subscriber); :meth:`FakeBotAPI.inline_query` sends an ``inline_query`` update and
+  ``answerInlineQuery`` is checked as on Telegram (at most 50 results, unique ids of 1-64
+  bytes, message texts of 1-4096 characters, one answer per query), kept in
+  :attr:`FakeBotAPI.inline_answers`.
 * **Updates**: :meth:`FakeBotAPI.send_message`, :meth:`FakeBotAPI.press_button`,
   :meth:`FakeBotAPI.send_document`, :meth:`FakeBotAPI.chat_member_update` and
   :meth:`FakeBotAPI.push_update` queue updates for ``getUpdates`` (offset confirmation,

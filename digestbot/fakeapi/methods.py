@@ -35,6 +35,9 @@ _NOT_MODIFIED = (
 )
 _QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 _BOT_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_INLINE_RESULTS = 50
+_INLINE_ID_BYTES = 64
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class BotMethods(UpdateFeed):
@@ -45,6 +48,8 @@ class BotMethods(UpdateFeed):
         self.strict_html = strict_html
         #: ``answerCallbackQuery`` parameters by callback query id.
         self.callback_answers: dict[str, JSONDict] = {}
+        #: ``answerInlineQuery`` parameters by inline query id.
+        self.inline_answers: dict[str, JSONDict] = {}
         self.webhook_url = ""
         self._handlers: dict[str, Callable[[RecordedRequest], Any]] = {
             "getMe": self._get_me,
@@ -61,6 +66,7 @@ class BotMethods(UpdateFeed):
             "sendDocument": self._send_document,
             "sendChatAction": self._send_chat_action,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -87,7 +93,7 @@ class BotMethods(UpdateFeed):
             **self.bot.to_dict(),
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -267,6 +273,49 @@ class BotMethods(UpdateFeed):
         self.callback_answers[query_id] = dict(request.params)
         return True
 
+    def _answer_inline_query(self, request: RecordedRequest) -> bool:
+        """Telegram's checks: a known, unanswered query; at most 50 results with unique ids
+        of 1-64 bytes; each text message 1-4096 characters (after HTML parsing)."""
+        params = request.params
+        query_id = str(params.get("inline_query_id", ""))
+        if query_id not in self._inline_queries or query_id in self.inline_answers:
+            raise ApiError(400, _QUERY_INVALID)
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise ApiError(400, "Bad Request: can't parse inline query results JSON object")
+        if len(results) > _INLINE_RESULTS:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        seen: set[str] = set()
+        for result in results:
+            if not isinstance(result, dict) or not result.get("type"):
+                raise ApiError(400, "Bad Request: can't parse inline query result")
+            result_id = str(result.get("id", ""))
+            if not 1 <= len(result_id.encode()) <= _INLINE_ID_BYTES:
+                raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+            if result_id in seen:
+                raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+            seen.add(result_id)
+            content = result.get("input_message_content")
+            if result["type"] == "article" and (not result.get("title") or content is None):
+                raise ApiError(400, "Bad Request: can't parse inline query result")
+            if isinstance(content, dict) and "message_text" in content:
+                try:
+                    text = self._render(
+                        content["message_text"], content.get("parse_mode"), caption=False
+                    )
+                except ApiError as exc:
+                    if "too long" in exc.fault.description:
+                        raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG") from exc
+                    raise
+                if not text.strip():
+                    raise ApiError(400, "Bad Request: MESSAGE_EMPTY")
+        button = params.get("button")
+        parameter = button.get("start_parameter") if isinstance(button, dict) else None
+        if parameter is not None and not _START_PARAMETER.fullmatch(str(parameter)):
+            raise ApiError(400, "Bad Request: START_PARAM_INVALID")
+        self.inline_answers[query_id] = dict(params)
+        return True
+
     def _set_my_commands(self, request: RecordedRequest) -> bool:
         commands = request.params.get("commands")
         if not isinstance(commands, list) or len(commands) > 100:
@@ -316,7 +365,11 @@ class BotMethods(UpdateFeed):
         user = self.user(user_id).to_dict()
         if user_id == chat.owner:
             return member(user, "creator")
-        return member(user, "administrator" if user_id in chat.admins else "member")
+        if user_id in chat.admins:
+            return member(user, "administrator")
+        if chat.type == "channel" and user_id not in chat.members:
+            return member(user, "left")
+        return member(user, "member")
 
     def _get_chat_administrators(self, request: RecordedRequest) -> list[JSONDict]:
         chat = self._target(request.params)

@@ -109,6 +109,9 @@ class ChatHandle:
     admins: list[int] = field(default_factory=list)
     owner: int | None = None
     bot_status: BotStatus = "member"
+    #: Channel subscribers who are not admins (``getChatMember`` says ``member``; any other
+    #: user of a channel is ``left``, as Telegram answers).
+    members: list[int] = field(default_factory=list)
 
     def to_dict(self) -> JSONDict:
         """The Bot API ``Chat`` object."""
@@ -222,6 +225,9 @@ class StoredMessage:
             "chat": self.chat.to_dict(),
             "date": self.date,
         }
+        if self.chat.type == "channel":  # a channel post: signed by the channel, no sender
+            del data["from"]
+            data["sender_chat"] = self.chat.to_dict()
         if self.text is not None:
             data["text"] = self.text
         if self.entities:

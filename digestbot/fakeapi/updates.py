@@ -33,6 +33,8 @@ class UpdateFeed(ChatState):
         self._poll_generation = 0
         self._callback_ids = itertools.count(1)
         self._callback_queries: set[str] = set()
+        self._inline_ids = itertools.count(1)
+        self._inline_queries: set[str] = set()
 
     @property
     def pending_updates(self) -> list[JSONDict]:
@@ -116,6 +118,28 @@ class UpdateFeed(ChatState):
             "message": message.to_dict(),
         }
         return await self.push_update({"callback_query": query})
+
+    async def inline_query(
+        self,
+        user: SimUser | int,
+        query: str,
+        *,
+        chat_type: str = "sender",
+        offset: str = "",
+    ) -> tuple[int, str]:
+        """A user types ``@bot query`` in a chat of ``chat_type`` ("sender", "private",
+        "group", "supergroup" or "channel"). Returns (update id, inline query id)."""
+        sender = user if isinstance(user, SimUser) else self.user(user)
+        query_id = str(next(self._inline_ids) * 7_000_003 + 9_000_000_000_000_000)
+        self._inline_queries.add(query_id)
+        inline: JSONDict = {
+            "id": query_id,
+            "from": sender.to_dict(),
+            "query": query[:256],  # Telegram sends at most 256 characters
+            "offset": offset,
+            "chat_type": chat_type,
+        }
+        return await self.push_update({"inline_query": inline}), query_id
 
     async def send_document(
         self,

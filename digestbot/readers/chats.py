@@ -313,4 +313,6 @@ class ChatService:
     async def forget(self, chat_id: int) -> bool:
         """Delete everything the bot keeps about a chat; False when it knew nothing."""
         async with session_scope(self._sessions) as session:
+            # saved briefs, shares and channel choices first: they name the chat too
+            await store.delete_user_rows(session=session, chat_id=chat_id)
             return await store.delete_chat(session=session, chat_id=chat_id)

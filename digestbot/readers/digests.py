@@ -239,6 +239,12 @@ class DigestService:
             return [f"No briefs match {render.esc(query)}. Try fewer or other words."]
         return render.summary(items, heading=f"Search: {query}")
 
+    async def find(self, words: list[str], limit: int) -> list[store.Item]:
+        """The briefs /search would list first (inline mode sends them as articles)."""
+        words = [w.replace("\x00", "") for w in words]  # PostgreSQL refuses NUL in text
+        async with self._sessions() as session:
+            return await store.search_items(session=session, words=words, limit=limit)
+
 
 def _with_points(items: list[store.Item]) -> list[store.Item]:
     """The first WATCH_SIZE briefs that say what to watch next."""

@@ -4,7 +4,8 @@ Owns the schema (``models``), connecting and migrating (``db``, ``migrations/``)
 the queries, as keyword-only async functions taking a session, one module per
 aggregate, lowest first: ``tags``, ``kv``, ``feeds``, ``audit``, ``filters``
 (readers' filters and tag weights); ``briefs`` and ``chats`` (which name tags);
-``planning``, ``outbox``, ``broadcasts`` and ``alerts``; full-text search in ``search``.
+``planning``, ``outbox``, ``broadcasts``, ``alerts`` and ``channels`` (channels managed
+from a private chat, saved briefs, shared tag lists); full-text search in ``search``.
 ``sql`` holds what they share. Callers write ``store.find_items(session=..., ...)``:
 every query is re-exported here by name, so moving one between modules changes no
 caller. Callers own the transaction (``db.session_scope``): no query commits.
@@ -48,6 +49,19 @@ from digestbot.store.broadcasts import (
     outbox_outcomes,
     recent_broadcasts,
     start_broadcast,
+)
+from digestbot.store.channels import (
+    add_channel,
+    add_share,
+    delete_user_rows,
+    drop_oldest_saved,
+    managed_chat,
+    save_brief,
+    saved_items,
+    set_managed_chat,
+    share_tags,
+    unsave_brief,
+    user_channels,
 )
 from digestbot.store.chats import (
     ChatFigures,
@@ -132,8 +146,10 @@ __all__ = [
     "TagCount",
     "add_audit",
     "add_broadcast",
+    "add_channel",
     "add_feed",
     "add_filter",
+    "add_share",
     "add_subscription",
     "alert_chats",
     "alert_cursor",
@@ -150,6 +166,8 @@ __all__ = [
     "count_items",
     "delete_chat",
     "delete_shaping",
+    "delete_user_rows",
+    "drop_oldest_saved",
     "due_chats",
     "enqueue",
     "ensure_feeds",
@@ -169,6 +187,7 @@ __all__ = [
     "items_by_ids",
     "iter_briefs",
     "list_filters",
+    "managed_chat",
     "mark_sent",
     "max_brief_id",
     "move_chat",
@@ -185,12 +204,16 @@ __all__ = [
     "remove_subscription",
     "reschedule",
     "save_alerts",
+    "save_brief",
     "save_plan",
     "save_weights",
+    "saved_items",
     "search_items",
     "sent_since",
     "set_alert_cursor",
+    "set_managed_chat",
     "shaping_of",
+    "share_tags",
     "sources_of",
     "start_broadcast",
     "tag_counts",
@@ -198,8 +221,10 @@ __all__ = [
     "tags_of",
     "title_key",
     "top_tags",
+    "unsave_brief",
     "unscheduled_chats",
     "update_chats",
     "upsert_briefs",
+    "user_channels",
     "weights_of",
 ]

@@ -450,3 +450,54 @@ class TagWeight(SQLModel, table=True):
     value: float = 0.0
     count: int = 0  # feedback presses on it, for "you liked #chips often"
     updated_at: datetime = _ts()
+
+
+class Channel(SQLModel, table=True):
+    """A channel the bot was made admin of, and who did it (from the ``my_chat_member``
+    update): /channels offers it to them. The digest settings live in its ``chats`` row."""
+
+    __tablename__ = "channels"
+
+    chat_id: int = Field(
+        sa_type=sa.BigInteger,
+        foreign_key="chats.id",
+        primary_key=True,
+        ondelete="CASCADE",
+        sa_column_kwargs={"autoincrement": False},
+    )
+    added_by: int = Field(sa_type=sa.BigInteger, index=True)
+    created_at: datetime = _ts(default_now=True)
+
+
+class Managing(SQLModel, table=True):
+    """Whose private chat manages which channel (/channels), until "back to me"."""
+
+    __tablename__ = "managing"
+
+    user_id: int = Field(
+        sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    chat_id: int = Field(sa_type=sa.BigInteger, foreign_key="chats.id", ondelete="CASCADE")
+
+
+class SavedBrief(SQLModel, table=True):
+    """A brief a user kept with the Save button (/saved)."""
+
+    __tablename__ = "saved_briefs"
+
+    user_id: int = Field(
+        sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    brief_id: int = Field(foreign_key="briefs.id", primary_key=True, ondelete="CASCADE")
+    saved_at: datetime = _ts(default_now=True)
+
+
+class TagShare(SQLModel, table=True):
+    """A /share link's tags, behind a short code (a start payload holds 64 characters)."""
+
+    __tablename__ = "tag_shares"
+
+    code: str = Field(max_length=16, primary_key=True)
+    chat_id: int = Field(sa_type=sa.BigInteger, index=True)  # whose tags; /forget deletes
+    tags: str = Field(sa_type=sa.Text)  # "chips,rust"
+    created_at: datetime = _ts(default_now=True)

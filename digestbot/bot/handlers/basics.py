@@ -7,6 +7,7 @@ from telegram.constants import ChatType
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
+from digestbot.bot.handlers.channels import SHARE_PREFIX, shared_start
 from digestbot.bot.handlers.common import args_of, chat_type, echo, language_of, reply
 from digestbot.bot.handlers.guards import may_configure
 from digestbot.briefs.render import esc
@@ -29,6 +30,10 @@ async def start(update: Update, context: BotContext) -> None:
         title=chat.title or chat.full_name,
         language=language_of(update),
     )
+    shared = [a.removeprefix(SHARE_PREFIX) for a in args_of(context) if a.startswith(SHARE_PREFIX)]
+    if shared:
+        await shared_start(update, context, shared[0])
+        return
     deep = [a.removeprefix("tag-") for a in args_of(context) if a.startswith("tag-")]
     if deep:
         result = await services.chats.subscribe(chat.id, deep)

@@ -9,7 +9,7 @@ from telegram.error import BadRequest
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import admin, settings, shaping, tags
+from digestbot.bot.handlers import admin, channels, saved, settings, shaping, tags
 from digestbot.bot.handlers.common import STALE_BUTTON
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,14 @@ async def button(update: Update, context: BotContext) -> None:
             await shaping.mute_button(update, context, parts)
         elif parts[0] == keyboards.FEEDBACK:
             await shaping.feedback_button(update, context, parts)
+        elif parts[0] == keyboards.CHANNEL:
+            await channels.channel_button(update, context, parts)
+        elif parts[0] == keyboards.SHARED:
+            await channels.shared_button(update, context, parts)
+        elif parts[0] == keyboards.SAVE:
+            await saved.save_button(update, context, parts)
+        elif parts[0] == keyboards.UNSAVE:
+            await saved.unsave_button(update, context, parts)
         elif parts[0] == keyboards.SETTING:
             await settings.setting_button(update, context, parts)
         else:

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 
 from digestbot.bot.context import BotContext
+from digestbot.bot.handlers.channels import channel_added
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,9 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
     chat, status = change.chat, change.new_chat_member.status
     chats = context.services.chats
     if status in PRESENT:
-        if await chats.get(chat.id) is None:
+        if await channel_added(update, context):  # made admin of a channel: who did it counts
+            await chats.set_active(chat.id, True)
+        elif await chats.get(chat.id) is None:
             await chats.register(
                 chat_id=chat.id, type=chat.type, title=chat.title or chat.full_name
             )

@@ -7,7 +7,8 @@ from telegram import Update
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, reply
+from digestbot.bot.handlers import managed
+from digestbot.bot.handlers.common import STALE_BUTTON, args_of, reply
 from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.briefs.render import esc
 from digestbot.errors import InputError
@@ -49,12 +50,12 @@ def _times(chat: Chat) -> str:
 
 async def settings(update: Update, context: BotContext) -> None:
     """Show the chat's settings with buttons to change them."""
-    chat = update.effective_chat
-    if chat is None:
+    where = await managed.target(update, context)
+    if where is None:
         return
-    known = await context.services.chats.ensure(chat.id, type=chat_type(update))
-    filters = await context.services.filters.count(chat.id)
-    await reply(update, [describe(known, filters)], keyboards.settings_keyboard(known))
+    known = await context.services.chats.ensure(where.id, type=where.type)
+    filters = await context.services.filters.count(where.id)
+    await reply(update, [where.note + describe(known, filters)], keyboards.settings_keyboard(known))
 
 
 async def _change(update: Update, context: BotContext, usage: str, action: str) -> None:
@@ -67,17 +68,21 @@ async def _change(update: Update, context: BotContext, usage: str, action: str) 
         return
     if not await require_group_admin(update, context):
         return
+    where = await managed.target(update, context)
+    if where is None:
+        return
+    chat_id = where.id
     chats = context.services.chats
-    await chats.ensure(chat.id, type=chat_type(update))
+    await chats.ensure(chat_id, type=where.type)
     try:
         if action == "time":
-            updated = await chats.set_time(chat.id, args)
+            updated = await chats.set_time(chat_id, args)
             text = f"Digests come at <b>{_times(updated)}</b> ({esc(updated.timezone)})."
         elif action == "timezone":
-            updated = await chats.set_timezone(chat.id, " ".join(args))
+            updated = await chats.set_timezone(chat_id, " ".join(args))
             text = f"Timezone set to <b>{esc(updated.timezone)}</b>; digests at {_times(updated)}."
         elif action == "alerts":
-            updated = await chats.set_alerts(chat.id, args)
+            updated = await chats.set_alerts(chat_id, args)
             text = (
                 "Alerts off."
                 if updated.alert_score is None
@@ -86,7 +91,7 @@ async def _change(update: Update, context: BotContext, usage: str, action: str) 
                 f" ({esc(updated.quiet_hours or 'none')})."
             )
         elif action == "quiet":
-            updated = await chats.set_quiet(chat.id, " ".join(args))
+            updated = await chats.set_quiet(chat_id, " ".join(args))
             text = (
                 f"Quiet hours: <b>{esc(updated.quiet_hours)}</b> ({esc(updated.timezone)}); an"
                 " alert due then waits for the next digest."
@@ -95,18 +100,18 @@ async def _change(update: Update, context: BotContext, usage: str, action: str) 
             )
         elif action == "frequency":
             updated = await chats.set_frequency(
-                chat.id, args[0], args[1] if len(args) > 1 else None
+                chat_id, args[0], args[1] if len(args) > 1 else None
             )
             text = "Frequency: <b>" + esc(describe_frequency(updated)) + "</b>."
         elif action == "minscore":
-            updated = await chats.set_min_score(chat.id, args[0])
+            updated = await chats.set_min_score(chat_id, args[0])
             text = f"Only briefs scoring <b>{updated.min_score}</b>/10 or more from now on."
         else:
-            updated = await chats.set_size(chat.id, args[0])
+            updated = await chats.set_size(chat_id, args[0])
             text = f"Up to <b>{updated.digest_size}</b> briefs per digest."
     except InputError as exc:
         text = esc(exc.reason[:1].upper() + exc.reason[1:])
-    await reply(update, [text])
+    await reply(update, [where.note + text])
 
 
 def describe_frequency(chat: Chat) -> str:
@@ -203,8 +208,8 @@ async def forget_button(update: Update, context: BotContext, parts: list[str]) -
 
 async def setting_button(update: Update, context: BotContext, parts: list[str]) -> None:
     """A press on the /settings keyboard."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None:
+    query = update.callback_query
+    if query is None or update.effective_chat is None:
         return
     if len(parts) != 3:
         await query.answer(STALE_BUTTON)
@@ -212,8 +217,11 @@ async def setting_button(update: Update, context: BotContext, parts: list[str]) 
     if not await may_configure(update, context):
         await query.answer("Only this group's admins can change settings.")
         return
+    chat = await managed.target(update, context)
+    if chat is None:
+        return
     chats = context.services.chats
-    current = await chats.ensure(chat.id, type=chat_type(update))
+    current = await chats.ensure(chat.id, type=chat.type)
     field, value = parts[1], parts[2]
     step = keyboards.int_part(parts, 2)
     try:
@@ -243,5 +251,6 @@ async def setting_button(update: Update, context: BotContext, parts: list[str]) 
     if describe(updated) != describe(current) or field == "freq":
         filters = await context.services.filters.count(chat.id)
         await query.edit_message_text(
-            describe(updated, filters), reply_markup=keyboards.settings_keyboard(updated)
+            chat.note + describe(updated, filters),
+            reply_markup=keyboards.settings_keyboard(updated),
         )

@@ -6,7 +6,8 @@ from telegram import Update
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, echo, reply
+from digestbot.bot.handlers import managed
+from digestbot.bot.handlers.common import STALE_BUTTON, args_of, echo, reply
 from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.briefs.render import esc
 from digestbot.readers.chats import SubscribeResult, UnsubscribeResult
@@ -44,15 +45,16 @@ def describe_unsubscribe(result: UnsubscribeResult) -> str:
 
 async def tags(update: Update, context: BotContext) -> None:
     """The tag picker: known tags with brief counts; tapping toggles."""
-    chat = update.effective_chat
-    if chat is None:
+    where = await managed.target(update, context)
+    if where is None:
         return
-    await context.services.chats.ensure(chat.id, type=chat_type(update))
-    page = await context.services.chats.tag_page(chat.id, 0)
+    await context.services.chats.ensure(where.id, type=where.type)
+    page = await context.services.chats.tag_page(where.id, 0)
     if not page.entries:
         await reply(update, ["There are no tags yet: no briefs have arrived."])
         return
-    await reply(update, ["Tap a tag to follow or unfollow it:"], keyboards.tag_picker(page))
+    text = where.note + "Tap a tag to follow or unfollow it:"
+    await reply(update, [text], keyboards.tag_picker(page))
 
 
 async def subscribe(update: Update, context: BotContext) -> None:
@@ -68,9 +70,12 @@ async def subscribe(update: Update, context: BotContext) -> None:
         return
     if not await require_group_admin(update, context):
         return
-    await context.services.chats.ensure(chat.id, type=chat_type(update))
-    result = await context.services.chats.subscribe(chat.id, typed)
-    await reply(update, [describe_subscribe(result)])
+    where = await managed.target(update, context)
+    if where is None:
+        return
+    await context.services.chats.ensure(where.id, type=where.type)
+    result = await context.services.chats.subscribe(where.id, typed)
+    await reply(update, [where.note + describe_subscribe(result)])
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
@@ -84,38 +89,43 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         return
     if not await require_group_admin(update, context):
         return
-    if [t.lower() for t in typed] == ["all"]:
-        count = await context.services.chats.unsubscribe_all(chat.id)
-        await reply(
-            update, [f"Stopped following all {count} tags." if count else "You follow no tags."]
-        )
+    where = await managed.target(update, context)
+    if where is None:
         return
-    result = await context.services.chats.unsubscribe(chat.id, typed)
-    await reply(update, [describe_unsubscribe(result)])
+    if [t.lower() for t in typed] == ["all"]:
+        count = await context.services.chats.unsubscribe_all(where.id)
+        text = f"Stopped following all {count} tags." if count else "You follow no tags."
+        await reply(update, [where.note + text])
+        return
+    result = await context.services.chats.unsubscribe(where.id, typed)
+    await reply(update, [where.note + describe_unsubscribe(result)])
 
 
 async def mytags(update: Update, context: BotContext) -> None:
     """The tags this chat follows."""
-    chat = update.effective_chat
-    if chat is None:
+    where = await managed.target(update, context)
+    if where is None:
         return
-    mine = await context.services.chats.tags(chat.id)
+    mine = await context.services.chats.tags(where.id)
     if not mine:
-        await reply(update, ["You follow no tags yet. Pick some with /tags."])
+        await reply(update, [where.note + "You follow no tags yet. Pick some with /tags."])
         return
-    await reply(update, [f"You follow: <b>{esc(', '.join(mine))}</b>"])
+    await reply(update, [f"{where.note}You follow: <b>{esc(', '.join(mine))}</b>"])
 
 
 async def picker_button(update: Update, context: BotContext, parts: list[str]) -> None:
     """A press on the tag picker: toggle a tag, turn a page, or close it."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None:
+    query = update.callback_query
+    if query is None:
+        return
+    chat = await managed.target(update, context)
+    if chat is None:
         return
     if parts[0] == keyboards.TAGS_DONE:
         mine = await context.services.chats.tags(chat.id)
         text = f"You follow: <b>{esc(', '.join(mine))}</b>" if mine else "You follow no tags."
         await query.answer()
-        await query.edit_message_text(text + "\n/digest shows what's new.")
+        await query.edit_message_text(chat.note + text + "\n/digest shows what's new.")
         return
     if parts[0] == keyboards.TAG_TOGGLE:
         tag_id, page_no = keyboards.int_part(parts, 1), keyboards.int_part(parts, 2)
@@ -125,7 +135,7 @@ async def picker_button(update: Update, context: BotContext, parts: list[str]) -
         if not await may_configure(update, context):
             await query.answer("Only this group's admins can change its tags.")
             return
-        await context.services.chats.ensure(chat.id, type=chat_type(update))
+        await context.services.chats.ensure(chat.id, type=chat.type)
         toggled = await context.services.chats.toggle(chat.id, tag_id)
         if toggled is None:
             await query.answer(STALE_BUTTON)
