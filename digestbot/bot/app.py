@@ -39,7 +39,7 @@ from telegram.request import HTTPXRequest
 from digestbot import logs, store
 from digestbot.bot import commands, jobs
 from digestbot.bot.context import BotContext, BotData, Services
-from digestbot.bot.handlers import admin, basics, buttons, membership, reading
+from digestbot.bot.handlers import admin, buttons, membership, reading
 from digestbot.bot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.bot.metrics import CONTENT_TYPE, Metrics
 from digestbot.bot.processing import PerChatUpdateProcessor
@@ -159,7 +159,7 @@ def register_handlers(
             MessageHandler(filters.Regex(reading.BRIEF_LINK) & new, reading.brief_link),
             CallbackQueryHandler(buttons.button),
             ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
-            MessageHandler(filters.COMMAND & new, basics.unknown_command),
+            MessageHandler(filters.COMMAND & new, commands.unknown_command),
             MessageHandler(filters.TEXT & filters.ChatType.PRIVATE & new, admin.private_text),
         ]
     )

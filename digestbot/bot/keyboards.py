@@ -15,6 +15,7 @@ SETTING = "st"  # st:<field>:<value>
 FORGET = "fg"  # fg:yes | fg:no
 BROADCAST = "bc"  # bc:go|no|stop:<broadcast id>
 BROADCAST_SEND, BROADCAST_DROP, BROADCAST_STOP = "go", "no", "stop"
+SEARCH_MORE = "sm"  # sm:<search token>:<page>; the words stay server-side with the chat
 # Ids, pages and steps in callback data fit a 32-bit column; anything bigger is forged.
 MAX_INT_PART = MAX_INT32
 
@@ -24,7 +25,7 @@ def parse(data: str | None) -> list[str] | None:
     if not data or len(data.encode()) > 64:
         return None
     parts = data.split(":")
-    if parts[0] not in {TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST}:
+    if parts[0] not in {TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST, SEARCH_MORE}:
         return None
     return parts
 
@@ -59,6 +60,12 @@ def tag_picker(page: TagPage) -> InlineKeyboardMarkup:
         rows.append(nav)
     rows.append([InlineKeyboardButton("Done", callback_data=TAGS_DONE)])
     return InlineKeyboardMarkup(rows)
+
+
+def search_more(token: str, page: int) -> InlineKeyboardMarkup:
+    """ "More" under a page of search results."""
+    button = InlineKeyboardButton("More", callback_data=f"{SEARCH_MORE}:{token}:{page}")
+    return InlineKeyboardMarkup([[button]])
 
 
 def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:

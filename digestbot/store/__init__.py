@@ -70,7 +70,7 @@ from digestbot.store.feeds import (
     get_feed,
     remove_feed,
 )
-from digestbot.store.kv import get_or_set_value
+from digestbot.store.kv import chat_key, delete_chat_values, get_or_set_value, get_value, set_value
 from digestbot.store.outbox import (
     PRUNE_BATCH,
     Claimed,
@@ -129,12 +129,14 @@ __all__ = [
     "cancel_broadcast",
     "cancel_chat_rows",
     "chat_figures",
+    "chat_key",
     "chat_tags",
     "claim_due",
     "count_audience",
     "count_briefs",
     "count_items",
     "delete_chat",
+    "delete_chat_values",
     "due_chats",
     "enqueue",
     "ensure_feeds",
@@ -150,6 +152,7 @@ __all__ = [
     "get_item",
     "get_or_create_chat",
     "get_or_set_value",
+    "get_value",
     "items_by_ids",
     "iter_briefs",
     "mark_sent",
@@ -170,6 +173,7 @@ __all__ = [
     "search_items",
     "sent_since",
     "set_alert_cursor",
+    "set_value",
     "sources_of",
     "start_broadcast",
     "tag_counts",

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from digestbot.store.kv import delete_chat_values
 from digestbot.store.models import Chat, Outbox, OutboxStatus, Subscription, Tag, utcnow
 from digestbot.store.sql import dialect_insert, dialect_name
 from digestbot.store.tags import ensure_tags
@@ -105,6 +106,7 @@ async def delete_chat(*, session: AsyncSession, chat_id: int) -> bool:
     False when there was no such chat. The audit log holds admins' actions with counts,
     never the chats they reached, and broadcasts name only the admin who sent them."""
     await remove_all_subscriptions(session=session, chat_id=chat_id)
+    await delete_chat_values(session=session, chat_id=chat_id)  # its last search, say
     # a row the sender holds (sending) goes too: marking it sent then changes nothing
     await session.exec(sa.delete(Outbox).where(col(Outbox.chat_id) == chat_id))
     result = await session.exec(sa.delete(Chat).where(col(Chat.id) == chat_id))

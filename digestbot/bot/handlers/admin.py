@@ -59,8 +59,9 @@ def _refused(update: Update, what: str) -> None:
     )
 
 
-def admin_only(handler: Handler) -> Handler:
-    """Run ``handler`` for admins; anyone else gets the unknown-command answer."""
+def admin_only(handler: Handler, *, otherwise: Handler) -> Handler:
+    """Run ``handler`` for admins; anyone else gets ``otherwise``, the unknown-command
+    answer (passed in: it suggests commands from the table, which imports this module)."""
 
     @functools.wraps(handler)
     async def guarded(update: Update, context: BotContext) -> None:
@@ -69,7 +70,7 @@ def admin_only(handler: Handler) -> Handler:
             return
         message = update.effective_message
         _refused(update, (message.text or "").split()[0][:40] if message else "command")
-        await basics.unknown_command(update, context)
+        await otherwise(update, context)
 
     return guarded
 

@@ -9,7 +9,7 @@ from telegram.error import BadRequest
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import admin, settings, tags
+from digestbot.bot.handlers import admin, reading, settings, tags
 from digestbot.bot.handlers.common import STALE_BUTTON
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ async def button(update: Update, context: BotContext) -> None:
             await tags.picker_button(update, context, parts)
         elif parts[0] == keyboards.BROADCAST:
             await admin.broadcast_button(update, context, parts)
+        elif parts[0] == keyboards.SEARCH_MORE:
+            await reading.search_more_button(update, context, parts)
         elif parts[0] == keyboards.SETTING:
             await settings.setting_button(update, context, parts)
         else:

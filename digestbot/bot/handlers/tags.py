@@ -6,7 +6,14 @@ from telegram import Update
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, echo, reply
+from digestbot.bot.handlers.common import (
+    STALE_BUTTON,
+    args_of,
+    chat_type,
+    echo,
+    reply,
+    unknown_tag_line,
+)
 from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.briefs.render import esc
 from digestbot.readers.chats import SubscribeResult, UnsubscribeResult
@@ -25,9 +32,7 @@ def describe_subscribe(result: SubscribeResult) -> str:
         lines.append(f"Following <b>{esc(', '.join(result.added))}</b> now.")
     if result.already:
         lines.append(f"Already following {esc(', '.join(result.already))}.")
-    for typed, hints in result.unknown.items():
-        hint = f" Did you mean {esc(' or '.join(hints))}?" if hints else " See /tags."
-        lines.append(f"No tag {echo(typed)}.{hint}")
+    lines.extend(unknown_tag_line(typed, hints) for typed, hints in result.unknown.items())
     return "\n".join(lines)
 
 
