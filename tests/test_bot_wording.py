@@ -55,7 +55,9 @@ async def test_time_says_when_digests_are_off_or_paused_and_how_to_turn_them_on(
 
     assert on == "Digests come at <b>06:30</b> (UTC)."
     assert off.endswith("But digests are off: /frequency daily turns them on.")
-    assert both.endswith("But digests are off and paused: /frequency daily and /start turn them on.")
+    assert both.endswith(
+        "But digests are off and paused: /frequency daily and /start turn them on."
+    )
     assert paused.endswith("But digests are paused: /start turns them on.")
 
 
@@ -117,7 +119,6 @@ async def test_search_pages_with_more_and_the_query_stays_on_the_server(bot):
     shown = re.findall(r"Chip story \d\d", first.text + second.text)
     assert sorted(shown) == titles  # every result once, none twice
     assert any(r.method == "answerCallbackQuery" for r in sent)
-
 
 
 async def test_more_pages_a_long_query_full_of_separators(bot):

@@ -6,6 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from digestbot.readers.chats import TagPage
 from digestbot.store.models import MAX_INT32, Chat, Frequency
+from digestbot.text import plural
 
 # Callback data formats; anything else is stale or forged.
 TAG_TOGGLE = "tg"  # tg:<tag id>:<page>
@@ -110,7 +111,7 @@ def broadcast_confirm(broadcast_id: int, chats: int) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(
-                    f"Send to {chats:,} chats",
+                    f"Send to {plural(chats, 'chat')}",
                     callback_data=f"{BROADCAST}:{BROADCAST_SEND}:{broadcast_id}",
                 ),
                 InlineKeyboardButton(

@@ -17,6 +17,7 @@ from digestbot.bot.handlers.common import (
 from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.briefs.render import esc
 from digestbot.readers.chats import SubscribeResult, UnsubscribeResult
+from digestbot.text import plural
 
 MAX_TAGS_PER_COMMAND = 20
 
@@ -92,7 +93,8 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if [t.lower() for t in typed] == ["all"]:
         count = await context.services.chats.unsubscribe_all(chat.id)
         await reply(
-            update, [f"Stopped following all {count} tags." if count else "You follow no tags."]
+            update,
+            [f"Stopped following all {plural(count, 'tag')}." if count else "You follow no tags."],
         )
         return
     result = await context.services.chats.unsubscribe(chat.id, typed)
