@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.bot import Bot, running_bot
+from tests.bot import SENDS, Bot, running_bot
 from tests.factories import make_brief
 
 ADMIN = 7
@@ -155,3 +155,18 @@ async def test_an_old_more_button_expires_when_a_new_search_or_forget_comes(bot)
     gone = await bot.press(chat, new.message_id, new.buttons[0][0].callback_data)
     answers = [r.params.get("text") for r in gone if r.method == "answerCallbackQuery"]
     assert answers == ["This search has expired. Send /search again."]
+
+
+async def test_any_newer_search_expires_the_more_of_the_last(bot):
+    await bot.add_briefs([make_brief(title=f"Chip story {n}", tags=("chips",)) for n in range(20)])
+    chat = bot.server.private_chat(42)
+    await bot.say(chat, "/search chip")
+    old = bot.server.messages(chat)[-1]
+    (none,) = await bot.texts(chat, "/search nothingmatchesthis")
+
+    stale = await bot.press(chat, old.message_id, old.buttons[0][0].callback_data)
+
+    assert none.startswith("No briefs match")
+    answers = [r.params.get("text") for r in stale if r.method == "answerCallbackQuery"]
+    assert answers == ["This search has expired. Send /search again."]
+    assert [r for r in stale if r.method in SENDS] == []  # nothing sent or edited

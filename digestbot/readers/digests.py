@@ -202,13 +202,15 @@ class DigestService:
         token = secrets.token_urlsafe(6)  # 8 characters, none of them ":"
         async with session_scope(self._sessions) as session:
             messages, more = await self._search_page(session, words, 0)
-            if more and chat_id is not None:
-                # one kept search a chat: a new one replaces it (older buttons expire)
+            if chat_id is not None:
+                # one kept search a chat, even one without more: each search replaces the
+                # last, so only the newest "More" works
                 value = json.dumps({"token": token, "words": words})
                 key = store.chat_key(chat_id, SEARCH_KEY)
                 await store.set_value(session=session, key=key, value=value)
-                return SearchPage(messages, token, 1)
-        return SearchPage(messages)
+        return (
+            SearchPage(messages, token, 1) if more and chat_id is not None else SearchPage(messages)
+        )
 
     async def search_more(self, chat_id: int, token: str, page: int) -> SearchPage | None:
         """The next page of the chat's kept search; None when the button is stale (a newer
