@@ -141,7 +141,7 @@ def run(ctx: click.Context, samples: bool) -> None:
 
     Needs TELEGRAM_BOT_TOKEN.
     """
-    from digestbot.bot.app import build_application
+    from digestbot.bot.app import build_application, serve_health_while_polling
 
     settings = _settings(ctx)
     try:
@@ -155,6 +155,7 @@ def run(ctx: click.Context, samples: bool) -> None:
         if settings.webhook_url:
             _run(lambda: _serve_webhook(app, settings))
         else:
+            serve_health_while_polling(app, settings)
             app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     except InvalidToken:
         # A configuration error, not an outage: exit 2 so systemd stops restarting it.

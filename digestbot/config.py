@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0:8080"
     webhook_secret: SecretStr | None = None
+    # Polling mode has no HTTP server of its own: set, /healthz and /metrics are served
+    # here (a systemd or container health check needs them too).
+    health_listen: str | None = None
     # How often a standby replica tries to become the leader, and the leader checks
     # it still is; a dead leader is replaced within about this long (README: Deployment).
     leader_retry_seconds: float = 5.0
@@ -245,6 +248,14 @@ class Settings(BaseSettings):
         parse_listen(value)
         return value.strip()
 
+    @field_validator("health_listen")
+    @classmethod
+    def _health_listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_listen(value)
+        return value.strip()
+
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
@@ -268,6 +279,11 @@ class Settings(BaseSettings):
     def webhook_address(self) -> tuple[str, int]:
         """``WEBHOOK_LISTEN`` as (host, port)."""
         return parse_listen(self.webhook_listen)
+
+    @property
+    def health_address(self) -> tuple[str, int] | None:
+        """``HEALTH_LISTEN`` as (host, port); None when unset."""
+        return parse_listen(self.health_listen) if self.health_listen else None
 
     @property
     def webhook_path(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -66,6 +67,15 @@ async def texts(bot, chat, text, from_user=None) -> list[str]:
     return await bot.texts(chat, text, from_user)
 
 
+async def ingested(bot, chat, url) -> str:
+    """/ingest URL's report: "Fetching…" at once, edited into the report when done."""
+    rest(bot)
+    fetching, done = await bot.say(chat, f"/ingest {url}")
+    assert fetching.method == "sendMessage" and fetching.params["text"] == f"Fetching {url}…"
+    assert done.method == "editMessageText"
+    return str(done.params["text"])
+
+
 async def answers(bot, chat, text, from_user=None, *, name=None) -> list[tuple[str, dict]]:
     """The bot's answers, whole (method and every parameter), with the command ``name``
     in their texts written as ``/nosuchcommand``: two answers that differ only by the
@@ -75,6 +85,14 @@ async def answers(bot, chat, text, from_user=None, *, name=None) -> list[tuple[s
     for request in await bot.say(chat, text, from_user):
         params = dict(request.params)
         if name is not None and "text" in params:
+            # an unknown command offers the user's commands spelled like it (/stats:
+            # /start?); never an admin one, and /nosuchcommand is like none
+            hint = re.search(r" Did you mean ([^?]*)\?", str(params["text"]))
+            if hint is not None:
+                assert not {"/broadcast", "/stats", "/ingest", "/feed"} & set(
+                    hint.group(1).replace(" or ", " ").split()
+                ), hint.group(0)
+                params["text"] = str(params["text"]).replace(hint.group(0), "")
             params["text"] = str(params["text"]).replace(name, UNKNOWN)
         found.append((request.method, params))
     return found
@@ -423,8 +441,8 @@ async def test_ingest_a_url_stores_the_good_briefs_and_reports_the_bad(bot, web)
     url = web.serve("/briefs.json", briefs_reply(*good, overrated))
     admin = bot.server.private_chat(ADMIN)
 
-    (first,) = await texts(bot, admin, f"/ingest {url}")
-    (again,) = await texts(bot, admin, f"/ingest {url}")
+    first = await ingested(bot, admin, url)
+    again = await ingested(bot, admin, url)
 
     assert first.splitlines() == [
         f"{url}: 2 added, 0 updated, 0 unchanged, 1 rejected.",
@@ -440,7 +458,7 @@ async def test_ingest_a_url_with_a_lone_surrogate_stores_the_rest(bot, web):
     url = web.serve("/briefs.json", briefs_reply(broken, good))
     admin = bot.server.private_chat(ADMIN)
 
-    (reply,) = await texts(bot, admin, f"/ingest {url}")
+    reply = await ingested(bot, admin, url)
 
     assert reply.splitlines() == [
         f"{url}: 1 added, 0 updated, 0 unchanged, 1 rejected.",
@@ -449,10 +467,24 @@ async def test_ingest_a_url_with_a_lone_surrogate_stores_the_rest(bot, web):
     assert await brief_titles(bot) == ["Stored beside it"]
 
 
+async def test_ingest_shows_it_is_working_until_the_report_replaces_it(bot, web):
+    url = web.serve("/briefs.json", briefs_reply(make_brief(title="Slow to come")))
+    admin = bot.server.private_chat(ADMIN)
+    mark = bot.server.mark()
+
+    report = await ingested(bot, admin, url)
+
+    calls = [r for r in bot.server.requests[mark:] if r.method != "getUpdates"]
+    assert [r.method for r in calls] == ["sendChatAction", "sendMessage", "editMessageText"]
+    assert calls[0].params["action"] == "typing"
+    assert calls[2].params["message_id"] == bot.server.messages(admin)[-1].message_id
+    assert [m.text for m in bot.server.messages(admin)] == [report]  # one message: the report
+
+
 async def test_ingest_an_unreachable_url_gives_the_reason(bot):
     url = f"http://127.0.0.1:{closed_port()}/feed.json"
 
-    (answer,) = await texts(bot, bot.server.private_chat(ADMIN), f"/ingest {url}")
+    answer = await ingested(bot, bot.server.private_chat(ADMIN), url)
 
     assert answer.splitlines() == [
         f"{url}: 0 added, 0 updated, 0 unchanged, 1 rejected.",

@@ -180,7 +180,7 @@ async def test_the_groups_admin_can_change_everything(bot):
     assert REFUSAL not in answers.values()
     assert answers["/subscribe chips"] == "Following <b>chips</b> now."
     assert answers["/unsubscribe llm"] == "Stopped following <b>llm</b>."
-    assert answers["/unsubscribe all"] == "Stopped following all 1 tags."
+    assert answers["/unsubscribe all"] == "Stopped following all 1 tag."
     assert await settings_of(bot) == ("06:15", "Asia/Kolkata", "weekly", 4, 7, 3, True)
 
     (question,) = await bot.texts(group, "/forget", from_user=ADMIN)

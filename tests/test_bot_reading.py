@@ -69,7 +69,7 @@ async def test_summary_is_one_line_per_brief_and_takes_a_tag(bot):
     (chips,) = await bot.texts(chat, "/summary #Chips")
     assert "About chips" in chips and "About llm" not in chips
     (none,) = await bot.texts(chat, "/summary nosuchtag")
-    assert "No briefs on nosuchtag yet" in none
+    assert none == "No tag nosuchtag. See /tags."
 
 
 async def test_watch_lists_what_to_watch_once_each(bot):

@@ -18,7 +18,7 @@ async def test_subscribe_unsubscribe_and_mytags(bot):
 
     (removed,) = await bot.texts(chat, "/unsubscribe CHIPS llm")
     assert removed == "Stopped following <b>chips</b>.\nYou weren't following llm."
-    assert await bot.texts(chat, "/unsubscribe all") == ["Stopped following all 1 tags."]
+    assert await bot.texts(chat, "/unsubscribe all") == ["Stopped following all 1 tag."]
     assert await bot.texts(chat, "/mytags") == ["You follow no tags yet. Pick some with /tags."]
     assert (await bot.texts(chat, "/subscribe"))[0].startswith("Which tags?")
 

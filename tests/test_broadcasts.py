@@ -211,7 +211,7 @@ async def test_500_chats_with_403s_and_a_429_midway_all_reachable_get_it_once(bo
     assert got(bot) == {n: 1 for n in range(1, 501) if n not in unreachable}
     final = bot.server.calls("editMessageText", chat_id=ADMIN)[-1].params["text"]
     assert "489 of 500 chats got it" in final
-    assert "10 blocked the bot" in final and "1 left or were deleted" in final
+    assert "10 blocked the bot" in final and "1 left or was deleted" in final
     assert "is done: 489 of 500" in bot.server.sent_texts(ADMIN)[-1]
     for chat_id in unreachable:
         assert not (await bot.services.chats.get(chat_id)).active
@@ -359,3 +359,22 @@ async def test_a_nul_in_the_text_is_dropped_and_the_broadcast_goes_on_both_datab
     assert got(bot) == {1: 1, 2: 1}
     sent = [r for r in bot.server.calls("sendMessage") if int(r.chat_id or 0) == 1]
     assert sent[0].params["text"] == "<b>Maintenance</b> tonight"
+
+
+async def test_one_chat_is_one_chat_and_a_short_wait_is_less_than_a_minute(bot):
+    await add_chats(bot, [1])
+    message = await drafted(bot)
+    texts = bot.server.sent_texts(ADMIN)
+    labels = [b.text for row in bot.server.messages(ADMIN)[-1].buttons for b in row]
+
+    answer = answer_of(await press(bot, message, "bc:go:1"))
+    running = bot.server.calls("editMessageText", chat_id=ADMIN)[-1].params["text"]
+    await bot.deliver()
+    await show_progress(bot.app.bot, bot.services)
+    final = bot.server.calls("editMessageText", chat_id=ADMIN)[-1].params["text"]
+
+    assert "<b>1 chat</b>. Send it?" in texts[-1]
+    assert labels == ["Send to 1 chat", "Cancel"]
+    assert answer == "Sending to 1 chat."
+    assert "Less than a minute left." in running and " 0 s" not in running
+    assert "1 of 1 chat got it" in final

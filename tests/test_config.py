@@ -79,6 +79,7 @@ def test_database_urls_map_to_async_drivers(url, expected):
         ("WEBHOOK_URL", "https://bot.example.com/healthz", "path cannot be /healthz"),
         ("WEBHOOK_LISTEN", "8080", "not host:port"),
         ("WEBHOOK_LISTEN", "0.0.0.0:99999", "not host:port"),
+        ("HEALTH_LISTEN", "8080", "not host:port"),
         ("WEBHOOK_SECRET", "has spaces in it", "A-Z, a-z, 0-9, _ and -"),
         ("WEBHOOK_SECRET", "x" * 257, "1-256 characters"),
         ("LEADER_RETRY_SECONDS", "30", "between 0.05 and 6"),
@@ -121,6 +122,9 @@ def test_webhook_settings_default_to_polling_and_parse_when_set(monkeypatch):
     assert settings.webhook_url is None and settings.webhook_secret is None
     assert settings.webhook_address == ("0.0.0.0", 8080)
     assert settings.leader_retry_seconds == 5
+    assert settings.health_address is None  # polling serves no HTTP unless asked
+    monkeypatch.setenv("HEALTH_LISTEN", "127.0.0.1:9100")
+    assert load_settings(None).health_address == ("127.0.0.1", 9100)
 
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.com/hooks/tg")
     monkeypatch.setenv("WEBHOOK_LISTEN", "[::]:8443")

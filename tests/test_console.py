@@ -138,7 +138,7 @@ def test_tab_completes_a_command(terminal):
 def test_a_message_arriving_later_prints_above_a_redrawn_prompt(terminal):
     ask(terminal, "/start", "Welcome!")
     terminal.sendline("/broadcast Hello everyone")
-    terminal.expect(r"\[(\d+)\] Send to 1 chats")
+    terminal.expect(r"\[(\d+)\] Send to 1 chat\b")
     send = terminal.match.group(1)
     terminal.expect(PROMPT)
     terminal.sendline(send)

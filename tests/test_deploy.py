@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import shlex
 import shutil
@@ -11,7 +12,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
+
+from tests.httpserver import LocalHTTPServer, Reply, closed_port
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -175,3 +179,38 @@ def test_systemd_unit_passes_systemd_analyze_where_it_is_installed(tmp_path):
         ["systemd-analyze", "verify", str(copy)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+def healthcheck() -> list[str]:
+    """The Dockerfile's HEALTHCHECK command, as the exec form's argument list."""
+    (check,) = [
+        args for keyword, args in instructions(DEPLOY / "Dockerfile") if keyword == "HEALTHCHECK"
+    ]
+    return json.loads(check[check.index("CMD") + len("CMD") :])
+
+
+def test_the_image_checks_its_health_with_python_alone():
+    steps = instructions(DEPLOY / "Dockerfile")
+    assert ("ENV", "HEALTH_LISTEN=0.0.0.0:8080") in steps  # polling mode serves it too
+    program, *_ = healthcheck()
+    assert program == "python"  # no curl in the slim image
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_the_healthcheck_passes_on_200_and_fails_on_503_or_silence(mode):
+    def run(port: int) -> int:
+        listen = f"0.0.0.0:{port}"
+        env = {"PATH": os.environ["PATH"], "HEALTH_LISTEN": listen}
+        if mode == "webhook":  # then the webhook server's port, whatever HEALTH_LISTEN says
+            env = {**env, "WEBHOOK_URL": "https://bot.example.com/", "WEBHOOK_LISTEN": listen}
+            env["HEALTH_LISTEN"] = "0.0.0.0:1"
+        _program, *args = healthcheck()
+        return subprocess.run([sys.executable, *args], env=env, capture_output=True).returncode
+
+    with LocalHTTPServer() as web:
+        port = int(web.base_url.rsplit(":", 1)[1])
+        web.serve("/healthz", Reply(body=b'{"ok": true}'))
+        assert run(port) == 0
+        web.serve("/healthz", Reply(status=503, body=b'{"ok": false}'))
+        assert run(port) != 0
+    assert run(closed_port()) != 0

@@ -208,12 +208,12 @@ async def test_ingest_command_refuses_private_addresses_unless_allowed(server, d
     url = server.serve("/feed.json", Reply(body=FEED, headers=JSON_TYPE))
 
     async with running_bot(database_url, admin_ids=[1]) as bot:
-        (refused,) = await bot.texts(bot.server.private_chat(1), f"/ingest {url}")
+        (_fetching, refused) = await bot.texts(bot.server.private_chat(1), f"/ingest {url}")
     assert server.requests == []
     assert "refused to connect to 127.0.0.1: a loopback address" in refused
 
     async with running_bot(database_url, admin_ids=[1], feed_allow_private="true") as bot:
-        (stored,) = await bot.texts(bot.server.private_chat(1), f"/ingest {url}")
+        (_fetching, stored) = await bot.texts(bot.server.private_chat(1), f"/ingest {url}")
     assert stored.startswith(f"{url}: 1 added")
 
 

@@ -194,6 +194,9 @@ async def test_healthz_and_metrics_after_traffic(database_url: str) -> None:
         assert metric(text, "digestbot_send_rate") > 0
         assert metric(text, "digestbot_leader") == 1
         assert "# TYPE digestbot_digest_assembly_seconds histogram" in text
+        # prometheus-client's standard collectors, on the registry /metrics serves
+        assert "process_resident_memory_bytes" in text and "process_cpu_seconds_total" in text
+        assert "python_info{" in text and "python_gc_collections_total" in text
 
         # the scheduler's first tick (a second after start) is timed
         await until(lambda: _assembled(bot), within=10, what="a timed digest assembly")

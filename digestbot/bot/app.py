@@ -40,7 +40,7 @@ from telegram.request import HTTPXRequest
 from digestbot import logs, store
 from digestbot.bot import commands, jobs
 from digestbot.bot.context import BotContext, BotData, Services
-from digestbot.bot.handlers import admin, basics, buttons, membership, reading
+from digestbot.bot.handlers import admin, buttons, membership, reading
 from digestbot.bot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.bot.handlers.inline import INLINE_BURST, INLINE_REFILL, InlineSearch
 from digestbot.bot.metrics import CONTENT_TYPE, Metrics
@@ -172,7 +172,7 @@ def register_handlers(
             CallbackQueryHandler(buttons.button),
             ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             InlineQueryHandler(InlineSearch(inline_limit)),
-            MessageHandler(filters.COMMAND & new, basics.unknown_command),
+            MessageHandler(filters.COMMAND & new, commands.unknown_command),
             MessageHandler(filters.TEXT & filters.ChatType.PRIVATE & new, admin.private_text),
         ]
     )
@@ -410,6 +410,39 @@ def webhook_server(
         health=lambda: health(app),
         metrics=lambda: render_metrics(app),
     )
+
+
+def health_server(app: BotApp, settings_: Settings, *, port: int | None = None) -> WebhookServer:
+    """Polling mode's HTTP server at ``HEALTH_LISTEN``: /healthz and /metrics only."""
+    address = settings_.health_address
+    assert address is not None
+    host, listen_port = address
+    return WebhookServer(
+        host=host,
+        port=listen_port if port is None else port,
+        health=lambda: health(app),
+        metrics=lambda: render_metrics(app),
+    )
+
+
+def serve_health_while_polling(app: BotApp, settings_: Settings) -> None:
+    """With ``HEALTH_LISTEN`` set, serve /healthz and /metrics while ``run_polling`` runs:
+    started once the services are built (``post_init``), stopped before they close."""
+    if settings_.health_address is None:
+        return
+    server = health_server(app, settings_)
+    started, closing = app.post_init, app.post_shutdown
+    assert started is not None and closing is not None
+
+    async def post_init(app: BotApp) -> None:
+        await started(app)
+        await server.start()
+
+    async def post_shutdown(app: BotApp) -> None:
+        await server.stop()
+        await closing(app)
+
+    app.post_init, app.post_shutdown = post_init, post_shutdown
 
 
 async def serve_webhook(app: BotApp, settings_: Settings, stop: asyncio.Event) -> None:

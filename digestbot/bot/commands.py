@@ -9,6 +9,7 @@ commands; they stay in ``app.register_handlers``.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,7 +30,7 @@ from digestbot.bot.handlers import (
     shaping,
     tags,
 )
-from digestbot.bot.handlers.common import reply
+from digestbot.bot.handlers.common import echo, reply
 from digestbot.bot.handlers.guards import is_bot_admin
 from digestbot.briefs.render import esc
 
@@ -137,6 +138,35 @@ def help_text(*, admin: bool, in_group: bool, commands: Sequence[Command] = COMM
     return text
 
 
+def suggest(
+    typed: str, *, admin: bool, in_group: bool, commands: Sequence[Command] = COMMANDS
+) -> list[str]:
+    """Commands spelled close to ``typed`` that work here (admin ones only for admins)."""
+    names = [c.name for c in commands if _shown(c, admin=admin, in_group=in_group)]
+    return difflib.get_close_matches(typed.lstrip("/").lower(), names, n=2, cutoff=0.7)
+
+
+def unknown_text(typed: str, *, admin: bool, in_group: bool) -> str:
+    """The answer to a command this bot does not have (or this user may not use)."""
+    close = suggest(typed, admin=admin, in_group=in_group)
+    hint = f" Did you mean {' or '.join('/' + n for n in close)}?" if close else ""
+    return f"I don't know {echo(typed)}.{hint} /help lists what I can do."
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Any command this bot does not have, with the ones spelled like it."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or not message.text:
+        return
+    name, _, addressee = message.text.split()[0].partition("@")
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    # In groups, other bots' commands are none of our business: answer only ours.
+    if in_group and addressee.lower() != (context.bot.username or "").lower():
+        return
+    admin = is_bot_admin(update, context) and not in_group
+    await reply(update, [unknown_text(name, admin=admin, in_group=in_group)])
+
+
 def menu(
     *, admin: bool = False, in_group: bool = False, commands: Sequence[Command] = COMMANDS
 ) -> list[BotCommand]:
@@ -160,6 +190,6 @@ def command_handlers(
         elif c.where == Where.BOT_ADMIN:
             # not filtered to private chats: anyone else, anywhere, must get the
             # unknown-command answer and leave a refusal in the log (admin.admin_only)
-            handler = admin.admin_only(handler)
+            handler = admin.admin_only(handler, otherwise=unknown_command)
         found.append(CommandHandler(c.name, handler, filters=where))
     return found

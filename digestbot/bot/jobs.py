@@ -13,6 +13,7 @@ from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext, Services
 from digestbot.bot.status import progress_text
 from digestbot.store.db import session_scope
+from digestbot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ async def show_progress(bot: Bot, services: Services) -> None:
         try:  # an edit makes no sound, and the status message may be gone: say it anew
             await bot.send_message(
                 p.admin_id,
-                f"Broadcast #{p.id} is done: {p.counts.sent:,} of {p.audience:,} chats got it.",
+                f"Broadcast #{p.id} is done: {p.counts.sent:,} of"
+                f" {plural(p.audience, 'chat')} got it.",
             )
         except TelegramError as exc:
             log.warning("broadcast %s: cannot report that it is done (%s)", p.id, exc)

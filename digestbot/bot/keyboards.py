@@ -6,6 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from digestbot.readers.chats import TagPage
 from digestbot.store.models import MAX_INT32, Chat, Frequency
+from digestbot.text import plural
 
 # Callback data formats; anything else is stale or forged.
 TAG_TOGGLE = "tg"  # tg:<tag id>:<page>
@@ -25,6 +26,7 @@ CHANNEL_SELF = "me"
 SHARED = "sh"  # sh:<share code>: follow a shared list of tags
 SAVE = "sv"  # sv:<brief id>
 UNSAVE = "us"  # us:<brief id>
+SEARCH_MORE = "sm"  # sm:<search token>:<page>; the words stay server-side with the chat
 # Ids, pages and steps in callback data fit a 32-bit column; anything bigger is forged.
 MAX_INT_PART = MAX_INT32
 
@@ -36,7 +38,7 @@ def parse(data: str | None) -> list[str] | None:
     parts = data.split(":")
     if parts[0] not in {
         TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST, FILTER_REMOVE, MUTE, FEEDBACK,
-        CHANNEL, SHARED, SAVE, UNSAVE,
+        CHANNEL, SHARED, SAVE, UNSAVE, SEARCH_MORE,
     }:  # fmt: skip
         return None
     return parts
@@ -72,6 +74,12 @@ def tag_picker(page: TagPage) -> InlineKeyboardMarkup:
         rows.append(nav)
     rows.append([InlineKeyboardButton("Done", callback_data=TAGS_DONE)])
     return InlineKeyboardMarkup(rows)
+
+
+def search_more(token: str, page: int) -> InlineKeyboardMarkup:
+    """ "More" under a page of search results."""
+    button = InlineKeyboardButton("More", callback_data=f"{SEARCH_MORE}:{token}:{page}")
+    return InlineKeyboardMarkup([[button]])
 
 
 def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
@@ -116,7 +124,7 @@ def broadcast_confirm(broadcast_id: int, chats: int) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(
-                    f"Send to {chats:,} chats",
+                    f"Send to {plural(chats, 'chat')}",
                     callback_data=f"{BROADCAST}:{BROADCAST_SEND}:{broadcast_id}",
                 ),
                 InlineKeyboardButton(

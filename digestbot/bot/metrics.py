@@ -15,6 +15,9 @@ from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -79,6 +82,11 @@ class Metrics:
         self._monotonic = monotonic
         self._recent_sends: deque[float] = deque()
         r = self.registry
+        # the standard process_* (memory, CPU, open files) and python_* (version, garbage
+        # collection) series every Prometheus dashboard expects; the library's own
+        # collectors, each already serving the default registry, read from this one too
+        for standard in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            r.register(standard)
         self.updates = Counter(
             "digestbot_updates", "Updates received, by command or update type", ["kind"], registry=r
         )

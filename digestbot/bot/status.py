@@ -13,6 +13,7 @@ from digestbot.bot.stats import Snapshot
 from digestbot.briefs.render import clip, esc
 from digestbot.delivery.broadcasts import Progress, describe_audience
 from digestbot.store.models import BroadcastStatus
+from digestbot.text import plural
 
 
 def _duration(seconds: float) -> str:
@@ -24,31 +25,39 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _time_left(seconds: float) -> str:
+    # rounded, a few messages still to go read "About 0 s left", as if it were over
+    if seconds < 60:
+        return "Less than a minute left."
+    return f"About {_duration(seconds)} left."
+
+
 def progress_text(p: Progress) -> str:
     """The admin's status message for a broadcast under way or finished."""
     c = p.counts
     to = esc(describe_audience(p.tag))
     losses = [
         f"{c.blocked:,} blocked the bot" if c.blocked else "",
-        f"{c.left:,} left or were deleted" if c.left else "",
+        f"{c.left:,} left or {'was' if c.left == 1 else 'were'} deleted" if c.left else "",
         f"{c.failed:,} failed" if c.failed else "",
     ]
     lost = " · ".join(x for x in losses if x)
     if p.status == BroadcastStatus.DONE:
-        got = f"<b>{c.sent:,} of {p.audience:,} chats got it</b>"
+        got = f"<b>{c.sent:,} of {plural(p.audience, 'chat')} got it</b>"
         head = f"✅ Broadcast #{p.id} to {to} is done: {got}."
         return head + (f"\n{lost}." if lost else "") + f"\nTook {_duration(p.elapsed_seconds)}."
     if p.status == BroadcastStatus.CANCELLED:
         return (
-            f"⏹ Broadcast #{p.id} to {to} was stopped: <b>{c.sent:,} of {p.audience:,} "
-            f"chats got it</b>, {c.cancelled:,} not sent." + (f"\n{lost}." if lost else "")
+            f"⏹ Broadcast #{p.id} to {to} was stopped: <b>{c.sent:,} of "
+            f"{plural(p.audience, 'chat')} got it</b>, {c.cancelled:,} not sent."
+            + (f"\n{lost}." if lost else "")
         )
     lines = [
         f"📤 Broadcast #{p.id} to {to}: sending…",
         f"{c.sent:,} of {p.audience:,} sent" + (f" · {lost}" if lost else ""),
     ]
     if p.eta_seconds is not None:
-        lines.append(f"About {_duration(p.eta_seconds)} left.")
+        lines.append(_time_left(p.eta_seconds))
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""The HTTP server of webhook mode: Telegram's updates, ``/healthz`` and ``/metrics``.
+"""The HTTP server of webhook mode: Telegram's updates, ``/healthz`` and ``/metrics``;
+in polling mode (``HEALTH_LISTEN``), the same server with only the last two.
 
 python-telegram-bot's own ``run_webhook`` serves only the webhook path, so this is a
 small tornado application (tornado comes with ``python-telegram-bot[webhooks]``) that
@@ -83,20 +84,22 @@ class _Metrics(RequestHandler):
 
 
 class WebhookServer:
-    """Serves ``path`` (updates), ``/healthz`` and ``/metrics`` on ``host:port``."""
+    """Serves ``path`` (updates), ``/healthz`` and ``/metrics`` on ``host:port``; with no
+    ``on_update`` (polling mode), just ``/healthz`` and ``/metrics``."""
 
     def __init__(
         self,
         *,
         host: str,
         port: int,
-        path: str,
-        secret: str,
-        on_update: OnUpdate,
         health: Health,
         metrics: Render,
+        path: str = "/",
+        secret: str = "",
+        on_update: OnUpdate | None = None,
     ) -> None:
         self._host, self._port = host, port
+        self._name = "health server" if on_update is None else "webhook server"
         routes: list[Any] = [
             (r"/healthz", _Health, {"health": health}),
             (r"/metrics", _Metrics, {"render": metrics}),
@@ -104,8 +107,9 @@ class WebhookServer:
         if path in {"/healthz", "/metrics"}:
             raise ValueError(f"the webhook path cannot be {path}")
         # tornado routes are regular expressions; a path is matched literally
-        updates = {"secret": secret.encode(), "on_update": on_update}
-        routes.insert(0, (re.escape(path), _Updates, updates))
+        if on_update is not None:
+            updates = {"secret": secret.encode(), "on_update": on_update}
+            routes.insert(0, (re.escape(path), _Updates, updates))
         self._app = Application(routes, log_function=_quiet)
         self._server: HTTPServer | None = None
         self._sockets: list[socket.socket] = []
@@ -119,7 +123,7 @@ class WebhookServer:
         self._sockets = bind_sockets(self._port, self._host or None)
         self._server = HTTPServer(self._app, max_body_size=MAX_BODY)
         self._server.add_sockets(self._sockets)
-        log.info("webhook server listening on %s:%s", self._host, self.port)
+        log.info("%s listening on %s:%s", self._name, self._host, self.port)
 
     async def stop(self) -> None:
         if self._server is not None:

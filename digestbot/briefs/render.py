@@ -155,39 +155,44 @@ def measure(html_text: str) -> Block:
     return Block(html_text, visible_len(html_text), entity_count(html_text))
 
 
-def pack(blocks: Iterable[str], *, header: str = "", footer: str = "") -> list[str]:
-    """Blocks of HTML joined into as few messages as fit Telegram's limits.
+def pack(
+    blocks: Iterable[str], *, header: str = "", footer: str = "", sep: str = ITEM_SEP
+) -> list[str]:
+    """Blocks of HTML joined (by ``sep``) into as few messages as fit Telegram's limits.
 
     The header opens the first message and the footer closes the last; a message
     never breaks inside a block.
     """
-    return pack_measured(map(measure, blocks), header=header, footer=footer)
+    return pack_measured(map(measure, blocks), header=header, footer=footer, sep=sep)
 
 
-def pack_measured(blocks: Iterable[Block], *, header: str = "", footer: str = "") -> list[str]:
+def pack_measured(
+    blocks: Iterable[Block], *, header: str = "", footer: str = "", sep: str = ITEM_SEP
+) -> list[str]:
     """:func:`pack` for blocks measured beforehand; lengths add up as the blocks join."""
     head = [measure(header)] if header else []
     foot = [measure(footer)] if footer else []
-    return [ITEM_SEP.join(b.html for b in group) for group in pack_groups([*head, *blocks, *foot])]
+    groups = pack_groups([*head, *blocks, *foot], sep=sep)
+    return [sep.join(b.html for b in group) for group in groups]
 
 
-def pack_groups(blocks: Iterable[Block]) -> list[list[Block]]:
+def pack_groups(blocks: Iterable[Block], *, sep: str = ITEM_SEP) -> list[list[Block]]:
     """Measured blocks in the messages they make, in order: a message takes blocks while
     they fit Telegram's limits (a block too big for any message is cut down to fit)."""
-    sep = len(ITEM_SEP)
+    gap = len(sep)
     groups: list[list[Block]] = []
     group: list[Block] = []
     length = entities = 0
     for block in blocks:
         if group and (
-            length + sep + block.length > MAX_CHARS or entities + block.entities > MAX_ENTITIES
+            length + gap + block.length > MAX_CHARS or entities + block.entities > MAX_ENTITIES
         ):
             groups.append(group)
             group = []
             length = entities = 0
         if not fits_measured(block):
             block = measure(_truncate_block(block.html))
-        length += block.length + (sep if group else 0)
+        length += block.length + (gap if group else 0)
         entities += block.entities
         group.append(block)
     if group:
@@ -318,11 +323,11 @@ def digest_part_measured(blocks: Sequence[Block], *, day: date | None, more: int
 
 def summary(items: Sequence[Item], *, heading: str) -> list[str]:
     """The thirty-second read: one line per brief."""
-    header = f"<b>{esc(heading)}</b>"
-    lines = [summary_line(i) for i in items]
-    # lines are small; group them a dozen per block so pack() joins them with single newlines
-    blocks = ["\n".join(lines[i : i + 12]) for i in range(0, len(lines), 12)]
-    return pack(blocks, header=header)
+    # one line a block, joined by single newlines: grouping a dozen lines a block put the
+    # packer's blank-line separator after every 12th line. The blank line under the
+    # heading is the heading's own.
+    header = f"<b>{esc(heading)}</b>\n"
+    return pack([summary_line(i) for i in items], header=header, sep="\n")
 
 
 def watch_list(items: Sequence[Item], *, heading: str) -> list[str]:

@@ -148,6 +148,13 @@ class ChatService:
                     result.already.append(slug)
         return result
 
+    async def unknown_tag(self, typed: str) -> list[str] | None:
+        """None when ``typed`` names a known tag; otherwise the tags close to it, the
+        suggestions /subscribe gives (so /summary and /watch offer the same)."""
+        async with self._sessions() as session:
+            known = [t.slug for t in await store.tag_counts(session=session)]
+        return None if slugify(typed) in known else suggest_tags(typed, known)
+
     async def unsubscribe(self, chat_id: int, typed: Sequence[str]) -> UnsubscribeResult:
         result = UnsubscribeResult()
         async with session_scope(self._sessions) as session:

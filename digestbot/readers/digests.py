@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +28,19 @@ QUERY_ECHO = 100  # characters of a search query repeated back
 # A chat with filters or weights has its window's briefs shaped here rather than paged
 # by the database: at most this many are looked at (a window rarely holds more).
 SHAPED_POOL = 1000
+SEARCH_PAGES = 20  # "More" stops after this many pages of SUMMARY_SIZE results
+SEARCH_KEY = "search"  # the chat's last search, kept for its "More" button
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of search results, and what its "More" button needs: the search's id
+    (kept with its words under the chat; the button carries only the id) and the next
+    page; ``token`` is None when there is nothing more."""
+
+    messages: list[str]
+    token: str | None = None
+    next_page: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,15 +244,64 @@ class DigestService:
         return render.full_brief(item, zone=ZoneInfo(timezone), sources=sources)
 
     async def search(self, words: list[str]) -> list[str]:
+        """/search WORDS, its first page only (see :meth:`search_paged`)."""
+        return (await self.search_paged(words)).messages
+
+    async def search_paged(self, words: list[str], *, chat_id: int | None = None) -> SearchPage:
         """/search WORDS: briefs whose title, summary or tags hold every word (or a word
-        starting with it), most relevant first (see store.search)."""
+        starting with it), most relevant first (see store.search); the first page, and
+        with ``chat_id`` the search kept for "More" when there are more."""
         words = [w.replace("\x00", "") for w in words]  # PostgreSQL refuses NUL in text
+        token = secrets.token_urlsafe(6)  # 8 characters, none of them ":"
+        async with session_scope(self._sessions) as session:
+            messages, more = await self._search_page(session, words, 0)
+            if chat_id is not None:
+                # one kept search a chat, even one without more: each search replaces the
+                # last, so only the newest "More" works
+                value = json.dumps({"token": token, "words": words})
+                key = store.chat_key(chat_id, SEARCH_KEY)
+                await store.set_value(session=session, key=key, value=value)
+        return (
+            SearchPage(messages, token, 1) if more and chat_id is not None else SearchPage(messages)
+        )
+
+    async def search_more(self, chat_id: int, token: str, page: int) -> SearchPage | None:
+        """The next page of the chat's kept search; None when the button is stale (a newer
+        search replaced it, /forget deleted it, or the page is out of range)."""
+        if not 0 < page < SEARCH_PAGES:
+            return None
         async with self._sessions() as session:
-            items = await store.search_items(session=session, words=words, limit=SUMMARY_SIZE)
+            kept = await store.get_value(session=session, key=store.chat_key(chat_id, SEARCH_KEY))
+            if kept is None:
+                return None
+            search = json.loads(kept)
+            if search.get("token") != token:
+                return None
+            kept_words = [str(w) for w in search["words"]]
+            messages, more = await self._search_page(session, kept_words, page)
+        return SearchPage(messages, token if more else None, page + 1)
+
+    async def _search_page(
+        self, session: AsyncSession, words: list[str], page: int
+    ) -> tuple[list[str], bool]:
+        """Page ``page`` of a search's messages, and whether another page follows."""
+        # the store's order is fixed, so page N is the tail of the first N+1 pages (and
+        # one more result says whether there is a next page)
+        start = page * SUMMARY_SIZE
+        items = await store.search_items(
+            session=session, words=words, limit=start + SUMMARY_SIZE + 1
+        )
         query = render.clip(" ".join(words), QUERY_ECHO)
-        if not items:
-            return [f"No briefs match {render.esc(query)}. Try fewer or other words."]
-        return render.summary(items, heading=f"Search: {query}")
+        shown = items[start : start + SUMMARY_SIZE]
+        if not shown:
+            if page:
+                return [f"No more briefs match {render.esc(query)}."], False
+            return [f"No briefs match {render.esc(query)}. Try fewer or other words."], False
+        heading = f"Search: {query}"
+        if page:
+            heading += f" ({start + 1}–{start + len(shown)})"
+        more = len(items) > start + SUMMARY_SIZE and page + 1 < SEARCH_PAGES
+        return render.summary(shown, heading=heading), more
 
     async def find(self, words: list[str], limit: int) -> list[store.Item]:
         """The briefs /search would list first (inline mode sends them as articles)."""

@@ -96,7 +96,7 @@ from digestbot.store.filters import (
     shaping_of,
     weights_of,
 )
-from digestbot.store.kv import get_or_set_value
+from digestbot.store.kv import chat_key, delete_chat_values, get_or_set_value, get_value, set_value
 from digestbot.store.outbox import (
     PRUNE_BATCH,
     Claimed,
@@ -159,12 +159,14 @@ __all__ = [
     "cancel_broadcast",
     "cancel_chat_rows",
     "chat_figures",
+    "chat_key",
     "chat_tags",
     "claim_due",
     "count_audience",
     "count_briefs",
     "count_items",
     "delete_chat",
+    "delete_chat_values",
     "delete_shaping",
     "delete_user_rows",
     "drop_oldest_saved",
@@ -184,6 +186,7 @@ __all__ = [
     "get_item",
     "get_or_create_chat",
     "get_or_set_value",
+    "get_value",
     "items_by_ids",
     "iter_briefs",
     "list_filters",
@@ -212,6 +215,7 @@ __all__ = [
     "sent_since",
     "set_alert_cursor",
     "set_managed_chat",
+    "set_value",
     "shaping_of",
     "share_tags",
     "sources_of",

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot.store.filters import delete_shaping
+from digestbot.store.kv import delete_chat_values
 from digestbot.store.models import Chat, Outbox, OutboxStatus, Subscription, Tag, utcnow
 from digestbot.store.sql import dialect_insert, dialect_name
 from digestbot.store.tags import ensure_tags
@@ -107,6 +108,7 @@ async def delete_chat(*, session: AsyncSession, chat_id: int) -> bool:
     never the chats they reached, and broadcasts name only the admin who sent them."""
     await remove_all_subscriptions(session=session, chat_id=chat_id)
     await delete_shaping(session=session, chat_id=chat_id)
+    await delete_chat_values(session=session, chat_id=chat_id)  # its last search, say
     # a row the sender holds (sending) goes too: marking it sent then changes nothing
     await session.exec(sa.delete(Outbox).where(col(Outbox.chat_id) == chat_id))
     result = await session.exec(sa.delete(Chat).where(col(Chat.id) == chat_id))

@@ -16,7 +16,7 @@ from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
 from telegram import Message, MessageEntity, Update
-from telegram.constants import MessageEntityType
+from telegram.constants import ChatAction, MessageEntityType
 from telegram.error import BadRequest, TelegramError
 
 from digestbot.bot import keyboards
@@ -30,6 +30,7 @@ from digestbot.briefs.parse import looks_like_json
 from digestbot.briefs.render import clip, esc
 from digestbot.delivery.broadcasts import Audience, UnknownTag
 from digestbot.store.models import BroadcastStatus
+from digestbot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,9 @@ def _refused(update: Update, what: str) -> None:
     )
 
 
-def admin_only(handler: Handler) -> Handler:
-    """Run ``handler`` for admins; anyone else gets the unknown-command answer."""
+def admin_only(handler: Handler, *, otherwise: Handler) -> Handler:
+    """Run ``handler`` for admins; anyone else gets ``otherwise``, the unknown-command
+    answer (passed in: it suggests commands from the table, which imports this module)."""
 
     @functools.wraps(handler)
     async def guarded(update: Update, context: BotContext) -> None:
@@ -69,7 +71,7 @@ def admin_only(handler: Handler) -> Handler:
             return
         message = update.effective_message
         _refused(update, (message.text or "").split()[0][:40] if message else "command")
-        await basics.unknown_command(update, context)
+        await otherwise(update, context)
 
     return guarded
 
@@ -190,7 +192,7 @@ async def broadcast(update: Update, context: BotContext) -> None:
 def _draft_text(broadcast_id: int, audience: Audience) -> str:
     return (
         f"📣 Broadcast #{broadcast_id}: the message above goes to "
-        f"{esc(audience.describe())}, <b>{audience.chats:,} chats</b>. Send it?"
+        f"{esc(audience.describe())}, <b>{plural(audience.chats, 'chat')}</b>. Send it?"
     )
 
 
@@ -218,7 +220,7 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
         elif result.refused is not None:
             await query.answer("Already sent: nothing more goes out.")
         else:
-            await query.answer(f"Sending to {result.queued:,} chats.")
+            await query.answer(f"Sending to {plural(result.queued, 'chat')}.")
             progress = await broadcasts.get(broadcast_id)
             if progress is not None:
                 await query.edit_message_text(
@@ -236,7 +238,7 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
             await query.answer("Cancelled.")
             await query.edit_message_text(f"Broadcast #{broadcast_id} cancelled; nothing was sent.")
             return
-        await query.answer(f"Stopped: {dropped:,} messages will not be sent.")
+        await query.answer(f"Stopped: {plural(dropped, 'message')} will not be sent.")
         if progress.status_message_id is not None:
             await context.bot.edit_message_text(
                 progress_text(progress),
@@ -306,7 +308,14 @@ def report_text(what: str, report: IngestReport) -> str:
     return "\n".join(lines)
 
 
-async def _stored(update: Update, context: BotContext, what: str, report: IngestReport) -> None:
+async def _stored(
+    update: Update,
+    context: BotContext,
+    what: str,
+    report: IngestReport,
+    status: Message | None = None,
+) -> None:
+    """Audit the ingestion and report it: as a new message, or into ``status``."""
     user = update.effective_user
     assert user is not None
     await context.services.stats.audit(
@@ -320,6 +329,12 @@ async def _stored(update: Update, context: BotContext, what: str, report: Ingest
             "rejected": len(report.rejected),
         },
     )
+    if status is not None:
+        try:
+            await status.edit_text(report_text(what, report))
+            return
+        except BadRequest:  # the "Fetching…" message is gone: the report comes anew
+            pass
     await reply(update, [report_text(what, report)])
 
 
@@ -335,8 +350,13 @@ async def ingest(update: Update, context: BotContext) -> None:
             ],
         )
         return
+    # a fetch may take up to FEED_TIMEOUT: say at once that it is under way
+    chat = update.effective_chat
+    if chat is not None:
+        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+    status = await reply(update, [f"Fetching {echo(args[0], 200)}…"])
     report = await context.services.ingester.ingest_url(args[0])
-    await _stored(update, context, args[0], report)
+    await _stored(update, context, args[0], report, status)
 
 
 async def document(update: Update, context: BotContext) -> None:

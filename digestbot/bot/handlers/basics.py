@@ -1,4 +1,4 @@
-"""Start, and answers to anything the bot does not understand."""
+"""Start, and the answer to plain text (unknown commands: ``commands.unknown_command``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from telegram.constants import ChatType
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers.channels import SHARE_PREFIX, shared_start
-from digestbot.bot.handlers.common import args_of, chat_type, echo, language_of, reply
+from digestbot.bot.handlers.common import (
+    args_of,
+    chat_type,
+    language_of,
+    reply,
+    unknown_tag_line,
+)
 from digestbot.bot.handlers.guards import may_configure
 from digestbot.briefs.render import esc
 
@@ -24,6 +30,10 @@ async def start(update: Update, context: BotContext) -> None:
         await services.chats.ensure(chat.id, type=chat_type(update))
         await reply(update, ["Hi! Group admins pick my tags with /tags; anyone can /digest."])
         return
+    before = await services.chats.get(chat.id)
+    # "on again" only when digests were off: paused by /stop, or not sent since the
+    # chat blocked the bot; to anyone else it would claim something had stopped
+    resumed = before is not None and (before.paused or not before.active)
     _, created = await services.chats.register(
         chat_id=chat.id,
         type=chat_type(update),
@@ -35,35 +45,33 @@ async def start(update: Update, context: BotContext) -> None:
         await shared_start(update, context, shared[0])
         return
     deep = [a.removeprefix("tag-") for a in args_of(context) if a.startswith("tag-")]
+    unknown = ""
     if deep:
         result = await services.chats.subscribe(chat.id, deep)
         if result.added or result.already:
             tags = ", ".join(result.added + result.already)
             await reply(update, [f"You now follow <b>{esc(tags)}</b>. /digest shows what's new."])
             return
-    greeting = "Welcome! " if created else "Welcome back! Digests are on again. "
+        # a link to a tag that is gone (or mistyped): say so, then the picker as usual
+        unknown = "\n".join(
+            unknown_tag_line(typed, hints) for typed, hints in result.unknown.items()
+        )
+    if created:
+        greeting = "Welcome! "
+    elif resumed:
+        greeting = "Welcome back! Digests are on again. "
+    else:
+        greeting = "Welcome back! "
     page = await services.chats.tag_page(chat.id, 0)
+    text = (
+        f"{greeting}I send short digests of news briefs on the tags you follow.\n"
+        "Tap tags below to follow them, then /digest; /help lists everything."
+    )
     await reply(
         update,
-        [
-            f"{greeting}I send short digests of news briefs on the tags you follow.\n"
-            "Tap tags below to follow them, then /digest; /help lists everything."
-        ],
+        [f"{unknown}\n{text}" if unknown else text],
         keyboards.tag_picker(page) if page.entries else None,
     )
-
-
-async def unknown_command(update: Update, context: BotContext) -> None:
-    """Any command this bot does not have."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or not message.text:
-        return
-    name, _, addressee = message.text.split()[0].partition("@")
-    in_group = chat is not None and chat.type != ChatType.PRIVATE
-    # In groups, other bots' commands are none of our business: answer only ours.
-    if in_group and addressee.lower() != (context.bot.username or "").lower():
-        return
-    await reply(update, [f"I don't know {echo(name)}. /help lists what I can do."])
 
 
 async def plain_text(update: Update, context: BotContext) -> None:

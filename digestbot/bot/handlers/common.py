@@ -24,6 +24,12 @@ def echo(typed: str, limit: int = ECHO_LIMIT) -> str:
     return esc(clip(typed, limit))
 
 
+def unknown_tag_line(typed: str, hints: Sequence[str]) -> str:
+    """One unknown tag, quoted (clipped), with the known tags it is close to."""
+    hint = f" Did you mean {esc(' or '.join(hints))}?" if hints else " See /tags."
+    return f"No tag {echo(typed)}.{hint}"
+
+
 def args_of(context: BotContext) -> list[str]:
     return list(context.args or [])
 

@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers.common import args_of, chat_type, echo, reply
+from digestbot.bot.handlers.common import args_of, chat_type, echo, reply, unknown_tag_line
 from digestbot.briefs.parse import MAX_TAG_LEN
 from digestbot.briefs.render import clip, fits
 from digestbot.readers.shaping import source_of
@@ -42,20 +42,31 @@ async def digest(update: Update, context: BotContext) -> None:
     await reply(update, messages, keyboards.digest_feedback() if shown else None)
 
 
+async def _known_tag(update: Update, context: BotContext, tag: str | None) -> bool:
+    """Whether ``tag`` (if any) is a known tag; if not, say so with /subscribe's hints."""
+    if tag is None:
+        return True
+    hints = await context.services.chats.unknown_tag(tag)
+    if hints is None:
+        return True
+    await reply(update, [unknown_tag_line(tag, hints)])
+    return False
+
+
 async def summary(update: Update, context: BotContext) -> None:
     """/summary [TAG]: one line per recent brief."""
-    chat = update.effective_chat
-    if chat is None:
+    chat, tag = update.effective_chat, _tag_arg(context)
+    if chat is None or not await _known_tag(update, context, tag):
         return
-    await reply(update, await context.services.digests.summary(chat.id, _tag_arg(context)))
+    await reply(update, await context.services.digests.summary(chat.id, tag))
 
 
 async def watch(update: Update, context: BotContext) -> None:
     """/watch [TAG]: what to watch next, from the recent top briefs."""
-    chat = update.effective_chat
-    if chat is None:
+    chat, tag = update.effective_chat, _tag_arg(context)
+    if chat is None or not await _known_tag(update, context, tag):
         return
-    await reply(update, await context.services.digests.watch(chat.id, _tag_arg(context)))
+    await reply(update, await context.services.digests.watch(chat.id, tag))
 
 
 async def _show_brief(update: Update, context: BotContext, typed: str | None) -> None:
@@ -110,4 +121,26 @@ async def search(update: Update, context: BotContext) -> None:
     if not words:
         await reply(update, ["Search for what? For example: /search open weights"])
         return
-    await reply(update, await context.services.digests.search(words))
+    chat = update.effective_chat
+    found = await context.services.digests.search_paged(words, chat_id=chat.id if chat else None)
+    more = keyboards.search_more(found.token, found.next_page) if found.token else None
+    await reply(update, found.messages, more)
+
+
+async def search_more_button(update: Update, context: BotContext, parts: list[str]) -> None:
+    """ "More" under search results: the next page, as new messages (with their own
+    "More" when there is still more); the pressed button goes away."""
+    query, chat = update.callback_query, update.effective_chat
+    page = keyboards.int_part(parts, 2)
+    if query is None or chat is None:
+        return
+    found = None
+    if page is not None and len(parts) == 3:
+        found = await context.services.digests.search_more(chat.id, parts[1], page)
+    if found is None:
+        await query.answer("This search has expired. Send /search again.")
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    more = keyboards.search_more(found.token, found.next_page) if found.token else None
+    await reply(update, found.messages, more)

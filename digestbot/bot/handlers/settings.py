@@ -78,6 +78,7 @@ async def _change(update: Update, context: BotContext, usage: str, action: str) 
         if action == "time":
             updated = await chats.set_time(chat_id, args)
             text = f"Digests come at <b>{_times(updated)}</b> ({esc(updated.timezone)})."
+            text += digests_off_note(updated)
         elif action == "timezone":
             updated = await chats.set_timezone(chat_id, " ".join(args))
             text = f"Timezone set to <b>{esc(updated.timezone)}</b>; digests at {_times(updated)}."
@@ -112,6 +113,18 @@ async def _change(update: Update, context: BotContext, usage: str, action: str) 
     except InputError as exc:
         text = esc(exc.reason[:1].upper() + exc.reason[1:])
     await reply(update, [where.note + text])
+
+
+def digests_off_note(chat: Chat) -> str:
+    """What stops the times set from meaning anything, and how to undo it; or nothing."""
+    off = chat.frequency == Frequency.OFF
+    if chat.paused and off:
+        return " But digests are off and paused: /frequency daily and /start turn them on."
+    if chat.paused:
+        return " But digests are paused: /start turns them on."
+    if off:
+        return " But digests are off: /frequency daily turns them on."
+    return ""
 
 
 def describe_frequency(chat: Chat) -> str:

@@ -7,10 +7,17 @@ from telegram import Update
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import managed
-from digestbot.bot.handlers.common import STALE_BUTTON, args_of, echo, reply
+from digestbot.bot.handlers.common import (
+    STALE_BUTTON,
+    args_of,
+    echo,
+    reply,
+    unknown_tag_line,
+)
 from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.briefs.render import esc
 from digestbot.readers.chats import SubscribeResult, UnsubscribeResult
+from digestbot.text import plural
 
 MAX_TAGS_PER_COMMAND = 20
 
@@ -26,9 +33,7 @@ def describe_subscribe(result: SubscribeResult) -> str:
         lines.append(f"Following <b>{esc(', '.join(result.added))}</b> now.")
     if result.already:
         lines.append(f"Already following {esc(', '.join(result.already))}.")
-    for typed, hints in result.unknown.items():
-        hint = f" Did you mean {esc(' or '.join(hints))}?" if hints else " See /tags."
-        lines.append(f"No tag {echo(typed)}.{hint}")
+    lines.extend(unknown_tag_line(typed, hints) for typed, hints in result.unknown.items())
     return "\n".join(lines)
 
 
@@ -94,7 +99,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         return
     if [t.lower() for t in typed] == ["all"]:
         count = await context.services.chats.unsubscribe_all(where.id)
-        text = f"Stopped following all {count} tags." if count else "You follow no tags."
+        text = f"Stopped following all {plural(count, 'tag')}." if count else "You follow no tags."
         await reply(update, [where.note + text])
         return
     result = await context.services.chats.unsubscribe(where.id, typed)
