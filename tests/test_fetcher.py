@@ -100,17 +100,18 @@ async def test_slow_and_hanging_feeds_do_not_delay_a_healthy_one(server, client,
 
 
 async def test_feeds_are_fetched_eight_at_a_time(server, client, sessions) -> None:
-    lock = threading.Lock()
+    arrived = threading.Condition()
     in_flight = [0]
     most = [0]
-    release = threading.Event()
 
     def slow(request: Request) -> Reply:
-        with lock:
+        # Each answer waits until eight are in flight at once (or 10 s pass), so the
+        # count does not depend on how fast a loaded machine starts the requests.
+        with arrived:
             in_flight[0] += 1
             most[0] = max(most[0], in_flight[0])
-        release.wait(0.3)  # a slow publisher: each answer takes 0.3 s
-        with lock:
+            arrived.notify_all()
+            arrived.wait_for(lambda: most[0] >= CONCURRENCY, timeout=10)
             in_flight[0] -= 1
         return Reply(body=b"[]", headers=JSON_TYPE)
 
