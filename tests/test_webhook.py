@@ -167,7 +167,8 @@ async def test_healthz_and_metrics_after_traffic(database_url: str) -> None:
                 session=session,
                 rows=[
                     row(f"t:{chat_id}", chat_id, now, created=now - timedelta(hours=hours))
-                    for chat_id, hours in ((ada.id, 0), (gone.id, 0))
+                    # ada's digest was due 90 s ago: its lateness goes to the histogram
+                    for chat_id, hours in ((ada.id, 0.025), (gone.id, 0))
                 ]
                 + [row("t:later", 3, now + timedelta(hours=1), created=now - timedelta(hours=1))],
             )
@@ -194,6 +195,10 @@ async def test_healthz_and_metrics_after_traffic(database_url: str) -> None:
         assert metric(text, "digestbot_send_rate") > 0
         assert metric(text, "digestbot_leader") == 1
         assert "# TYPE digestbot_digest_assembly_seconds histogram" in text
+        assert "# TYPE digestbot_digest_lateness_seconds histogram" in text
+        assert metric(text, "digestbot_digest_lateness_seconds_count") == 1
+        assert 'digestbot_digest_lateness_seconds_bucket{le="60.0"} 0.0' in text
+        assert 'digestbot_digest_lateness_seconds_bucket{le="120.0"} 1.0' in text
 
         # the scheduler's first tick (a second after start) is timed
         await until(lambda: _assembled(bot), within=10, what="a timed digest assembly")
