@@ -103,7 +103,14 @@ from digestbot.store.planning import (
     update_chats,
 )
 from digestbot.store.search import search_items
-from digestbot.store.tags import TagCount, ensure_tags, tag_counts, tag_ids, top_tags
+from digestbot.store.tags import (
+    TagCount,
+    ensure_tags,
+    tag_counts,
+    tag_ids,
+    tags_with_briefs,
+    top_tags,
+)
 
 __all__ = [
     "PRUNE_BATCH",
@@ -183,6 +190,7 @@ __all__ = [
     "tag_counts",
     "tag_ids",
     "tags_of",
+    "tags_with_briefs",
     "title_key",
     "top_tags",
     "unscheduled_chats",
