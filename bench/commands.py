@@ -339,6 +339,29 @@ async def year_copy(year: Year, folder: Path, n: int) -> AsyncIterator[str]:
         await admin.close()
 
 
+DAY_OF_BRIEFS = 300  # the year store's briefs a day
+
+
+async def as_daily_readers(url: str, users: range) -> None:
+    """The year store's chats have a year of sent digests but their digest cursor at 0
+    (the builder leaves it so): move the users' cursors to yesterday's last digest, as
+    the planner would have, so /digest reads a day of new briefs, not the whole year."""
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            newest = (await conn.execute(sa.text("SELECT max(id) FROM briefs"))).scalar_one()
+            cursor = max(0, (newest or 0) - DAY_OF_BRIEFS)
+            await conn.execute(
+                sa.text(
+                    "UPDATE chats SET last_brief_id = :c, window_end_id = :c, window_shown = 0"
+                    " WHERE id BETWEEN :first AND :last"
+                ),
+                {"c": cursor, "first": users.start, "last": users.stop - 1},
+            )
+    finally:
+        await engine.dispose()
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set: the bot's (the fake server is a child process)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -371,8 +394,10 @@ async def run(
                         figures = await measure(server, users, updates, rate, seconds)
                 else:  # the year store's own chats (ids 1..chats), new ones each round
                     users = Users(1 + n * per_round)
-                    async with year_copy(year, Path(tmp), n) as url, real_bot(server, url, None):
-                        figures = await measure(server, users, updates, rate, seconds)
+                    async with year_copy(year, Path(tmp), n) as url:
+                        await as_daily_readers(url, range(users.next, users.next + per_round))
+                        async with real_bot(server, url, None):
+                            figures = await measure(server, users, updates, rate, seconds)
                 real = figures if real is None else real + figures
     assert base is not None and real is not None
 
