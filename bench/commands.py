@@ -39,6 +39,17 @@ reached the server (the table shows how many messages the answers took in all).
 2. latency: updates pushed at 100 a second (``--rate``) on a fixed schedule for
    ``--seconds``; p50 and p99 of push-to-answer, for both bots.
 
+``--year`` (with ``--db sqlite`` or ``postgres`` and ``bench/yearstore.py``'s size options)
+runs digestbot on the year store instead (1M chats, 2M subscriptions, 110,000 briefs, 3M
+outbox rows; built once and cached): each round on a scratch copy of it (a file copy, or
+``CREATE DATABASE ... TEMPLATE``), so the cache is never written to, with the store's own
+chats as the users (ids 1, 2, ...; fresh ones each round) and no sample briefs. Their
+digest cursors are moved to the day before the newest brief first (the builder leaves
+them at 0 though it gives them a year of sent digests), so /digest reads a day's briefs.
+
+The bot process's peak RSS (``ru_maxrss``: the fake server is a child process) and the
+load average at the end are printed and in the JSON.
+
 Before each bot's measurements, a warm-up load of 40 updates (not counted) lets the bot
 open its connections and SQLAlchemy compile its statements.
 
@@ -49,10 +60,12 @@ Run from the repository root::
 
     .venv/bin/python bench/commands.py                 # M = 2,000; latency 10 s; 3 rounds
     .venv/bin/python bench/commands.py --quick         # M = 200; latency 2 s; 1 round
+    .venv/bin/python bench/commands.py --year --db postgres   # on the year store
 
 Output: a table, then, as the last line, JSON::
 
-    {"updates_per_s": A, "baseline_updates_per_s": B, "ratio": A/B, "p50_ms": X, "p99_ms": Y}
+    {"updates_per_s": A, "baseline_updates_per_s": B, "ratio": A/B, "p50_ms": X, "p99_ms": Y,
+     "peak_rss_mb": R, "load_average": L}
 
 ``p50_ms`` and ``p99_ms`` are the real bot's, at the ``--rate``.
 """
