@@ -39,6 +39,17 @@ reached the server (the table shows how many messages the answers took in all).
 2. latency: updates pushed at 100 a second (``--rate``) on a fixed schedule for
    ``--seconds``; p50 and p99 of push-to-answer, for both bots.
 
+``--year`` (with ``--db sqlite`` or ``postgres`` and ``bench/yearstore.py``'s size options)
+runs digestbot on the year store instead (1M chats, 2M subscriptions, 110,000 briefs, 3M
+outbox rows; built once and cached): each round on a scratch copy of it (a file copy, or
+``CREATE DATABASE ... TEMPLATE``), so the cache is never written to, with the store's own
+chats as the users (ids 1, 2, ...; fresh ones each round) and no sample briefs. Their
+digest cursors are moved to the day before the newest brief first (the builder leaves
+them at 0 though it gives them a year of sent digests), so /digest reads a day's briefs.
+
+The bot process's peak RSS (``ru_maxrss``: the fake server is a child process) and the
+load average at the end are printed and in the JSON.
+
 Before each bot's measurements, a warm-up load of 40 updates (not counted) lets the bot
 open its connections and SQLAlchemy compile its statements.
 
@@ -49,10 +60,12 @@ Run from the repository root::
 
     .venv/bin/python bench/commands.py                 # M = 2,000; latency 10 s; 3 rounds
     .venv/bin/python bench/commands.py --quick         # M = 200; latency 2 s; 1 round
+    .venv/bin/python bench/commands.py --year --db postgres   # on the year store
 
 Output: a table, then, as the last line, JSON::
 
-    {"updates_per_s": A, "baseline_updates_per_s": B, "ratio": A/B, "p50_ms": X, "p99_ms": Y}
+    {"updates_per_s": A, "baseline_updates_per_s": B, "ratio": A/B, "p50_ms": X, "p99_ms": Y,
+     "peak_rss_mb": R, "load_average": L}
 
 ``p50_ms`` and ``p99_ms`` are the real bot's, at the ``--rate``.
 """
@@ -67,6 +80,8 @@ import argparse
 import asyncio
 import json
 import logging
+import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -81,11 +96,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import asyncpg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler  # noqa: E402
 from telegram.ext import filters as ptb_filters  # noqa: E402
 
+from bench import yearstore  # noqa: E402
 from bench.fakeserver import ServerProcess  # noqa: E402
 from digestbot import store  # noqa: E402
 from digestbot.bot.app import BotApp, build_application  # noqa: E402
@@ -215,21 +232,28 @@ async def echo_bot(server: ServerProcess) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def real_bot(server: ServerProcess, database: Path, users: range) -> AsyncIterator[None]:
-    """digestbot as ``digestbot run`` builds it (see the module docstring for what differs)."""
+async def real_bot(
+    server: ServerProcess, database_url: str, users: range | None
+) -> AsyncIterator[None]:
+    """digestbot as ``digestbot run`` builds it (see the module docstring for what differs).
+
+    ``users`` are registered first (on a fresh database, seeded with the sample briefs);
+    None: the database is a copy of the year store, its own chats are the users.
+    """
     settings = load_settings(
         None,
-        database_url=f"sqlite:///{database}",
+        database_url=database_url,
         telegram_api_base_url=server.base_url,
         send_rate=SEND_RATE,
         log_level="WARNING",
     )
-    app = build_application(settings, token=server.token, seed=True, background=False)
+    app = build_application(settings, token=server.token, seed=users is not None, background=False)
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)  # opens the database, seeds the briefs
     try:
-        await register_users(app, users)
+        if users is not None:
+            await register_users(app, users)
         await app.start()
         await _poll(app)
         try:
@@ -296,8 +320,72 @@ async def _unpoll(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 # ---- the run -----------------------------------------------------------------------------
 
 
-async def run(updates: int, rate: float, seconds: float, rounds: int) -> dict[str, float]:
+@dataclass(frozen=True)
+class Year:
+    """Run digestbot on copies of the year store (``--year``)."""
+
+    kind: str  # sqlite or postgres
+    size: yearstore.Size
+    url: str  # the cached store, never written to: each round gets a copy
+    pg_url: str
+
+
+@asynccontextmanager
+async def year_copy(year: Year, folder: Path, n: int) -> AsyncIterator[str]:
+    """A scratch copy of the cached year store, so the commands' writes (subscriptions,
+    digest cursors) never reach the cache and every run starts from the same store."""
+    if year.kind == "sqlite":
+        copy = folder / f"year{n}.db"
+        await asyncio.to_thread(shutil.copyfile, year.url.removeprefix("sqlite:///"), copy)
+        yield f"sqlite:///{copy}"
+        return
+    name = f"{year.url.rpartition('/')[2]}_bench{n}"
+    admin = await asyncpg.connect(year.pg_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{year.url.rpartition("/")[2]}"')
+        try:
+            yield f"{year.url.rpartition('/')[0]}/{name}"
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+DAY_OF_BRIEFS = 300  # the year store's briefs a day
+
+
+async def as_daily_readers(url: str, users: range) -> None:
+    """The year store's chats have a year of sent digests but their digest cursor at 0
+    (the builder leaves it so): move the users' cursors to yesterday's last digest, as
+    the planner would have, so /digest reads a day of new briefs, not the whole year."""
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            newest = (await conn.execute(sa.text("SELECT max(id) FROM briefs"))).scalar_one()
+            cursor = max(0, (newest or 0) - DAY_OF_BRIEFS)
+            await conn.execute(
+                sa.text(
+                    "UPDATE chats SET last_brief_id = :c, window_end_id = :c, window_shown = 0"
+                    " WHERE id BETWEEN :first AND :last"
+                ),
+                {"c": cursor, "first": users.start, "last": users.stop - 1},
+            )
+    finally:
+        await engine.dispose()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set: the bot's (the fake server is a child process)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+async def run(
+    updates: int, rate: float, seconds: float, rounds: int, year: Year | None = None
+) -> dict[str, float]:
     per_round = WARM_UP + updates + max(1, round(rate * seconds))
+    if year is not None and year.size.chats < rounds * per_round:
+        raise SystemExit(f"--year needs {rounds * per_round:,} chats in the store, one an update")
     base: Figures | None = None
     real: Figures | None = None
     with tempfile.TemporaryDirectory(prefix="digestbot_bench_commands_") as tmp:
@@ -311,10 +399,18 @@ async def run(updates: int, rate: float, seconds: float, rounds: int) -> dict[st
                     figures = await measure(server, echo_users, updates, rate, seconds)
                 base = figures if base is None else base + figures
                 print(f"round {n + 1}/{rounds}: digestbot...", file=sys.stderr, flush=True)
-                users = Users(50_000_001 + n * per_round)
-                registered = range(users.next, users.next + per_round)
-                async with real_bot(server, Path(tmp) / f"round{n}.db", registered):
-                    figures = await measure(server, users, updates, rate, seconds)
+                if year is None:
+                    users = Users(50_000_001 + n * per_round)
+                    registered = range(users.next, users.next + per_round)
+                    url = f"sqlite:///{Path(tmp) / f'round{n}.db'}"
+                    async with real_bot(server, url, registered):
+                        figures = await measure(server, users, updates, rate, seconds)
+                else:  # the year store's own chats (ids 1..chats), new ones each round
+                    users = Users(1 + n * per_round)
+                    async with year_copy(year, Path(tmp), n) as url:
+                        await as_daily_readers(url, range(users.next, users.next + per_round))
+                        async with real_bot(server, url, None):
+                            figures = await measure(server, users, updates, rate, seconds)
                 real = figures if real is None else real + figures
     assert base is not None and real is not None
 
@@ -340,12 +436,17 @@ async def run(updates: int, rate: float, seconds: float, rounds: int) -> dict[st
         f"{command.split()[0]} {real.latency.percentile(50, command):.1f}" for command in MIX
     )
     print(f"digestbot at {rate:g}/s: p50 ms by command: {by_command}; slowest {slowest:.1f} ms")
+    rss = peak_rss_mb()
+    store_note = "a fresh SQLite database" if year is None else f"the year store ({year.kind})"
+    print(f"on {store_note}; the bot process's peak RSS {rss:.0f} MB")
     return {
         "updates_per_s": round(real.throughput.per_second, 1),
         "baseline_updates_per_s": round(base.throughput.per_second, 1),
         "ratio": round(ratio, 3),
         "p50_ms": round(real.latency.percentile(50), 1),
         "p99_ms": round(real.latency.percentile(99), 1),
+        "peak_rss_mb": round(rss, 1),
+        "load_average": round(os.getloadavg()[0], 2),
     }
 
 
@@ -375,6 +476,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"the two bots alternate this many times (default {DEFAULT_ROUNDS}; --quick 1)",
     )
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke test")
+    parser.add_argument(
+        "--year",
+        action="store_true",
+        help="digestbot on a copy of the year store (bench/yearstore.py, built once and "
+        "cached; its size options below), its chats as the users",
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    yearstore.add_size_options(parser)
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else DEFAULT_ROUNDS)
     args.updates = args.updates or (QUICK_UPDATES if args.quick else DEFAULT_UPDATES)
@@ -387,7 +496,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    result = asyncio.run(run(args.updates, args.rate, args.seconds, args.rounds))
+    year = None
+    if args.year:
+        size = yearstore.size_of(args)
+        url, _, _ = yearstore.year_store(
+            args.db, size, rebuild=args.rebuild, cache=args.cache_dir, pg_url=args.pg_url
+        )
+        year = Year(args.db, size, url, args.pg_url)
+    elif args.db != "sqlite":
+        parser_error = "--db postgres needs --year (the default run uses a fresh SQLite file)"
+        raise SystemExit(parser_error)
+    result = asyncio.run(run(args.updates, args.rate, args.seconds, args.rounds, year))
     print(json.dumps(result))
     return 0
 

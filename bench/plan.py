@@ -94,6 +94,7 @@ import contextlib
 import cProfile
 import itertools
 import json
+import math
 import os
 import pstats
 import random
@@ -120,10 +121,11 @@ import sqlalchemy as sa  # noqa: E402
 
 from digestbot import store  # noqa: E402
 from digestbot.briefs.parse import BriefData  # noqa: E402
+from digestbot.config import Settings  # noqa: E402
 from digestbot.delivery.planner import DigestPlanner  # noqa: E402
 from digestbot.delivery.schedule import next_due  # noqa: E402
 from digestbot.store import db  # noqa: E402
-from digestbot.store.models import Brief, Chat  # noqa: E402
+from digestbot.store.models import Brief, Chat, Outbox  # noqa: E402
 
 DAY = datetime(2026, 11, 27, tzinfo=UTC)  # the measured day (a Friday, no DST change)
 TICKS = 24 * 60
@@ -136,6 +138,7 @@ TAGS = [f"topic-{n:02d}" for n in range(40)]
 MAX_TAGS_PER_CHAT = 8
 BRIEFS = 300
 QUICK_CHATS = 2000
+SEND_RATE = float(Settings.model_fields["send_rate"].default)  # the bot's default, 25 a second
 CHUNK = 50_000  # chats generated and inserted at a time
 # (zone, weight): roughly where a bot's users are, with the odd offsets that make UTC
 # due moments fall on half and quarter hours (Kolkata, Kathmandu, St John's, Chatham...).
@@ -607,6 +610,48 @@ def measure_in_child(url: str, *, mode: str, trace: bool) -> dict[str, Any]:
     return result
 
 
+# --- lateness at SEND_RATE --------------------------------------------------------------
+
+
+def queue_lateness(waves: Sequence[tuple[datetime, int]], rate: float) -> dict[str, float]:
+    """How late a day's digests would go out through one sender at ``rate`` messages a
+    second: ``waves`` are (due minute, messages queued then), in order. Each wave joins
+    the queue at its minute; the queue drains at ``rate``, oldest first, as the sender
+    claims rows in id order. Seconds from each message's due minute to its send, p50,
+    p95 (nearest rank) and worst, over every message of the day."""
+    late: list[float] = []
+    free = None  # when the sender is done with what was queued before
+    for due, count in waves:
+        start = due if free is None or free < due else free
+        offset = (start - due).total_seconds()
+        late.extend(offset + k / rate for k in range(1, count + 1))
+        free = start + timedelta(seconds=count / rate)
+    if not late:
+        return {"messages": 0, "p50_s": 0.0, "p95_s": 0.0, "worst_s": 0.0}
+    late.sort()
+
+    def rank(fraction: float) -> float:
+        return late[max(0, math.ceil(fraction * len(late)) - 1)]
+
+    return {"messages": len(late), "p50_s": rank(0.5), "p95_s": rank(0.95), "worst_s": late[-1]}
+
+
+async def day_waves(url: str) -> list[tuple[datetime, int]]:
+    """The day's queued digest messages by when they were queued: the tick of their due
+    minute (HH:MM:30 here), which is what the bot measures lateness from (the row's
+    ``created_at``, see delivery/sender.py)."""
+    engine = db.create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            created = Outbox.__table__.c.created_at  # type: ignore[attr-defined]
+            found = await conn.execute(
+                sa.select(created, sa.func.count()).group_by(created).order_by(created)
+            )
+            return [(at, int(n)) for at, n in found if DAY <= at < DAY + timedelta(days=1)]
+    finally:
+        await engine.dispose()
+
+
 # --- the benchmark ----------------------------------------------------------------------
 
 
@@ -618,6 +663,7 @@ class Row:
     day: dict[str, Any]
     burst: dict[str, Any] | None
     burst_traced: dict[str, Any] | None
+    lateness: dict[str, float]  # the day's queue at --send-rate (see queue_lateness)
 
 
 def profiled() -> bool:
@@ -651,6 +697,7 @@ def bench_one(stores: SqliteStores | PostgresStores, chats: int, args: argparse.
         build_s = time.perf_counter() - started
         progress(f"{tag} built in {build_s:.1f} s")
         runs: dict[str, dict[str, Any] | None] = {"day": None, "burst": None, "traced": None}
+        lateness: dict[str, float] = {}
         for label, mode, trace in (
             ("day", "day", False),
             ("burst", "burst", False),
@@ -670,20 +717,26 @@ def bench_one(stores: SqliteStores | PostgresStores, chats: int, args: argparse.
                     runs[label] = asyncio.run(measure(url, mode=mode, profile=profile))
                 else:
                     runs[label] = measure_in_child(url, mode=mode, trace=trace)
+                if mode == "day":
+                    lateness = queue_lateness(asyncio.run(day_waves(url)), args.send_rate)
             finally:
                 stores.drop(url)
     finally:
         stores.drop(template)
     day = runs["day"]
     assert day is not None
-    return Row(stores.name, chats, build_s, day, runs["burst"], runs["traced"])
+    return Row(stores.name, chats, build_s, day, runs["burst"], runs["traced"], lateness)
 
 
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def print_table(rows: Sequence[Row]) -> None:
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def print_table(rows: Sequence[Row], rate: float) -> None:
     head = (
         f"{'db':<9}{'chats':>10}{'build s':>8} | {'day s':>7}{'cpu s':>7}{'ticks*':>7}"
         f"{'slowest':>8}{'queued':>10}{'digests':>9}{'dig/chat':>9}{'peak RSS':>9}{'RSS+':>7} | "
@@ -700,6 +753,14 @@ def print_table(rows: Sequence[Row]) -> None:
             f"{d['rss_delta_mb']:>7.0f} | {_fmt(b and b['seconds'], '8.2f'):>8}"
             f"{_fmt(b and b['distinct'], ',d'):>9}{_fmt(b and b['peak_rss_mb'], '.0f'):>9}"
             f"{_fmt(t and t['traced_peak_mb'], '.1f'):>7}"
+        )
+    for row in rows:
+        late = row.lateness
+        print(
+            f"{row.db} {row.chats:,}: the day's {late['messages']:,} digests through one sender "
+            f"at {rate:g}/s would go out late by p50 {_minutes(late['p50_s'])}, "
+            f"p95 {_minutes(late['p95_s'])}, worst {_minutes(late['worst_s'])} "
+            "(from their due minute; the queue drains at the send rate)"
         )
     print(
         "day s: wall time of the 1,440 plan() calls of one day; cpu s: this process's CPU "
@@ -747,6 +808,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="FILE",
         help="cProfile the day's plan() calls (in-process) into FILE and print the top",
     )
+    parser.add_argument(
+        "--send-rate",
+        type=float,
+        default=SEND_RATE,
+        help=f"messages a second the lateness figures assume (default {SEND_RATE:g}, "
+        "SEND_RATE's default)",
+    )
     parser.add_argument("--pg-url", default=ADMIN_URL, help="PostgreSQL server to use")
     parser.add_argument("--worker", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=["day", "burst"], default="day", help=argparse.SUPPRESS)
@@ -793,7 +861,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with open_stores(kind, args.pg_url) as stores:
             for chats in args.size_list:
                 rows.append(bench_one(stores, chats, args))
-    print_table(rows)
+    print_table(rows, args.send_rate)
     if args.in_process:
         print("(in-process: no tracemalloc run)")
     if args.profile:  # the last size's profile
@@ -824,6 +892,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "burst_seconds": _round(burst and burst["seconds"], 3),
                 "burst_digests": burst and burst["distinct"],
                 "burst_traced_mb": _round(traced and traced["traced_peak_mb"], 1),
+                "send_rate": args.send_rate,
+                "late_p50_s": round(last.lateness["p50_s"], 1),
+                "late_p95_s": round(last.lateness["p95_s"], 1),
+                "late_worst_s": round(last.lateness["worst_s"], 1),
             }
         )
     )

@@ -66,7 +66,7 @@ from bench.plan import (  # noqa: E402
 from digestbot import store  # noqa: E402
 from digestbot.store import db  # noqa: E402
 
-BUILD_VERSION = 2  # bump when the generated data changes: cached stores are rebuilt
+BUILD_VERSION = 3  # bump when the generated data changes: cached stores are rebuilt
 MARKER = "bench_yearstore"
 YEAR_START = datetime(2025, 12, 1, tzinfo=UTC)  # a year of briefs up to 30 Nov 2026
 CHUNK = 50_000
@@ -134,7 +134,7 @@ BRIEF_COLUMNS = (
 LINK_COLUMNS = ("brief_id", "tag_id", "position")
 OUTBOX_COLUMNS = (
     "id", "key", "chat_id", "kind", "part", "payload", "status", "attempts",
-    "next_attempt_at", "last_error", "created_at", "sent_at",
+    "next_attempt_at", "last_error", "created_at", "sent_at", "lateness_ms",
 )  # fmt: skip
 BLOCKED = "Forbidden: bot was blocked by the user"
 
@@ -222,6 +222,7 @@ def outbox_row(n: int, size: Size, rng: random.Random) -> tuple[Any, ...]:
     draw = rng.random()
     status = "sent" if draw < 0.97 else "failed" if draw < 0.99 else "cancelled"
     briefs = sorted(rng.sample(range(1, max(size.briefs, 10) + 1), 3))
+    late = rng.randint(1, 90)  # seconds after its due moment Telegram took it
     return (
         n + 1,
         f"digest:{chat}:{day:%Y-%m-%d}:{n}",
@@ -234,7 +235,8 @@ def outbox_row(n: int, size: Size, rng: random.Random) -> tuple[Any, ...]:
         day,
         BLOCKED if status == "failed" else None,
         day,
-        day + timedelta(seconds=rng.randint(1, 90)) if status == "sent" else None,
+        day + timedelta(seconds=late) if status == "sent" else None,
+        late * 1000 if status == "sent" else None,
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from bench.plan import queue_lateness
 from tests.benchrun import assert_explains_itself, run_script
 
 
@@ -22,19 +25,24 @@ def test_plan_quick_sqlite_plans_every_chat_once_over_the_day():
     assert 1 <= result["burst_digests"] <= 2000  # the burst: every chat in one tick
     assert result["burst_seconds"] > 0
     assert result["burst_traced_mb"] > 0  # tracemalloc saw the planner allocate
+    assert result["send_rate"] == 25
+    assert 0 < result["late_p50_s"] <= result["late_p95_s"] <= result["late_worst_s"]
 
 
-@pytest.mark.postgres
-def test_plan_several_sizes_and_uniform_tags_in_one_go_on_postgres():
-    result = run_script(
-        "plan.py", "--sizes", "300,50", "--skew", "0", "--no-burst", "--db", "postgres"
-    )
-    assert result["chats"] == 300  # the JSON line is the largest size
-    assert result["db"] == "postgres"
-    assert result["due"] == 300 and result["stale"] == 0
-    assert 1 <= result["digests"] <= 300
-    assert result["seconds"] > 0
-    assert result["burst_seconds"] is None  # --no-burst
+def test_a_morning_wave_drains_at_the_send_rate_and_delays_the_next_minute():
+    eight = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    # 600 digests due at 08:00 at 10 a second take a minute: the last goes at 08:01:00,
+    # when 08:01's 10 are due, and those go a tenth of a second apart after it
+    late = queue_lateness([(eight, 600), (eight + timedelta(minutes=1), 10)], rate=10)
+    assert late["messages"] == 610
+    assert late["p50_s"] == pytest.approx(29.5)  # 305th of 0.1..60 s and 08:01's 0.1..1 s
+    assert late["p95_s"] == pytest.approx(57.0)  # nearest rank 580 of 610
+    assert late["worst_s"] == pytest.approx(60.0)
+    # at 5 a second 08:00's wave takes two minutes, and 08:01's waits behind it
+    slow = queue_lateness([(eight, 600), (eight + timedelta(minutes=1), 10)], rate=5)
+    assert slow["worst_s"] == pytest.approx(120.0)
+    alone = queue_lateness([(eight + timedelta(minutes=1), 10)], rate=5)
+    assert alone["worst_s"] == pytest.approx(2.0)
 
 
 def test_plan_explains_itself():

@@ -432,6 +432,61 @@ async def test_stats_counts_what_the_sender_really_sent_failed_and_broadcast(bot
     ]
 
 
+async def test_stats_shows_how_late_todays_digests_went_out(bot):
+    """The sender records each digest's lateness (its due moment, when the planner queued
+    it, to Telegram's acceptance, on the injected clock); /stats shows the admin's day."""
+    bot.clock.set(NOW)
+    late = [timedelta(minutes=m) for m in range(1, 20)] + [timedelta(hours=5)]
+    readers = [bot.server.private_chat(100 + n) for n in range(len(late))]
+    async with db.session_scope(bot.services.sessions) as session:
+        for chat in readers:
+            await store.get_or_create_chat(session=session, chat_id=chat.id)
+    await add_rows(
+        bot,
+        *(
+            Outbox(key=f"digest:{chat.id}", chat_id=chat.id, kind=OutboxKind.DIGEST,
+                   payload=json.dumps({"text": "<b>Your digest</b>"}), next_attempt_at=NOW - by,
+                   created_at=NOW - by)
+            for chat, by in zip(readers, late, strict=True)
+        ),
+        # yesterday in the admin's day (Los Angeles), however late: not today's figure
+        Outbox(key="digest:yesterday", chat_id=READER, kind=OutboxKind.DIGEST, payload="{}",
+               status=OutboxStatus.SENT, created_at=ago(hours=30), sent_at=ago(hours=22),
+               lateness_ms=8 * 3600 * 1000),
+    )  # fmt: skip
+    assert await bot.deliver() == len(late)
+    async with bot.services.sessions() as session:
+        recorded = (
+            await session.exec(
+                select(Outbox.chat_id, Outbox.lateness_ms, Outbox.sent_at).where(
+                    Outbox.key != "digest:yesterday"
+                )
+            )
+        ).all()
+    due = {chat.id: NOW - by for chat, by in zip(readers, late, strict=True)}
+    for chat_id, ms, sent in recorded:
+        # each digest's own moment (the send budget's pacing moves the clock a little)
+        assert ms == round((sent - due[chat_id]).total_seconds() * 1000)
+        assert NOW <= sent < NOW + timedelta(seconds=5)
+
+    admin = bot.server.private_chat(ADMIN)
+    await texts(bot, admin, "/timezone America/Los_Angeles")
+    (text,) = await texts(bot, admin, "/stats")
+
+    lines = text.splitlines()
+    digests = lines.index("<b>Digests today</b>: 20 sent · 0 failed")
+    # nearest rank of 20: the 10th and 19th latest
+    assert lines[digests + 1] == "  late after their time: 10 min median · 19 min p95 · 5.0 h worst"
+
+
+async def test_stats_shows_no_lateness_before_any_digest_went_out(bot):
+    bot.clock.set(NOW)
+    admin = bot.server.private_chat(ADMIN)
+    (text,) = await texts(bot, admin, "/stats")
+    assert "<b>Digests today</b>: 0 sent · 0 failed" in text.splitlines()
+    assert "late after" not in text
+
+
 # ---- /ingest URL ----------------------------------------------------------------------
 
 

@@ -132,6 +132,21 @@ async def test_unknown_tags_are_not_followed_and_come_back_with_suggestions(chat
     assert await chats.tags(CHAT) == []  # nothing was followed by guesswork
 
 
+async def test_a_tag_without_briefs_is_unknown_to_subscribe(chats, sessions):
+    """/subscribe looks up only the typed tags (see ChatService.subscribe): a tag row
+    left with no brief is refused as before, when every tag was counted."""
+    await add_briefs(sessions, [("chips",)])
+    async with db.session_scope(sessions) as session:
+        await store.ensure_tags(session=session, slugs=["orphan", "chips-design"])
+    await chats.register(chat_id=CHAT)
+
+    result = await chats.subscribe(CHAT, ["orphan", "chips-design", "chips"])
+
+    assert result.added == ["chips"]
+    assert result.unknown == {"orphan": [], "chips-design": ["chips"]}
+    assert await chats.tags(CHAT) == ["chips"]
+
+
 def test_suggestions_by_spelling_come_before_suggestions_by_shared_word():
     known = ["ai-policy", "generative-ai", "chips", "chip-design"]
 

@@ -167,7 +167,8 @@ async def test_healthz_and_metrics_after_traffic(database_url: str) -> None:
                 session=session,
                 rows=[
                     row(f"t:{chat_id}", chat_id, now, created=now - timedelta(hours=hours))
-                    for chat_id, hours in ((ada.id, 0), (gone.id, 0))
+                    # ada's digest was due 90 s ago: its lateness goes to the histogram
+                    for chat_id, hours in ((ada.id, 0.025), (gone.id, 0))
                 ]
                 + [row("t:later", 3, now + timedelta(hours=1), created=now - timedelta(hours=1))],
             )
@@ -197,6 +198,10 @@ async def test_healthz_and_metrics_after_traffic(database_url: str) -> None:
         # prometheus-client's standard collectors, on the registry /metrics serves
         assert "process_resident_memory_bytes" in text and "process_cpu_seconds_total" in text
         assert "python_info{" in text and "python_gc_collections_total" in text
+        assert "# TYPE digestbot_digest_lateness_seconds histogram" in text
+        assert metric(text, "digestbot_digest_lateness_seconds_count") == 1
+        assert 'digestbot_digest_lateness_seconds_bucket{le="60.0"} 0.0' in text
+        assert 'digestbot_digest_lateness_seconds_bucket{le="120.0"} 1.0' in text
 
         # the scheduler's first tick (a second after start) is timed
         await until(lambda: _assembled(bot), within=10, what="a timed digest assembly")

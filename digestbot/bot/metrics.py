@@ -119,6 +119,13 @@ class Metrics:
             registry=r,
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         )
+        # a morning's queue drains at SEND_RATE: minutes to hours late is normal there
+        self.lateness = Histogram(
+            "digestbot_digest_lateness_seconds",
+            "How long after its due moment each digest was accepted by Telegram",
+            registry=r,
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400),
+        )
         self.send_rate = Gauge(
             "digestbot_send_rate",
             f"Messages sent per second by this replica, over the last {RATE_WINDOW:.0f} s",
@@ -135,6 +142,8 @@ class Metrics:
         """The sender's hook: called once per row it tried."""
         if outcome.sent:
             self.sent.inc()
+            if (late := outcome.lateness) is not None:
+                self.lateness.observe(late)
             self._recent_sends.append(self._monotonic())
             self._rate()  # forget sends past the window: nothing else may ever scrape them
         elif outcome.retry_in is not None:

@@ -26,6 +26,7 @@ class Snapshot:
     digests_sent_today: int
     digests_failed_today: list[tuple[str, int]]  # (reason, count), most first
     broadcasts_sent_today: int
+    lateness_today: store.Lateness | None  # of the digests sent today (None: none)
     outbox_depth: int
     oldest_pending: datetime | None
     feeds: list[Feed]
@@ -55,6 +56,7 @@ class StatsService:
             broadcasts = await store.sent_since(
                 session=session, kind=OutboxKind.BROADCAST, since=today
             )
+            lateness = await store.digest_lateness(session=session, since=today)
             backlog = await store.outbox_stats(session=session)
             feeds = await store.all_feeds(session=session)
         grouped: dict[str, int] = {}
@@ -69,6 +71,7 @@ class StatsService:
             digests_sent_today=sent,
             digests_failed_today=sorted(grouped.items(), key=lambda kv: (-kv[1], kv[0])),
             broadcasts_sent_today=broadcasts,
+            lateness_today=lateness,
             outbox_depth=backlog.pending,
             oldest_pending=backlog.oldest_pending_at,
             feeds=feeds,

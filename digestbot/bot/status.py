@@ -83,6 +83,11 @@ def stats_text(s: Snapshot, zone: ZoneInfo) -> str:
     failed = sum(n for _, n in s.digests_failed_today)
     lines += ["", f"<b>Digests today</b>: {s.digests_sent_today:,} sent · {failed:,} failed"]
     lines += [f"  {n:,} × {esc(reason)}" for reason, n in s.digests_failed_today[:5]]
+    if (late := s.lateness_today) is not None:
+        lines.append(
+            f"  late after their time: {_duration(late.p50)} median · "
+            f"{_duration(late.p95)} p95 · {_duration(late.worst)} worst"
+        )
     lines.append(f"<b>Broadcast messages today</b>: {s.broadcasts_sent_today:,}")
     oldest = f", oldest queued {_ago(s.oldest_pending, s.now)}" if s.oldest_pending else ""
     lines += ["", f"<b>Outbox</b>: {s.outbox_depth:,} waiting{oldest}"]

@@ -90,6 +90,10 @@ BACKOFF_BASE = 2.0  # seconds before the first retry
 BACKOFF_CAP = 600.0
 
 
+def _millis(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1000)
+
+
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -104,6 +108,15 @@ class SendOutcome:
     failure: Failure | None = None  # what the error means (see failures.py)
     retry_in: float | None = None  # seconds; None with an error means give up
     migrated_to: int | None = None
+    accepted_at: datetime | None = None  # when Telegram took it (sent rows)
+
+    @property
+    def lateness(self) -> float | None:
+        """Seconds a sent digest went out after its due moment (None: not a sent digest)."""
+        due = self.row.created_at
+        if self.accepted_at is None or due is None or self.row.kind != OutboxKind.DIGEST:
+            return None
+        return max(0.0, (self.accepted_at - due).total_seconds())
 
     @property
     def chat_gone(self) -> bool:
@@ -448,7 +461,10 @@ class Sender:
             try:
                 await self._deliver_all(row.id, chat_id, messages, plain=plain)
                 return SendOutcome(
-                    row, sent=True, migrated_to=chat_id if chat_id != row.chat_id else None
+                    row,
+                    sent=True,
+                    migrated_to=chat_id if chat_id != row.chat_id else None,
+                    accepted_at=self._clock(),
                 )
             except RetryAfter as exc:
                 wait = _seconds(exc.retry_after)
@@ -520,8 +536,12 @@ class Sender:
             for o in outcomes:
                 self._on_outcome(o)
         now = self._clock()
-        sent = [o.row.id for o in outcomes if o.sent and o.row.id is not None]
-        await store.mark_sent(session=session, ids=sent, now=now)
+        sent = [
+            store.Accepted(o.row.id, o.accepted_at or now, _millis(o.lateness))
+            for o in outcomes
+            if o.sent and o.row.id is not None
+        ]
+        await store.record_sent(session=session, rows=sent)
         self.sent_total += len(sent)
         for o in outcomes:
             if o.sent or o.row.id is None:

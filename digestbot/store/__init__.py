@@ -99,15 +99,19 @@ from digestbot.store.filters import (
 from digestbot.store.kv import chat_key, delete_chat_values, get_or_set_value, get_value, set_value
 from digestbot.store.outbox import (
     PRUNE_BATCH,
+    Accepted,
     Claimed,
+    Lateness,
     OutboxStats,
     cancel_chat_rows,
     claim_due,
+    digest_lateness,
     enqueue,
     failures_since,
     mark_sent,
     outbox_stats,
     prune_outbox,
+    record_sent,
     release_in_flight,
     release_rows,
     reschedule,
@@ -125,10 +129,18 @@ from digestbot.store.planning import (
     update_chats,
 )
 from digestbot.store.search import search_items
-from digestbot.store.tags import TagCount, ensure_tags, tag_counts, tag_ids, top_tags
+from digestbot.store.tags import (
+    TagCount,
+    ensure_tags,
+    tag_counts,
+    tag_ids,
+    tags_with_briefs,
+    top_tags,
+)
 
 __all__ = [
     "PRUNE_BATCH",
+    "Accepted",
     "AlertChat",
     "AlertRow",
     "BriefWindow",
@@ -139,6 +151,7 @@ __all__ = [
     "FeedFigures",
     "FilterKey",
     "Item",
+    "Lateness",
     "OutboxStats",
     "Outcome",
     "ScheduleMove",
@@ -169,6 +182,7 @@ __all__ = [
     "delete_chat_values",
     "delete_shaping",
     "delete_user_rows",
+    "digest_lateness",
     "drop_oldest_saved",
     "due_chats",
     "enqueue",
@@ -198,6 +212,7 @@ __all__ = [
     "outbox_stats",
     "prune_outbox",
     "recent_broadcasts",
+    "record_sent",
     "release_in_flight",
     "release_rows",
     "remove_all_subscriptions",
@@ -223,6 +238,7 @@ __all__ = [
     "tag_counts",
     "tag_ids",
     "tags_of",
+    "tags_with_briefs",
     "title_key",
     "top_tags",
     "unsave_brief",

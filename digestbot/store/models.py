@@ -365,6 +365,9 @@ class Outbox(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _ts(default_now=True)
     sent_at: datetime | None = _ts(nullable=True)  # /stats counts today's (indexed above)
+    # digests only: from the row's due moment (when the planner queued it) to when
+    # Telegram accepted it; /stats and /metrics show it
+    lateness_ms: int | None = None
 
 
 class Feed(SQLModel, table=True):

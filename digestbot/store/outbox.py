@@ -4,10 +4,11 @@ each send, and the figures /stats and /metrics show.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -39,6 +40,9 @@ class Claimed:
     attempts: int
     last_error: str | None
     kind: str = OutboxKind.DIGEST
+    # when it was queued: a digest row is queued at its due minute, so its lateness
+    # is measured from here (next_attempt_at moves with every retry)
+    created_at: datetime | None = None
 
 
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
@@ -94,6 +98,7 @@ async def claim_due(
             _OUTBOX.c.attempts,
             _OUTBOX.c.last_error,
             _OUTBOX.c.kind,
+            _OUTBOX.c.created_at,
         )
     )
     conn = await session.connection()
@@ -107,6 +112,39 @@ async def mark_sent(*, session: AsyncSession, ids: Sequence[int], now: datetime)
             _OUTBOX.update()
             .where(_OUTBOX.c.id.in_(list(ids)))
             .values(status=OutboxStatus.SENT, sent_at=now, last_error=None)
+        )
+
+
+class Accepted(NamedTuple):
+    """A row Telegram accepted: when, and (digests only) how late, for :func:`record_sent`."""
+
+    id: int
+    at: datetime
+    lateness_ms: int | None
+
+
+_RECORD_SENT = (
+    _OUTBOX.update()
+    .where(_OUTBOX.c.id == sa.bindparam("row_id"))
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=sa.bindparam("at"),
+        lateness_ms=sa.bindparam("late"),
+        last_error=None,
+    )
+)
+
+
+async def record_sent(*, session: AsyncSession, rows: Sequence[Accepted]) -> None:
+    """Mark rows sent, each with the moment Telegram accepted it and its lateness.
+
+    One statement executed for the batch (the sender records a batch at a time): a
+    row's own moment, not the batch's, so a digest's lateness is what its reader saw.
+    """
+    if rows:
+        conn = await session.connection()
+        await conn.execute(
+            _RECORD_SENT, [{"row_id": r.id, "at": r.at, "late": r.lateness_ms} for r in rows]
         )
 
 
@@ -257,3 +295,52 @@ async def failures_since(
         .group_by(col(Outbox.last_error))
     )
     return [(error, int(n)) for error, n in await session.exec(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class Lateness:
+    """How late the digests sent in a period went out (seconds): for /stats."""
+
+    sent: int  # digests with a recorded lateness
+    p50: float
+    p95: float
+    worst: float
+
+
+async def digest_lateness(*, session: AsyncSession, since: datetime) -> Lateness | None:
+    """p50, p95 and worst lateness of the digests sent since ``since`` (None: none sent).
+
+    Read through ``ix_outbox_sent_at`` (only the period's rows); each percentile is one
+    row picked in order by the database (nearest rank), so only three numbers, never
+    the day's rows, come back: a morning of a million digests stays cheap in memory.
+    """
+    conn = await session.connection()
+    today = sa.and_(
+        _OUTBOX.c.sent_at.is_not(None),
+        _OUTBOX.c.sent_at >= since,
+        _OUTBOX.c.status == OutboxStatus.SENT,
+        _OUTBOX.c.kind == OutboxKind.DIGEST,
+        _OUTBOX.c.lateness_ms.is_not(None),
+    )
+    count, worst = (
+        await conn.execute(
+            sa.select(sa.func.count(), sa.func.max(_OUTBOX.c.lateness_ms)).where(today)
+        )
+    ).one()
+    if not count:
+        return None
+
+    async def rank(fraction: float) -> float:
+        offset = max(0, math.ceil(fraction * count) - 1)  # nearest rank
+        value = (
+            await conn.execute(
+                sa.select(_OUTBOX.c.lateness_ms)
+                .where(today)
+                .order_by(_OUTBOX.c.lateness_ms)
+                .limit(1)
+                .offset(offset)
+            )
+        ).scalar_one()
+        return int(value) / 1000
+
+    return Lateness(sent=int(count), p50=await rank(0.5), p95=await rank(0.95), worst=worst / 1000)

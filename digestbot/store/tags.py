@@ -47,6 +47,18 @@ async def tag_counts(*, session: AsyncSession) -> list[TagCount]:
     return [TagCount(slug, count) for slug, count in await session.exec(stmt)]
 
 
+async def tags_with_briefs(*, session: AsyncSession, slugs: Iterable[str]) -> set[str]:
+    """Those of ``slugs`` that name a tag with at least one brief (what /subscribe
+    accepts): one index probe each, where :func:`tag_counts` counts every brief's tags."""
+    wanted = sorted(set(slugs))
+    found: set[str] = set()
+    has_briefs = sa.exists().where(col(BriefTag.tag_id) == col(Tag.id))
+    for chunk in chunks(wanted):
+        rows = await session.exec(select(Tag.slug).where(col(Tag.slug).in_(chunk), has_briefs))
+        found.update(rows)
+    return found
+
+
 async def tag_ids(*, session: AsyncSession, slugs: Sequence[str]) -> dict[str, int]:
     """Ids of the known tags among ``slugs``."""
     out: dict[str, int] = {}
