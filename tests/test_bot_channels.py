@@ -71,6 +71,36 @@ async def test_a_channel_is_managed_from_the_private_chat_and_gets_its_digests(b
     assert await bot.services.chats.tags(CHANNEL) == ["chips"]
 
 
+async def test_filters_and_style_set_while_managing_apply_to_the_channel(bot):
+    await bot.add_briefs(
+        [
+            make_brief(title="Chip fabs expand", tags=("chips",), score=8),
+            make_brief(title="Crypto chips rally", tags=("chips",), score=9),
+        ]
+    )
+    channel = await channel_with_bot(bot)
+    me = bot.server.private_chat(ADMIN)
+    await pick(bot, me, "Chip News")
+    await bot.texts(me, "/subscribe chips")
+
+    (muted,) = await bot.texts(me, "/mute crypto")
+    (styled,) = await bot.texts(me, "/style compact")
+    (listed,) = await bot.texts(me, "/filters")
+    for reply in (muted, styled, listed):
+        assert reply.startswith("📢 Managing <b>Chip News</b>")
+    assert "crypto" in listed
+    assert (await bot.services.chats.get(CHANNEL)).compact
+    own = await bot.services.chats.get(ADMIN)
+    assert own is None or not own.compact
+
+    await bot.services.planner.plan()
+    bot.clock.set(datetime(2026, 10, 1, 8, 0, tzinfo=UTC))
+    await bot.services.planner.plan()
+    await bot.deliver()
+    [digest] = [t for t in bot.server.sent_texts(channel) if "Your digest" in t]
+    assert "Chip fabs expand" in digest and "Crypto" not in digest
+
+
 async def test_an_admin_no_longer_is_refused_and_manages_themselves_again(bot):
     await bot.add_briefs([make_brief(tags=("chips",))])
     channel = await channel_with_bot(bot)

@@ -10,6 +10,7 @@ from telegram.constants import ChatType
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
+from digestbot.bot.handlers import managed
 from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, echo, reply
 from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.readers.filters import Muted
@@ -39,8 +40,12 @@ async def _words(update: Update, context: BotContext, kind: FilterKind, usage: s
         return
     if not await require_group_admin(update, context):
         return
-    await context.services.chats.ensure(chat.id, type=chat_type(update))
-    await reply(update, [await context.services.filters.add_words(chat.id, kind, text)])
+    where = await managed.target(update, context)  # a channel picked with /channels
+    if where is None:
+        return
+    await context.services.chats.ensure(where.id, type=where.type)
+    answer = await context.services.filters.add_words(where.id, kind, text)
+    await reply(update, [where.note + answer])
 
 
 async def mute(update: Update, context: BotContext) -> None:
@@ -66,7 +71,10 @@ async def unmute(update: Update, context: BotContext) -> None:
         return
     if not await require_group_admin(update, context):
         return
-    await reply(update, [await context.services.filters.unmute(chat.id, text)])
+    where = await managed.target(update, context)
+    if where is None:
+        return
+    await reply(update, [where.note + await context.services.filters.unmute(where.id, text)])
 
 
 async def filters_command(update: Update, context: BotContext) -> None:
@@ -74,8 +82,13 @@ async def filters_command(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    text, entries = await context.services.filters.listing(chat.id)
-    await reply(update, [text], keyboards.filters_keyboard(entries))
+    where = await managed.target(update, context)
+    if where is None:
+        return
+    text, entries = await context.services.filters.listing(where.id)
+    # the remove buttons act on the chat they are in, so a managed channel's are not offered
+    markup = None if where.title else keyboards.filters_keyboard(entries)
+    await reply(update, [where.note + text], markup)
 
 
 async def style(update: Update, context: BotContext) -> None:
@@ -90,16 +103,17 @@ async def style(update: Update, context: BotContext) -> None:
         return
     if not await require_group_admin(update, context):
         return
-    await context.services.chats.ensure(chat.id, type=chat_type(update))
-    await context.services.chats.set_compact(chat.id, args[0] == "compact")
-    await reply(
-        update,
-        [
-            "Compact digests: title and tags only."
-            if args[0] == "compact"
-            else "Full digests: each item with a line on why it matters."
-        ],
+    where = await managed.target(update, context)
+    if where is None:
+        return
+    await context.services.chats.ensure(where.id, type=where.type)
+    await context.services.chats.set_compact(where.id, args[0] == "compact")
+    done = (
+        "Compact digests: title and tags only."
+        if args[0] == "compact"
+        else "Full digests: each item with a line on why it matters."
     )
+    await reply(update, [where.note + done])
 
 
 # --- buttons ------------------------------------------------------------------------------
