@@ -136,6 +136,7 @@ async def test_feeds_are_fetched_eight_at_a_time(server, client, sessions) -> No
         ("0.0.0.0", "refused to connect to 0.0.0.0: an unspecified address"),
         ("2130706433", "refused to connect to 2130706433 (127.0.0.1): a loopback address"),
         ("[::ffff:127.0.0.1]", "refused to connect to ::ffff:127.0.0.1: a loopback address"),
+        ("[2002:7f00:1::]", "refused to connect to 2002:7f00:1::: a loopback address"),  # 6to4
     ],
 )
 async def test_local_addresses_are_refused(server, guarded, host: str, reason: str) -> None:

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
+from digestbot import store
 from digestbot.delivery import planner
 from digestbot.delivery.planner import PARKED
 from digestbot.delivery.sender import SendBudget, Sender
 from digestbot.fakeapi import Fault
-from digestbot.store.models import Chat, OutboxStatus
+from digestbot.store import db
+from digestbot.store.models import Chat, FilterKind, OutboxStatus
 from tests.factories import make_brief
 
 
@@ -266,6 +268,22 @@ async def test_a_forgotten_chat_gets_nothing_already_queued(bot):
     # /forget deletes the chat's rows outright (nothing kept names it); the others are sent
     rows = {r.chat_id: r for r in await bot.outbox()}
     assert 1 not in rows and rows[2].status == OutboxStatus.SENT
+
+
+async def test_a_migrated_group_keeps_its_filters_and_weights(bot):
+    (liked,) = await bot.add_briefs([make_brief(tags=("llm",))])
+    await bot.services.chats.register(chat_id=-100, type="group")
+    await bot.services.chats.subscribe(-100, ["llm"])
+    await bot.services.filters.add_words(-100, FilterKind.MUTE, "crypto")
+    await bot.services.filters.feedback(-100, [liked], 1.0)
+    async with db.session_scope(bot.services.sessions) as session:
+        await store.move_chat(session=session, old_id=-100, new_id=-1001234)
+
+    text, entries = await bot.services.filters.listing(-1001234)
+    assert "crypto" in text and len(entries) == 1
+    async with bot.services.sessions() as session:
+        weights = await store.weights_of(session=session, chat_ids=[-1001234])
+    assert [w.tag for w in weights.get(-1001234, [])] == ["llm"]
 
 
 async def test_migrating_into_a_supergroup_the_bot_already_knows_merges_tags(bot):

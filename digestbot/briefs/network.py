@@ -49,6 +49,10 @@ def address_class(address: IPAddress) -> str | None:
     # ::ffff:127.0.0.1 reaches 127.0.0.1; judge the IPv4 address it carries.
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    # 6to4 (2002::/16) carries an IPv4 address too, reached through a relay: judge that.
+    sixtofour = address.sixtofour if isinstance(address, ipaddress.IPv6Address) else None
+    if sixtofour is not None and (inner := address_class(sixtofour)) is not None:
+        return inner
     # Most specific first: 127.0.0.1 and 0.0.0.0 are also "private" to ipaddress.
     for kind, matches in (
         ("loopback", address.is_loopback),

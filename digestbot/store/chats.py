@@ -12,7 +12,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot.store.filters import delete_shaping
 from digestbot.store.kv import delete_chat_values
-from digestbot.store.models import Chat, Outbox, OutboxStatus, Subscription, Tag, utcnow
+from digestbot.store.models import (
+    Chat,
+    ChatFilter,
+    Outbox,
+    OutboxStatus,
+    Subscription,
+    Tag,
+    TagWeight,
+    utcnow,
+)
 from digestbot.store.sql import dialect_insert, dialect_name
 from digestbot.store.tags import ensure_tags
 
@@ -163,6 +172,18 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
     await session.exec(merge.on_conflict_do_nothing())
     await session.exec(sa.delete(Subscription).where(col(Subscription.chat_id) == old_id))
     await _refresh_tag_ids(session, new_id)
+    # Its filters and feedback weights go along (deleting the old chat would cascade them
+    # away); where the supergroup has its own already, its own win.
+    for table, columns in (
+        (ChatFilter, ["kind", "term", "text", "created_at"]),
+        (TagWeight, ["tag", "value", "count", "updated_at"]),
+    ):
+        rows = select(sa.literal(new_id), *[getattr(table, c) for c in columns]).where(
+            col(table.chat_id) == old_id
+        )
+        copy = dialect_insert(session, table).from_select(["chat_id", *columns], rows)
+        await session.exec(copy.on_conflict_do_nothing())
+    await delete_chat_values(session=session, chat_id=old_id)  # its last search, say
     await session.exec(
         sa.update(Outbox).where(col(Outbox.chat_id) == old_id).values(chat_id=new_id)
     )

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from digestbot.store.models import ChatFilter, TagWeight, UTCDateTime
-from digestbot.store.sql import chunks
+from digestbot.store.models import ChatFilter, TagWeight, UTCDateTime, utcnow
+from digestbot.store.sql import chunks, dialect_insert
 
 # a filter as matching needs it: (kind, normalised term)
 FilterKey = tuple[str, str]
@@ -28,20 +28,16 @@ async def list_filters(*, session: AsyncSession, chat_id: int) -> list[ChatFilte
 async def add_filter(
     *, session: AsyncSession, chat_id: int, kind: str, term: str, text: str
 ) -> ChatFilter | None:
-    """Add a filter; None when the chat has it already."""
-    found = await session.exec(
-        select(ChatFilter).where(
-            col(ChatFilter.chat_id) == chat_id,
-            col(ChatFilter.kind) == kind,
-            col(ChatFilter.term) == term,
-        )
+    """Add a filter; None when the chat has it already (also when a second tap or
+    replica added it a moment ago: the insert does nothing rather than fail)."""
+    insert = (
+        dialect_insert(session, ChatFilter)
+        .values(chat_id=chat_id, kind=kind, term=term, text=text, created_at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(col(ChatFilter.id))
     )
-    if found.first() is not None:
-        return None
-    row = ChatFilter(chat_id=chat_id, kind=kind, term=term, text=text)
-    session.add(row)
-    await session.flush()
-    return row
+    added = (await session.exec(insert)).scalar_one_or_none()
+    return None if added is None else await session.get(ChatFilter, added)
 
 
 async def remove_filter(
