@@ -38,6 +38,7 @@ from digestbot.config import Settings, env_file_warnings, load_settings
 from digestbot.errors import ConfigError, StoreError
 from digestbot.logs import RedactingFilter, install_excepthook, setup_logging
 from digestbot.store import db
+from digestbot.text import plural
 
 T = TypeVar("T")
 
@@ -48,11 +49,6 @@ EXIT_USAGE = 2  # also a configuration error: systemd's unit does not restart on
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     click.echo(f"digestbot: {message}", err=True)
     sys.exit(code)
-
-
-def plural(count: int, one: str, many: str | None = None) -> str:
-    """``1 brief``, ``2 briefs`` (all wording moves to gettext later; this is the stopgap)."""
-    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 class _NoBootstrapTraceback(logging.Filter):

@@ -86,7 +86,7 @@ def test_poll_reports_like_ingest_and_exits_1_when_a_feed_failed(tmp_path, env):
         "0 added, 0 updated, 0 unchanged, 0 rejected",
     )
     listed = digestbot("feed", "list", env=env, cwd=tmp_path).stdout
-    assert "0 briefs, 0 untagged" in listed and "1 briefs, 0 untagged" in listed
+    assert "0 briefs, 0 untagged" in listed and "1 brief, 0 untagged" in listed
 
 
 def test_poll_adds_the_feed_urls_setting_first(tmp_path, env):  # noqa: F811

@@ -21,6 +21,7 @@ from digestbot.briefs.parse import DEFAULT_FEED_SCORE, MAX_TAG_LEN, MAX_TAGS, sl
 from digestbot.errors import InputError
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import MAX_INT32, Feed, utcnow
+from digestbot.text import plural
 
 MAX_URL = 2048  # the feeds.url column
 MAX_CATEGORY = 200  # the briefs.category column
@@ -67,7 +68,7 @@ class FeedView:
         lines = [
             head,
             "   " + " · ".join(defaults),
-            f"   last success {success} · {self.briefs} briefs, {self.untagged} untagged",
+            f"   last success {success} · {plural(self.briefs, 'brief')}, {self.untagged} untagged",
         ]
         if f.last_error:
             at = f" {_when(f.last_error_at, zone)}" if f.last_error_at else ""

@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers.common import chat_type
-from digestbot.bot.handlers.guards import ADMIN_STATUSES
+from digestbot.bot.handlers.guards import ADMIN_STATUSES, require_group_admin
 from digestbot.briefs.render import esc
 
 log = logging.getLogger(__name__)
@@ -73,3 +73,11 @@ async def target(update: Update, context: BotContext) -> Target | None:
             await update.effective_message.reply_text(text, do_quote=False)
         return None
     return Target(channel.id, channel.type, title)
+
+
+async def to_change(update: Update, context: BotContext) -> Target | None:
+    """The chat a settings command may change: in a group only its admins may (the
+    others are told), and in a private chat the channel picked with /channels, if any."""
+    if not await require_group_admin(update, context):
+        return None
+    return await target(update, context)

@@ -66,9 +66,7 @@ async def _change(update: Update, context: BotContext, usage: str, action: str) 
     if not args:
         await reply(update, [usage])
         return
-    if not await require_group_admin(update, context):
-        return
-    where = await managed.target(update, context)
+    where = await managed.to_change(update, context)
     if where is None:
         return
     chat_id = where.id

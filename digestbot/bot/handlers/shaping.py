@@ -12,7 +12,7 @@ from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import managed
 from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, echo, reply
-from digestbot.bot.handlers.guards import may_configure, require_group_admin
+from digestbot.bot.handlers.guards import may_configure
 from digestbot.readers.filters import Muted
 from digestbot.store.models import FilterKind
 
@@ -38,9 +38,7 @@ async def _words(update: Update, context: BotContext, kind: FilterKind, usage: s
     if not text.strip():
         await reply(update, [usage])
         return
-    if not await require_group_admin(update, context):
-        return
-    where = await managed.target(update, context)  # a channel picked with /channels
+    where = await managed.to_change(update, context)  # a channel picked with /channels
     if where is None:
         return
     await context.services.chats.ensure(where.id, type=where.type)
@@ -69,9 +67,7 @@ async def unmute(update: Update, context: BotContext) -> None:
     if not text.strip():
         await reply(update, ["Unmute what? For example: /unmute crypto. /filters lists yours."])
         return
-    if not await require_group_admin(update, context):
-        return
-    where = await managed.target(update, context)
+    where = await managed.to_change(update, context)
     if where is None:
         return
     await reply(update, [where.note + await context.services.filters.unmute(where.id, text)])
@@ -101,9 +97,7 @@ async def style(update: Update, context: BotContext) -> None:
         shown = f" (not {echo(args[0])})" if args else ""
         await reply(update, [f"Which style{shown}? /style compact or /style full"])
         return
-    if not await require_group_admin(update, context):
-        return
-    where = await managed.target(update, context)
+    where = await managed.to_change(update, context)
     if where is None:
         return
     await context.services.chats.ensure(where.id, type=where.type)

@@ -14,7 +14,7 @@ from digestbot.bot.handlers.common import (
     reply,
     unknown_tag_line,
 )
-from digestbot.bot.handlers.guards import may_configure, require_group_admin
+from digestbot.bot.handlers.guards import may_configure
 from digestbot.briefs.render import esc
 from digestbot.readers.chats import SubscribeResult, UnsubscribeResult
 from digestbot.text import plural
@@ -73,9 +73,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
             update, ["Which tags? For example: /subscribe generative-ai chips\nOr pick from /tags."]
         )
         return
-    if not await require_group_admin(update, context):
-        return
-    where = await managed.target(update, context)
+    where = await managed.to_change(update, context)
     if where is None:
         return
     await context.services.chats.ensure(where.id, type=where.type)
@@ -92,9 +90,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if not typed:
         await reply(update, ["Which tags? For example: /unsubscribe chips, or /unsubscribe all."])
         return
-    if not await require_group_admin(update, context):
-        return
-    where = await managed.target(update, context)
+    where = await managed.to_change(update, context)
     if where is None:
         return
     if [t.lower() for t in typed] == ["all"]:
