@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from digestbot import store
+from digestbot import catalogs, store
 from digestbot.briefs import feedadmin, fetcher
 from digestbot.briefs.ingest import Ingester, IngestReport, seed_if_empty, seeds_dir
 from digestbot.briefs.parse import Rejected
@@ -279,6 +279,25 @@ def export(ctx: click.Context, file: TextIO) -> None:
     count = _run(go)
     file.flush()
     click.echo(f"exported {plural(count, 'brief')}", err=True)
+
+
+@cli.group(name="catalogs")
+def catalogs_group() -> None:
+    """Translation catalogs: merge the code's texts into them, compile them (README)."""
+
+
+@catalogs_group.command(name="update")
+def catalogs_update() -> None:
+    """Add new texts to every language's .po (translated ones are kept)."""
+    for line in catalogs.update():
+        click.echo(line)
+
+
+@catalogs_group.command(name="compile")
+def catalogs_compile() -> None:
+    """Compile every .po to the .mo the bot loads."""
+    for line in catalogs.compile_all():
+        click.echo(line)
 
 
 @cli.group(name="feed")

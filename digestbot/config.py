@@ -18,6 +18,7 @@ from dotenv import dotenv_values  # the .env reader pydantic-settings itself use
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from digestbot import i18n
 from digestbot.errors import ConfigError
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
@@ -114,6 +115,8 @@ class Settings(BaseSettings):
     feed_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_timezone: str = "UTC"
     default_digest_time: str = "08:00"
+    # The language of chats whose users' Telegram is set to none we speak (i18n.NAMES).
+    default_language: str = "en"
     send_rate: float = 25.0
     feed_poll_minutes: int = 10
     # Seconds a whole feed fetch may take; private addresses (SSRF) only when allowed.
@@ -143,6 +146,14 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return SecretStr(token)
+
+    @field_validator("default_language")
+    @classmethod
+    def _default_language(cls, value: str) -> str:
+        code = value.strip().lower()
+        if code not in i18n.NAMES:
+            raise ValueError(f"is not a language I speak; use one of {', '.join(i18n.NAMES)}")
+        return code
 
     @field_validator("telegram_api_base_url")
     @classmethod

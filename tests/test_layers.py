@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "digestbot"
 
 # Layer of each top-level module or package, lowest first.
 LAYERS: dict[str, int] = {
-    "errors": 0, "logs": 0, "zones": 0, "text": 0, "config": 0,  # base
+    "errors": 0, "logs": 0, "zones": 0, "text": 0, "config": 0, "i18n": 0,  # base
+    "catalogs": 0,
     "store": 1,
     "briefs": 2,
     "readers": 3,
@@ -26,7 +27,7 @@ LAYERS: dict[str, int] = {
 
 # Rank of each module inside its package (a dotted path below the package).
 RANKS: dict[str, dict[str, int]] = {
-    "": {"errors": 0, "logs": 0, "zones": 0, "text": 0, "config": 1},
+    "": {"errors": 0, "logs": 0, "zones": 0, "text": 0, "i18n": 0, "config": 1, "catalogs": 1},
     "store": {
         "models": 0, "db": 1, "sql": 2,
         "tags": 3, "kv": 3, "feeds": 3, "audit": 3, "filters": 3,
@@ -53,7 +54,7 @@ RANKS: dict[str, dict[str, int]] = {
     "bot.handlers": {
         "common": 0, "guards": 0, "texts": 0, "managed": 1,
         "basics": 1, "tags": 1, "reading": 1, "feeds": 1, "shaping": 1, "settings": 1,
-        "membership": 1, "channels": 1, "saved": 1, "inline": 1,
+        "membership": 1, "channels": 1, "saved": 1, "inline": 1, "language": 1,
         "admin": 2, "buttons": 3,
     },
     "fakeapi": {

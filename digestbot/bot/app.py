@@ -37,10 +37,10 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from digestbot import logs, store
+from digestbot import i18n, logs, store
 from digestbot.bot import commands, jobs
 from digestbot.bot.context import BotContext, BotData, Services
-from digestbot.bot.handlers import admin, buttons, membership, reading
+from digestbot.bot.handlers import admin, buttons, language, membership, reading
 from digestbot.bot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.bot.handlers.inline import INLINE_BURST, INLINE_REFILL, InlineSearch
 from digestbot.bot.metrics import CONTENT_TYPE, Metrics
@@ -157,7 +157,9 @@ def register_handlers(
         if metrics is not None:
             metrics.count_update(update)
 
-    app.add_handler(TypeHandler(object, observe), group=-2)
+    app.add_handler(TypeHandler(object, observe), group=-3)
+    # the chat's language, before anything that may reply (the flood guard does)
+    app.add_handler(TypeHandler(object, language.speak_chat_language), group=-2)
     flood = flood or FloodGuard()
     app.add_handler(TypeHandler(object, flood), group=-1)
     # inline queries have a bucket of their own, on the same clock
@@ -202,20 +204,31 @@ def register_jobs(app: BotApp, leadership: Leadership, metrics: Metrics | None =
 
 
 async def set_menu(app: BotApp, admin_ids: list[int]) -> None:
-    """Publish the command menu; a failure is logged and the bot runs on."""
-    try:
-        await app.bot.set_my_commands(commands.menu(), scope=BotCommandScopeAllPrivateChats())
-        await app.bot.set_my_commands(commands.menu(in_group=True))
-    except TelegramError as exc:
-        log.warning("could not set the command menu (%s); running on", exc)
-    for admin_id in admin_ids:  # admins see their commands in their own chat's menu
+    """Publish the command menu in every language; a failure is logged and the bot runs on.
+
+    Telegram shows a user the menu set for their app's language, else the one set with no
+    language, which is in ``DEFAULT_LANGUAGE``.
+    """
+    languages: list[tuple[str, str | None]] = [(i18n.default_language(), None)]
+    languages += [(code, code) for code in i18n.LANGUAGES]
+    for spoken, code in languages:
+        with i18n.use(spoken):
+            private, group = commands.menu(), commands.menu(in_group=True)
+            admin = commands.menu(admin=True)
         try:
             await app.bot.set_my_commands(
-                commands.menu(admin=True),
-                scope=BotCommandScopeChat(admin_id),
+                private, scope=BotCommandScopeAllPrivateChats(), language_code=code
             )
-        except TelegramError as exc:  # e.g. an admin who never opened the bot
-            log.info("no admin menu for %s yet (%s)", admin_id, exc)
+            await app.bot.set_my_commands(group, language_code=code)
+        except TelegramError as exc:
+            log.warning("could not set the command menu (%s); running on", exc)
+        for admin_id in admin_ids:  # admins see their commands in their own chat's menu
+            try:
+                await app.bot.set_my_commands(
+                    admin, scope=BotCommandScopeChat(admin_id), language_code=code
+                )
+            except TelegramError as exc:  # e.g. an admin who never opened the bot
+                log.info("no admin menu for %s yet (%s)", admin_id, exc)
 
 
 def build_application(
@@ -239,6 +252,7 @@ def build_application(
     tests to replace.
     """
     token = token or settings_.token()
+    i18n.configure(settings_.default_language)
     base_url = settings_.telegram_api_base_url
     budget = SendBudget(settings_.send_rate, monotonic=monotonic, sleep=sleep)
     # The sender has a Bot of its own, without PTB's rate limiter: it paces itself

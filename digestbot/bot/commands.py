@@ -24,6 +24,7 @@ from digestbot.bot.handlers import (
     basics,
     channels,
     feeds,
+    language,
     reading,
     saved,
     settings,
@@ -33,6 +34,7 @@ from digestbot.bot.handlers import (
 from digestbot.bot.handlers.common import echo, reply
 from digestbot.bot.handlers.guards import is_bot_admin
 from digestbot.briefs.render import esc
+from digestbot.i18n import N_, _
 
 # what PTB calls: a coroutine function of (update, context)
 Handler = Callable[[Update, BotContext], Coroutine[object, None, None]]
@@ -50,7 +52,7 @@ class Where(StrEnum):
 class Command:
     name: str
     handler: Handler
-    help: str  # its line in /help
+    help: str  # its line in /help (marked for the catalog, translated where shown)
     where: Where = Where.ANYWHERE
     menu: str | None = None  # its description in Telegram's command menu; None: not there
 
@@ -63,57 +65,61 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("start", basics.start, "register and pick tags; resumes digests after /stop"),
-    Command("digest", reading.digest, "what's new on your tags, best first",
-            menu="What's new on your tags"),
-    Command("summary", reading.summary, "one line per recent brief [TAG]",
-            menu="One line per recent brief"),
-    Command("watch", reading.watch, "what to watch next [TAG]", menu="What to watch next"),
-    Command("brief", reading.brief, "one brief in full: /brief ID"),
-    Command("search", reading.search, "briefs matching words: /search WORDS",
-            menu="Find briefs by words"),
-    Command("saved", saved.saved, "the briefs you saved (☆ Save under /brief)",
-            Where.PRIVATE, menu="Briefs you saved"),
-    Command("tags", tags.tags, "pick tags to follow", menu="Pick tags to follow"),
-    Command("subscribe", tags.subscribe, "follow tags: /subscribe TAG..."),
-    Command("unsubscribe", tags.unsubscribe, "stop following: /unsubscribe TAG... or all"),
-    Command("mytags", tags.mytags, "the tags you follow", menu="Tags you follow"),
-    Command("mute", shaping.mute, 'hide briefs mentioning a word: /mute WORD or /mute "a phrase"'),
-    Command("only", shaping.only, "only briefs mentioning one of: /only WORD..."),
-    Command("unmute", shaping.unmute, "remove a filter: /unmute WORD"),
-    Command("filters", shaping.filters_command, "your filters, a button to remove each",
-            menu="Your mutes and filters"),
-    Command("style", shaping.style, "digest items with a gist line (full) or without (compact)"),
-    Command("share", channels.share, "a link that offers your tags to others"),
-    Command("channels", channels.channels, "manage a channel you made me admin of, from here",
-            Where.PRIVATE, menu="Manage your channels"),
-    Command("settings", settings.settings, "time, timezone, frequency, minimum score, size",
-            menu="Time, timezone, frequency, score"),
-    Command("time", settings.time_command, "digest times, up to three: /time 08:00 18:00"),
-    Command("timezone", settings.timezone, "your timezone: /timezone Europe/Berlin"),
-    Command("frequency", settings.frequency, "daily, weekdays, weekly [DAY] or off"),
-    Command("minscore", settings.minscore, "only briefs scoring at least N (0-10)"),
-    Command("size", settings.size, "briefs per digest (1-30)"),
-    Command("alerts", settings.alerts, "briefs scoring N+ at once: /alerts N [max K] or off",
-            menu="Instant alerts for top briefs"),
-    Command("quiet", settings.quiet, "no alerts in these hours: /quiet 22:00-07:00 or off"),
-    Command("stop", settings.stop, "pause digests (/start resumes)"),
-    Command("forget", settings.forget, "delete all I keep about this chat"),
-    Command("help", help_command, "this list", menu="Everything I can do"),
+    Command("start", basics.start, N_("register and pick tags; resumes digests after /stop")),
+    Command("digest", reading.digest, N_("what's new on your tags, best first"),
+            menu=N_("What's new on your tags")),
+    Command("summary", reading.summary, N_("one line per recent brief [TAG]"),
+            menu=N_("One line per recent brief")),
+    Command("watch", reading.watch, N_("what to watch next [TAG]"), menu=N_("What to watch next")),
+    Command("brief", reading.brief, N_("one brief in full: /brief ID")),
+    Command("search", reading.search, N_("briefs matching words: /search WORDS"),
+            menu=N_("Find briefs by words")),
+    Command("saved", saved.saved, N_("the briefs you saved (☆ Save under /brief)"),
+            Where.PRIVATE, menu=N_("Briefs you saved")),
+    Command("tags", tags.tags, N_("pick tags to follow"), menu=N_("Pick tags to follow")),
+    Command("subscribe", tags.subscribe, N_("follow tags: /subscribe TAG...")),
+    Command("unsubscribe", tags.unsubscribe, N_("stop following: /unsubscribe TAG... or all")),
+    Command("mytags", tags.mytags, N_("the tags you follow"), menu=N_("Tags you follow")),
+    Command("mute", shaping.mute,
+            N_('hide briefs mentioning a word: /mute WORD or /mute "a phrase"')),
+    Command("only", shaping.only, N_("only briefs mentioning one of: /only WORD...")),
+    Command("unmute", shaping.unmute, N_("remove a filter: /unmute WORD")),
+    Command("filters", shaping.filters_command, N_("your filters, a button to remove each"),
+            menu=N_("Your mutes and filters")),
+    Command("style", shaping.style,
+            N_("digest items with a gist line (full) or without (compact)")),
+    Command("share", channels.share, N_("a link that offers your tags to others")),
+    Command("channels", channels.channels, N_("manage a channel you made me admin of, from here"),
+            Where.PRIVATE, menu=N_("Manage your channels")),
+    Command("settings", settings.settings, N_("time, timezone, frequency, minimum score, size"),
+            menu=N_("Time, timezone, frequency, score")),
+    Command("time", settings.time_command, N_("digest times, up to three: /time 08:00 18:00")),
+    Command("timezone", settings.timezone, N_("your timezone: /timezone Europe/Berlin")),
+    Command("frequency", settings.frequency, N_("daily, weekdays, weekly [DAY] or off")),
+    Command("minscore", settings.minscore, N_("only briefs scoring at least N (0-10)")),
+    Command("size", settings.size, N_("briefs per digest (1-30)")),
+    Command("alerts", settings.alerts, N_("briefs scoring N+ at once: /alerts N [max K] or off"),
+            menu=N_("Instant alerts for top briefs")),
+    Command("quiet", settings.quiet, N_("no alerts in these hours: /quiet 22:00-07:00 or off")),
+    Command("language", language.language, N_("the language I use here: English or Hindi"),
+            menu=N_("Language: English or Hindi")),
+    Command("stop", settings.stop, N_("pause digests (/start resumes)")),
+    Command("forget", settings.forget, N_("delete all I keep about this chat")),
+    Command("help", help_command, N_("this list"), menu=N_("Everything I can do")),
     Command("broadcast", admin.broadcast,
-            "TEXT, #TAG TEXT, or in reply to a message: preview, then send",
-            Where.BOT_ADMIN, menu="Message all chats or a tag's followers"),
-    Command("broadcasts", admin.broadcasts, "recent broadcasts, with Stop for one under way",
-            Where.BOT_ADMIN, menu="Recent broadcasts"),
-    Command("stats", admin.stats, "users, tags, deliveries, outbox and feeds",
-            Where.BOT_ADMIN, menu="Users, deliveries, outbox, feeds"),
+            N_("TEXT, #TAG TEXT, or in reply to a message: preview, then send"),
+            Where.BOT_ADMIN, menu=N_("Message all chats or a tag's followers")),
+    Command("broadcasts", admin.broadcasts, N_("recent broadcasts, with Stop for one under way"),
+            Where.BOT_ADMIN, menu=N_("Recent broadcasts")),
+    Command("stats", admin.stats, N_("users, tags, deliveries, outbox and feeds"),
+            Where.BOT_ADMIN, menu=N_("Users, deliveries, outbox, feeds")),
     Command("ingest", admin.ingest,
-            "URL: fetch and store briefs (or send a card or a .txt/.json file)",
-            Where.BOT_ADMIN, menu="Fetch briefs from a URL"),
-    Command("feeds", feeds.feeds, "the feeds: tags, state, briefs stored, untagged",
-            Where.BOT_ADMIN, menu="Feeds and how they fare"),
+            N_("URL: fetch and store briefs (or send a card or a .txt/.json file)"),
+            Where.BOT_ADMIN, menu=N_("Fetch briefs from a URL")),
+    Command("feeds", feeds.feeds, N_("the feeds: tags, state, briefs stored, untagged"),
+            Where.BOT_ADMIN, menu=N_("Feeds and how they fare")),
     Command("feed", feeds.feed,
-            "add URL #tag… [category NAME] [score N], remove N, pause N, resume N",
+            N_("add URL #tag… [category NAME] [score N], remove N, pause N, resume N"),
             Where.BOT_ADMIN),
 )  # fmt: skip
 
@@ -127,14 +133,14 @@ def _shown(command: Command, *, admin: bool, in_group: bool) -> bool:
 def help_text(*, admin: bool, in_group: bool, commands: Sequence[Command] = COMMANDS) -> str:
     """``/help``: the commands that work here; bot admins get theirs in a part of its own."""
     lines = [
-        f"/{c.name} — {esc(c.help)}"
+        f"/{c.name} — {esc(_(c.help))}"
         for c in commands
         if c.where != Where.BOT_ADMIN and _shown(c, admin=admin, in_group=in_group)
     ]
-    text = "<b>What I can do</b>\n" + "\n".join(lines)
-    own = [f"/{c.name} — {esc(c.help)}" for c in commands if c.where == Where.BOT_ADMIN]
+    text = f"<b>{_('What I can do')}</b>\n" + "\n".join(lines)
+    own = [f"/{c.name} — {esc(_(c.help))}" for c in commands if c.where == Where.BOT_ADMIN]
     if admin and not in_group and own:
-        text += "\n\n<b>Admin</b>\n" + "\n".join(own)
+        text += f"\n\n<b>{_('Admin')}</b>\n" + "\n".join(own)
     return text
 
 
@@ -149,8 +155,17 @@ def suggest(
 def unknown_text(typed: str, *, admin: bool, in_group: bool) -> str:
     """The answer to a command this bot does not have (or this user may not use)."""
     close = suggest(typed, admin=admin, in_group=in_group)
-    hint = f" Did you mean {' or '.join('/' + n for n in close)}?" if close else ""
-    return f"I don't know {echo(typed)}.{hint} /help lists what I can do."
+    if not close:
+        return _("I don't know {command}. /help lists what I can do.").format(command=echo(typed))
+    if len(close) == 1:
+        hint = _("Did you mean {command}?").format(command="/" + close[0])
+    else:
+        hint = _("Did you mean {command} or {other}?").format(
+            command="/" + close[0], other="/" + close[1]
+        )
+    return _("I don't know {command}. {hint} /help lists what I can do.").format(
+        command=echo(typed), hint=hint
+    )
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -170,9 +185,10 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 def menu(
     *, admin: bool = False, in_group: bool = False, commands: Sequence[Command] = COMMANDS
 ) -> list[BotCommand]:
-    """The command menu for a scope: the flagged commands that work there."""
+    """The command menu for a scope, in the current language: the flagged commands that
+    work there."""
     return [
-        BotCommand(c.name, c.menu)
+        BotCommand(c.name, _(c.menu))
         for c in commands
         if c.menu is not None and _shown(c, admin=admin, in_group=in_group)
     ]

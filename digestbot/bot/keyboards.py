@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from digestbot import i18n
 from digestbot.readers.chats import TagPage
 from digestbot.store.models import MAX_INT32, Chat, Frequency
 from digestbot.text import plural
@@ -27,6 +28,7 @@ SHARED = "sh"  # sh:<share code>: follow a shared list of tags
 SAVE = "sv"  # sv:<brief id>
 UNSAVE = "us"  # us:<brief id>
 SEARCH_MORE = "sm"  # sm:<search token>:<page>; the words stay server-side with the chat
+LANGUAGE = "lg"  # lg:<language code>
 # Ids, pages and steps in callback data fit a 32-bit column; anything bigger is forged.
 MAX_INT_PART = MAX_INT32
 
@@ -38,7 +40,7 @@ def parse(data: str | None) -> list[str] | None:
     parts = data.split(":")
     if parts[0] not in {
         TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST, FILTER_REMOVE, MUTE, FEEDBACK,
-        CHANNEL, SHARED, SAVE, UNSAVE, SEARCH_MORE,
+        CHANNEL, SHARED, SAVE, UNSAVE, SEARCH_MORE, LANGUAGE,
     }:  # fmt: skip
         return None
     return parts
@@ -50,6 +52,21 @@ def int_part(parts: list[str], index: int) -> int | None:
     except (IndexError, ValueError):
         return None
     return value if -MAX_INT_PART <= value <= MAX_INT_PART else None
+
+
+def language_picker(current: str) -> InlineKeyboardMarkup:
+    """One button per language, each named in its own language; the current one ticked."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"{'✓ ' if code == current else ''}{name}",
+                    callback_data=f"{LANGUAGE}:{code}",
+                )
+                for code, name in i18n.NAMES.items()
+            ]
+        ]
+    )
 
 
 def tag_picker(page: TagPage) -> InlineKeyboardMarkup:

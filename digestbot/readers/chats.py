@@ -8,7 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from digestbot import store, zones
+from cachetools import TTLCache
+
+from digestbot import i18n, store, zones
 from digestbot.briefs.parse import slugify
 from digestbot.briefs.render import clip
 from digestbot.config import parse_hhmm, parse_hhmm_range
@@ -21,6 +23,10 @@ MAX_DIGEST_SIZE = 30
 MAX_TIMES = 3  # digests a day
 MAX_ALERTS_A_DAY = 20  # what /alerts N max K accepts
 TAGS_PER_PAGE = 8
+# Each chat's language is read once a minute, not on every update (every reply needs
+# it). A /language on another replica reaches this one within the minute.
+LANGUAGE_TTL = 60.0
+LANGUAGES_CACHED = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,7 @@ class ChatService:
         self._sessions = sessions
         self._defaults = defaults
         self._clock = clock
+        self._languages: TTLCache[int, str] = TTLCache(LANGUAGES_CACHED, LANGUAGE_TTL)
 
     async def register(
         self,
@@ -129,6 +136,36 @@ class ChatService:
         if chat is None:
             chat, _ = await self.register(chat_id=chat_id, type=type)
         return chat
+
+    # --- language ---
+
+    async def language(self, chat_id: int, telegram_code: str | None) -> str:
+        """The language to speak in ``chat_id``: the one it chose (/language), else the
+        one its user's Telegram was set to when the chat was first seen, else the default.
+
+        A chat known but with no language yet (registered by a command before /start,
+        or before languages existed) keeps ``telegram_code`` as its first contact's.
+        """
+        cached = self._languages.get(chat_id)
+        if cached is not None:
+            return cached
+        async with session_scope(self._sessions) as session:
+            known, stored = await store.chat_language(session=session, chat_id=chat_id)
+            if known and stored is None and telegram_code:
+                stored = telegram_code[:16]
+                await store.set_chat_language(session=session, chat_id=chat_id, language=stored)
+        language = i18n.resolve(stored if known else telegram_code)
+        if known:  # a chat not yet registered is asked again once it is
+            self._languages[chat_id] = language
+        return language
+
+    async def set_language(self, chat_id: int, language: str) -> None:
+        """Speak ``language`` (one with a catalog) in ``chat_id`` from now on."""
+        if language not in i18n.NAMES:
+            raise InputError(f"no language {_quoted(language)}")
+        async with session_scope(self._sessions) as session:
+            await store.set_chat_language(session=session, chat_id=chat_id, language=language)
+        self._languages[chat_id] = language
 
     # --- tags ---
 
@@ -325,6 +362,7 @@ class ChatService:
 
     async def forget(self, chat_id: int) -> bool:
         """Delete everything the bot keeps about a chat; False when it knew nothing."""
+        self._languages.pop(chat_id, None)
         async with session_scope(self._sessions) as session:
             # saved briefs, shares and channel choices first: they name the chat too
             await store.delete_user_rows(session=session, chat_id=chat_id)

@@ -9,7 +9,16 @@ from telegram.error import BadRequest
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers import admin, channels, reading, saved, settings, shaping, tags
+from digestbot.bot.handlers import (
+    admin,
+    channels,
+    language,
+    reading,
+    saved,
+    settings,
+    shaping,
+    tags,
+)
 from digestbot.bot.handlers.common import STALE_BUTTON
 
 log = logging.getLogger(__name__)
@@ -50,6 +59,8 @@ async def button(update: Update, context: BotContext) -> None:
             await saved.unsave_button(update, context, parts)
         elif parts[0] == keyboards.SEARCH_MORE:
             await reading.search_more_button(update, context, parts)
+        elif parts[0] == keyboards.LANGUAGE:
+            await language.language_button(update, context, parts)
         elif parts[0] == keyboards.SETTING:
             await settings.setting_button(update, context, parts)
         else:
