@@ -43,6 +43,8 @@ def test_wheel_carries_seeds_migrations_and_the_command(wheel):
     assert "digestbot/store/migrations/env.py" in names
     assert "digestbot/store/migrations/script.py.mako" in names
     assert any(n.startswith("digestbot/store/migrations/versions/0001_") for n in names)
+    # the compiled catalogs: without them an installed bot speaks only English
+    assert "digestbot/locales/hi/LC_MESSAGES/digestbot.mo" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "digestbot = digestbot.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -83,7 +85,9 @@ def test_installed_wheel_runs_from_anywhere(wheel, tmp_path):
         [
             sys.executable,
             "-c",
-            "import digestbot.briefs.ingest as i; print(i.__file__); print(i.seeds_dir())",
+            "import digestbot.briefs.ingest as i; print(i.__file__); print(i.seeds_dir());"
+            "from digestbot import i18n; i18n.set_current('hi');"
+            "print(i18n.gettext('Admin') != 'Admin')",
         ],
         capture_output=True,
         text=True,
@@ -92,6 +96,7 @@ def test_installed_wheel_runs_from_anywhere(wheel, tmp_path):
         check=True,
     ).stdout.split()
     assert where[0].startswith(str(site)) and where[1].startswith(str(site))
+    assert where[2] == "True", "the installed wheel has no Hindi"
 
     result = subprocess.run(
         [sys.executable, "-m", "digestbot", "ingest", where[1]],

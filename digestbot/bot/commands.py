@@ -137,10 +137,11 @@ def help_text(*, admin: bool, in_group: bool, commands: Sequence[Command] = COMM
         for c in commands
         if c.where != Where.BOT_ADMIN and _shown(c, admin=admin, in_group=in_group)
     ]
-    text = f"<b>{_('What I can do')}</b>\n" + "\n".join(lines)
+    heading, admin_heading = _("What I can do"), _("Admin")
+    text = f"<b>{heading}</b>\n" + "\n".join(lines)
     own = [f"/{c.name} — {esc(_(c.help))}" for c in commands if c.where == Where.BOT_ADMIN]
     if admin and not in_group and own:
-        text += f"\n\n<b>{_('Admin')}</b>\n" + "\n".join(own)
+        text += f"\n\n<b>{admin_heading}</b>\n" + "\n".join(own)
     return text
 
 
