@@ -272,7 +272,9 @@ def channel_picker(
         ]
         for channel_id, title in channels
     ]
-    me = f"{'✓ ' if managing is None else ''}{_('Back to me')}"
+    # the label is its own call, not inside the f-string: the extractor sees no f-string
+    back = _("Back to me")
+    me = f"✓ {back}" if managing is None else back
     rows.append([InlineKeyboardButton(me, callback_data=f"{CHANNEL}:{CHANNEL_SELF}")])
     return InlineKeyboardMarkup(rows)
 
