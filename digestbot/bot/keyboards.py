@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from digestbot import i18n
+from digestbot.i18n import N_, _, count
 from digestbot.readers.chats import TagPage
 from digestbot.store.models import MAX_INT32, Chat, Frequency
-from digestbot.text import plural
 
 # Callback data formats; anything else is stale or forged.
 TAG_TOGGLE = "tg"  # tg:<tag id>:<page>
@@ -29,6 +29,13 @@ SAVE = "sv"  # sv:<brief id>
 UNSAVE = "us"  # us:<brief id>
 SEARCH_MORE = "sm"  # sm:<search token>:<page>; the words stay server-side with the chat
 LANGUAGE = "lg"  # lg:<language code>
+# The frequency buttons' labels; their callback data keeps the stored value.
+FREQUENCY_LABELS: dict[str, str] = {
+    Frequency.DAILY: N_("daily"),
+    Frequency.WEEKDAYS: N_("weekdays"),
+    Frequency.WEEKLY: N_("weekly"),
+    Frequency.OFF: N_("off"),
+}
 # Ids, pages and steps in callback data fit a 32-bit column; anything bigger is forged.
 MAX_INT_PART = MAX_INT32
 
@@ -81,45 +88,48 @@ def tag_picker(page: TagPage) -> InlineKeyboardMarkup:
     if page.pages > 1:
         nav = []
         if page.page > 0:
-            nav.append(InlineKeyboardButton("‹ Prev", callback_data=f"{TAG_PAGE}:{page.page - 1}"))
+            back = InlineKeyboardButton(_("‹ Prev"), callback_data=f"{TAG_PAGE}:{page.page - 1}")
+            nav.append(back)
         here = InlineKeyboardButton(
             f"{page.page + 1}/{page.pages}", callback_data=f"{TAG_PAGE}:{page.page}"
         )
         nav.append(here)
         if page.page < page.pages - 1:
-            nav.append(InlineKeyboardButton("Next ›", callback_data=f"{TAG_PAGE}:{page.page + 1}"))
+            ahead = InlineKeyboardButton(_("Next ›"), callback_data=f"{TAG_PAGE}:{page.page + 1}")
+            nav.append(ahead)
         rows.append(nav)
-    rows.append([InlineKeyboardButton("Done", callback_data=TAGS_DONE)])
+    rows.append([InlineKeyboardButton(_("Done"), callback_data=TAGS_DONE)])
     return InlineKeyboardMarkup(rows)
 
 
 def search_more(token: str, page: int) -> InlineKeyboardMarkup:
     """ "More" under a page of search results."""
-    button = InlineKeyboardButton("More", callback_data=f"{SEARCH_MORE}:{token}:{page}")
+    button = InlineKeyboardButton(_("More"), callback_data=f"{SEARCH_MORE}:{token}:{page}")
     return InlineKeyboardMarkup([[button]])
 
 
 def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
     def mark(freq: str) -> str:
-        return f"✓ {freq}" if chat.frequency == freq else freq
+        label = _(FREQUENCY_LABELS.get(freq, freq))
+        return f"✓ {label}" if chat.frequency == freq else label
 
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Time −1h", callback_data=f"{SETTING}:time:-60"),
-                InlineKeyboardButton("Time +1h", callback_data=f"{SETTING}:time:60"),
+                InlineKeyboardButton(_("Time −1h"), callback_data=f"{SETTING}:time:-60"),
+                InlineKeyboardButton(_("Time +1h"), callback_data=f"{SETTING}:time:60"),
             ],
             [
                 InlineKeyboardButton(mark(f.value), callback_data=f"{SETTING}:freq:{f.value}")
                 for f in Frequency
             ],
             [
-                InlineKeyboardButton("Min score −1", callback_data=f"{SETTING}:min:-1"),
-                InlineKeyboardButton("Min score +1", callback_data=f"{SETTING}:min:1"),
+                InlineKeyboardButton(_("Min score −1"), callback_data=f"{SETTING}:min:-1"),
+                InlineKeyboardButton(_("Min score +1"), callback_data=f"{SETTING}:min:1"),
             ],
             [
-                InlineKeyboardButton("Size −1", callback_data=f"{SETTING}:size:-1"),
-                InlineKeyboardButton("Size +1", callback_data=f"{SETTING}:size:1"),
+                InlineKeyboardButton(_("Size −1"), callback_data=f"{SETTING}:size:-1"),
+                InlineKeyboardButton(_("Size +1"), callback_data=f"{SETTING}:size:1"),
             ],
         ]
     )
@@ -129,8 +139,8 @@ def forget_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Yes, delete everything", callback_data=f"{FORGET}:yes"),
-                InlineKeyboardButton("Cancel", callback_data=f"{FORGET}:no"),
+                InlineKeyboardButton(_("Yes, delete everything"), callback_data=f"{FORGET}:yes"),
+                InlineKeyboardButton(_("Cancel"), callback_data=f"{FORGET}:no"),
             ]
         ]
     )
@@ -141,11 +151,11 @@ def broadcast_confirm(broadcast_id: int, chats: int) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(
-                    f"Send to {plural(chats, 'chat')}",
+                    count("Send to {n} chat", "Send to {n} chats", chats),
                     callback_data=f"{BROADCAST}:{BROADCAST_SEND}:{broadcast_id}",
                 ),
                 InlineKeyboardButton(
-                    "Cancel", callback_data=f"{BROADCAST}:{BROADCAST_DROP}:{broadcast_id}"
+                    _("Cancel"), callback_data=f"{BROADCAST}:{BROADCAST_DROP}:{broadcast_id}"
                 ),
             ]
         ]
@@ -154,12 +164,12 @@ def broadcast_confirm(broadcast_id: int, chats: int) -> InlineKeyboardMarkup:
 
 def broadcast_running(broadcast_ids: list[int]) -> InlineKeyboardMarkup:
     """A Stop button for each broadcast under way."""
-    label = "Stop sending" if len(broadcast_ids) == 1 else "Stop #{}"
+    one = len(broadcast_ids) == 1
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    label.format(broadcast_id),
+                    _("Stop sending") if one else _("Stop #{id}").format(id=broadcast_id),
                     callback_data=f"{BROADCAST}:{BROADCAST_STOP}:{broadcast_id}",
                 )
             ]
@@ -193,23 +203,25 @@ def brief_keyboard(
     mutes = []
     if tag:
         mutes.append(
-            InlineKeyboardButton(f"Mute #{tag[:24]}", callback_data=f"{MUTE}:{MUTE_TAG}:{brief_id}")
+            InlineKeyboardButton(
+                _("Mute #{tag}").format(tag=tag[:24]), callback_data=f"{MUTE}:{MUTE_TAG}:{brief_id}"
+            )
         )
     if source:
         mutes.append(
             InlineKeyboardButton(
-                "Mute this source", callback_data=f"{MUTE}:{MUTE_SOURCE}:{brief_id}"
+                _("Mute this source"), callback_data=f"{MUTE}:{MUTE_SOURCE}:{brief_id}"
             )
         )
     if mutes:
         rows.append(mutes)
-    rows.append([InlineKeyboardButton("☆ Save", callback_data=f"{SAVE}:{brief_id}")])
+    rows.append([InlineKeyboardButton(_("☆ Save"), callback_data=f"{SAVE}:{brief_id}")])
     return InlineKeyboardMarkup(rows)
 
 
 def undo_keyboard(filter_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Undo", callback_data=f"{MUTE}:{MUTE_UNDO}:{filter_id}")]]
+        [[InlineKeyboardButton(_("Undo"), callback_data=f"{MUTE}:{MUTE_UNDO}:{filter_id}")]]
     )
 
 
@@ -219,12 +231,12 @@ def digest_feedback() -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(
-                    "👍 Useful", callback_data=f"{FEEDBACK}:{FEEDBACK_ALL}:{FEEDBACK_UP}"
+                    _("👍 Useful"), callback_data=f"{FEEDBACK}:{FEEDBACK_ALL}:{FEEDBACK_UP}"
                 ),
                 InlineKeyboardButton(
-                    "👎 Not useful", callback_data=f"{FEEDBACK}:{FEEDBACK_ALL}:{FEEDBACK_DOWN}"
+                    _("👎 Not useful"), callback_data=f"{FEEDBACK}:{FEEDBACK_ALL}:{FEEDBACK_DOWN}"
                 ),
-                InlineKeyboardButton("Tune", callback_data=f"{FEEDBACK}:{FEEDBACK_TUNE}"),
+                InlineKeyboardButton(_("Tune"), callback_data=f"{FEEDBACK}:{FEEDBACK_TUNE}"),
             ]
         ]
     )
@@ -237,7 +249,10 @@ def tune_keyboard(brief_ids: list[int]) -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton(f"👍 {b}", callback_data=f"{FEEDBACK}:{FEEDBACK_UP}:{b}"),
                 InlineKeyboardButton(f"👎 {b}", callback_data=f"{FEEDBACK}:{FEEDBACK_DOWN}:{b}"),
-                InlineKeyboardButton(f"Mute tag of {b}", callback_data=f"{MUTE}:{MUTE_TAG}:{b}"),
+                InlineKeyboardButton(
+                    _("Mute tag of {number}").format(number=b),
+                    callback_data=f"{MUTE}:{MUTE_TAG}:{b}",
+                ),
             ]
             for b in brief_ids
         ]
@@ -257,13 +272,15 @@ def channel_picker(
         ]
         for channel_id, title in channels
     ]
-    me = f"{'✓ ' if managing is None else ''}Back to me"
+    # the label is its own call, not inside the f-string: the extractor sees no f-string
+    back = _("Back to me")
+    me = f"✓ {back}" if managing is None else back
     rows.append([InlineKeyboardButton(me, callback_data=f"{CHANNEL}:{CHANNEL_SELF}")])
     return InlineKeyboardMarkup(rows)
 
 
-def follow_shared(code: str, count: int) -> InlineKeyboardMarkup:
-    label = f"Follow {'this tag' if count == 1 else f'these {count} tags'}"
+def follow_shared(code: str, tags: int) -> InlineKeyboardMarkup:
+    label = count("Follow this tag", "Follow these {n} tags", tags)
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"{SHARED}:{code}")]])
 
 

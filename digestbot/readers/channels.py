@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Sequence
 
 from digestbot import store
+from digestbot.i18n import count
 from digestbot.readers.chats import ChatService, SubscribeResult
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import Chat
@@ -71,4 +72,6 @@ class ChannelService:
 def clip_tags(tags: Sequence[str], shown: int = 10) -> str:
     """Tags for a reply: the first ``shown``, then how many more."""
     head = ", ".join(tags[:shown])
-    return head + (f" and {len(tags) - shown} more" if len(tags) > shown else "")
+    if len(tags) <= shown:
+        return head
+    return count("{tags} and {n} more", "{tags} and {n} more", len(tags) - shown, tags=head)

@@ -15,6 +15,7 @@ from digestbot.briefs.parse import slugify
 from digestbot.briefs.render import clip
 from digestbot.config import parse_hhmm, parse_hhmm_range
 from digestbot.errors import InputError
+from digestbot.i18n import _
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import Chat, ChatType, Frequency, Tag, utcnow
 
@@ -72,6 +73,23 @@ def _whole(typed: str, low: int, high: int) -> bool:
 def _quoted(typed: str) -> str:
     """What the user typed, quoted in an error message; cut short so the reply fits."""
     return repr(clip(typed, 40))
+
+
+def _unknown_zone(typed: str, hints: Sequence[str]) -> str:
+    """No such timezone: one whole sentence per number of suggestions (at most three)."""
+    if len(hints) >= 3:
+        return _("I don't know the timezone {typed}. Did you mean {a} or {b} or {c}?").format(
+            typed=typed, a=hints[0], b=hints[1], c=hints[2]
+        )
+    if len(hints) == 2:
+        return _("I don't know the timezone {typed}. Did you mean {a} or {b}?").format(
+            typed=typed, a=hints[0], b=hints[1]
+        )
+    if hints:
+        return _("I don't know the timezone {typed}. Did you mean {a}?").format(
+            typed=typed, a=hints[0]
+        )
+    return _("I don't know the timezone {typed}.").format(typed=typed)
 
 
 def suggest_tags(typed: str, known: Sequence[str], limit: int = 3) -> list[str]:
@@ -134,7 +152,7 @@ class ChatService:
         """The chat, registering it quietly if a command arrives before /start."""
         chat = await self.get(chat_id)
         if chat is None:
-            chat, _ = await self.register(chat_id=chat_id, type=type)
+            chat, _created = await self.register(chat_id=chat_id, type=type)
         return chat
 
     # --- language ---
@@ -246,7 +264,7 @@ class ChatService:
 
     async def _update(self, chat_id: int, **values: object) -> Chat:
         async with session_scope(self._sessions) as session:
-            chat, _ = await store.get_or_create_chat(
+            chat, _created = await store.get_or_create_chat(
                 session=session,
                 chat_id=chat_id,
                 defaults={
@@ -266,10 +284,14 @@ class ChatService:
             try:
                 moments.add(parse_hhmm(word))
             except ValueError as exc:
-                reason = f"{_quoted(word)} is not a time; use 24-hour HH:MM, like 07:30"
+                reason = _("{typed} is not a time; use 24-hour HH:MM, like 07:30").format(
+                    typed=_quoted(word)
+                )
                 raise InputError(reason) from exc
         if len(moments) > MAX_TIMES:
-            raise InputError(f"up to {MAX_TIMES} digest times a day, like /time 08:00 18:00")
+            raise InputError(
+                _("up to {n} digest times a day, like /time 08:00 18:00").format(n=MAX_TIMES)
+            )
         times = [f"{m:%H:%M}" for m in sorted(moments)]
         return await self._update(
             chat_id,
@@ -283,17 +305,25 @@ class ChatService:
         words = [w.lower() for w in typed]
         if words == ["off"]:
             return await self._update(chat_id, alert_score=None)
-        usage = "use /alerts N (a score from 0 to 10), /alerts N max K, or /alerts off"
         if len(words) not in {1, 3} or (len(words) == 3 and words[1] != "max"):
-            raise InputError(usage)
+            raise InputError(
+                _("use /alerts N (a score from 0 to 10), /alerts N max K, or /alerts off")
+            )
         if not _whole(words[0], 0, 10):
-            raise InputError(f"{_quoted(typed[0])} is not a score from 0 to 10; {usage}")
+            raise InputError(
+                _(
+                    "{typed} is not a score from 0 to 10; use /alerts N (a score from 0 to "
+                    "10), /alerts N max K, or /alerts off"
+                ).format(typed=_quoted(typed[0]))
+            )
         values: dict[str, object] = {"alert_score": int(words[0])}
         if len(words) == 3:
             if not _whole(words[2], 1, MAX_ALERTS_A_DAY):
                 raise InputError(
-                    f"{_quoted(typed[2])} is not a number of alerts a day from 1 to "
-                    f"{MAX_ALERTS_A_DAY}, like /alerts 8 max 3"
+                    _(
+                        "{typed} is not a number of alerts a day from 1 to {limit}, like "
+                        "/alerts 8 max 3"
+                    ).format(typed=_quoted(typed[2]), limit=MAX_ALERTS_A_DAY)
                 )
             values["alert_max"] = int(words[2])
         return await self._update(chat_id, **values)
@@ -310,24 +340,23 @@ class ChatService:
         try:
             start, end = parse_hhmm_range(value.replace(" ", ""))
         except ValueError as exc:
-            reason = f"{_quoted(typed)} is not a time range; use HH:MM-HH:MM, like 22:00-07:00"
-            if "different" in str(exc):
-                reason = "quiet hours must start and end at different times"
+            reason = _("{typed} is not a time range; use HH:MM-HH:MM, like 22:00-07:00")
+            reason = reason.format(typed=_quoted(typed))
+            if "different" in str(exc):  # config's own (English) reason names the case
+                reason = _("quiet hours must start and end at different times")
             raise InputError(reason) from exc
         return await self._update(chat_id, quiet_hours=f"{start:%H:%M}-{end:%H:%M}")
 
     async def set_timezone(self, chat_id: int, typed: str) -> Chat:
         zone = zones.resolve(typed)
         if zone is None:
-            hints = zones.suggest(typed)
-            hint = f" Did you mean {' or '.join(hints)}?" if hints else ""
-            raise InputError(f"I don't know the timezone {_quoted(typed)}.{hint}")
+            raise InputError(_unknown_zone(_quoted(typed), zones.suggest(typed)))
         return await self._update(chat_id, timezone=zone, next_digest_at=None)
 
     async def set_frequency(self, chat_id: int, typed: str, day: str | None = None) -> Chat:
         value = typed.strip().lower()
         if value not in {f.value for f in Frequency}:
-            raise InputError("frequency is one of: daily, weekdays, weekly, off")
+            raise InputError(_("frequency is one of: daily, weekdays, weekly, off"))
         # None: the planner recomputes the schedule at its next tick
         values: dict[str, object] = {"frequency": value, "next_digest_at": None}
         if value == Frequency.WEEKLY and day is not None:
@@ -335,18 +364,24 @@ class ChatService:
             typed_day = day.strip().lower().removesuffix("s")
             matches = [i for i, d in enumerate(WEEKDAYS) if d.startswith(typed_day)]
             if len(typed_day) < 3 or not matches:
-                raise InputError(f"{_quoted(day)} is not a day of the week, like monday")
+                raise InputError(
+                    _("{typed} is not a day of the week, like monday").format(typed=_quoted(day))
+                )
             values["weekly_day"] = matches[0]
         return await self._update(chat_id, **values)
 
     async def set_min_score(self, chat_id: int, typed: str) -> Chat:
         if not typed.strip().isdecimal() or not 0 <= int(typed) <= 10:
-            raise InputError("the minimum score is a whole number from 0 to 10")
+            raise InputError(_("the minimum score is a whole number from 0 to 10"))
         return await self._update(chat_id, min_score=int(typed))
 
     async def set_size(self, chat_id: int, typed: str) -> Chat:
         if not typed.strip().isdecimal() or not 1 <= int(typed) <= MAX_DIGEST_SIZE:
-            raise InputError(f"the digest size is a whole number from 1 to {MAX_DIGEST_SIZE}")
+            raise InputError(
+                _("the digest size is a whole number from 1 to {limit}").format(
+                    limit=MAX_DIGEST_SIZE
+                )
+            )
         return await self._update(chat_id, digest_size=int(typed))
 
     async def pause(self, chat_id: int) -> Chat:

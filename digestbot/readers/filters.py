@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot import store
 from digestbot.briefs.render import clip, esc
+from digestbot.i18n import _, count
 from digestbot.readers.shaping import (
     MAX_FILTERS,
     MAX_TERM,
@@ -63,13 +64,18 @@ def terms_of(text: str) -> list[str]:
 
 
 def label_of(row: ChatFilter) -> str:
+    """A filter as the reader sees it, in the current language: "mute “crypto”"."""
     text = clip(row.text, LABEL)
-    return {
-        FilterKind.MUTE: f"mute “{text}”",
-        FilterKind.ONLY: f"only “{text}”",
-        FilterKind.TAG: f"mute #{text}",
-        FilterKind.SOURCE: f"mute {text}",
-    }.get(FilterKind(row.kind), text)
+    kind = FilterKind(row.kind)
+    if kind == FilterKind.MUTE:
+        return _("mute “{term}”").format(term=text)
+    if kind == FilterKind.ONLY:
+        return _("only “{term}”").format(term=text)
+    if kind == FilterKind.TAG:
+        return _("mute #{tag}").format(tag=text)
+    if kind == FilterKind.SOURCE:
+        return _("mute {source}").format(source=text)
+    return text
 
 
 async def load_shaping(*, session: AsyncSession, chat_id: int, now: datetime) -> Shaping:
@@ -109,13 +115,21 @@ class FilterService:
                 # NFKD can make one character many (a ligature): the stored form is
                 # bounded too, or the database would refuse it
                 if len(typed) > MAX_TERM or len(term) > MAX_STORED:
-                    problems.append(f"“{esc(clip(typed, ECHO))}” is over {MAX_TERM} characters.")
+                    problems.append(
+                        _("“{term}” is over {limit} characters.").format(
+                            term=esc(clip(typed, ECHO)), limit=MAX_TERM
+                        )
+                    )
                 elif not term:
-                    problems.append(f"“{esc(clip(typed, ECHO))}” has no words to match.")
+                    problems.append(
+                        _("“{term}” has no words to match.").format(term=esc(clip(typed, ECHO)))
+                    )
                 elif have >= MAX_FILTERS:
                     problems.append(
-                        f"You have {MAX_FILTERS} filters, the most I keep: "
-                        "remove some with /filters first."
+                        _(
+                            "You have {limit} filters, the most I keep: "
+                            "remove some with /filters first."
+                        ).format(limit=MAX_FILTERS)
                     )
                     break
                 elif await store.add_filter(
@@ -124,17 +138,20 @@ class FilterService:
                     added.append(typed)
                     have += 1
                 else:
-                    problems.append(f"“{esc(clip(typed, ECHO))}” is already on.")
+                    problems.append(
+                        _("“{term}” is already on.").format(term=esc(clip(typed, ECHO)))
+                    )
         lines = []
         if added:
             quoted = ", ".join(f"“{esc(clip(t, ECHO))}”" for t in added)
-            lines.append(
-                f"Hiding briefs that mention {quoted}."
+            done = (
+                _("Hiding briefs that mention {terms}.")
                 if kind == FilterKind.MUTE
-                else f"Showing only briefs that mention {quoted} (or another /only word)."
+                else _("Showing only briefs that mention {terms} (or another /only word).")
             )
+            lines.append(done.format(terms=quoted))
         lines += problems
-        return "\n".join([*lines, "/filters lists them."])
+        return "\n".join([*lines, _("/filters lists them.")])
 
     async def unmute(self, chat_id: int, text: str) -> str:
         terms = [normalise(t) for t in terms_of(text)]
@@ -143,8 +160,14 @@ class FilterService:
                 session=session, chat_id=chat_id, terms=[t for t in terms if t], kinds=_ALL_KINDS
             )
         if not gone:
-            return f"No filter on “{esc(clip(text, ECHO))}”. /filters lists yours."
-        return f"Removed {gone} filter{'s' if gone != 1 else ''}. /filters lists the rest."
+            return _("No filter on “{term}”. /filters lists yours.").format(
+                term=esc(clip(text, ECHO))
+            )
+        return count(
+            "Removed {n} filter. /filters lists the rest.",
+            "Removed {n} filters. /filters lists the rest.",
+            gone,
+        )
 
     async def listing(self, chat_id: int) -> tuple[str, list[tuple[int, str]]]:
         """/filters: the text and a (filter id, label) per filter, for its Remove button."""
@@ -152,12 +175,16 @@ class FilterService:
             rows = await store.list_filters(session=session, chat_id=chat_id)
         if not rows:
             return (
-                "No filters. /mute WORD hides briefs that mention it; /only WORD keeps "
-                "only those that do.",
+                _(
+                    "No filters. /mute WORD hides briefs that mention it; /only WORD keeps "
+                    "only those that do."
+                ),
                 [],
             )
         lines = [f"• {esc(label_of(r))}" for r in rows]
-        head = f"<b>Your filters</b> ({len(rows)}/{MAX_FILTERS}); tap one to remove it."
+        head = _("<b>Your filters</b> ({n}/{limit}); tap one to remove it.").format(
+            n=len(rows), limit=MAX_FILTERS
+        )
         return head + "\n" + "\n".join(lines), [(r.id or 0, label_of(r)) for r in rows]
 
     async def remove(self, chat_id: int, filter_id: int) -> str | None:
@@ -171,19 +198,23 @@ class FilterService:
         async with session_scope(self._sessions) as session:
             item = await store.get_item(session=session, brief_id=brief_id)
             if item is None:
-                return "That brief is gone."
+                return _("That brief is gone.")
             if kind == FilterKind.TAG:
                 target = item.brief.tags[0] if item.brief.tags else None
             else:
                 target = source_of(item.brief.url)
             if target is None:
-                return "That brief names no source." if kind == FilterKind.SOURCE else "No tags."
+                if kind == FilterKind.SOURCE:
+                    return _("That brief names no source.")
+                return _("That brief has no tags.")
             rows = await store.list_filters(session=session, chat_id=chat_id)
             for row in rows:
                 if row.kind == kind and row.term == target:
                     return Muted(row.id or 0, label_of(row))
             if len(rows) >= MAX_FILTERS:
-                return f"You have {MAX_FILTERS} filters: remove some with /filters first."
+                return _("You have {limit} filters: remove some with /filters first.").format(
+                    limit=MAX_FILTERS
+                )
             await store.get_or_create_chat(session=session, chat_id=chat_id)
             row_added = await store.add_filter(
                 session=session, chat_id=chat_id, kind=kind, term=target, text=target
@@ -224,12 +255,22 @@ class FilterService:
         mine = [t for t in item.brief.tags if t in followed]
         if not mine:
             return None
-        parts = [f"follows #{mine[0]}", f"score {item.brief.score}"]
+        # a list of whole reasons, each its own text: a translator words each one
+        parts = [
+            _("follows #{tag}").format(tag=mine[0]),
+            _("score {score}").format(score=item.brief.score),
+        ]
         for tag in item.brief.tags:
             weight = shaping.weights.get(tag, 0.0)
-            often = " often" if shaping.counts.get(tag, 0) >= 3 else ""
+            often = shaping.counts.get(tag, 0) >= 3
             if weight >= 0.5:
-                parts.append(f"you liked #{tag}{often}")
+                liked = _("you liked #{tag} often") if often else _("you liked #{tag}")
+                parts.append(liked.format(tag=tag))
             elif weight <= -0.5:
-                parts.append(f"you found #{tag} not useful{often}")
-        return "Why you get this: " + esc(", ".join(parts))
+                disliked = (
+                    _("you found #{tag} not useful often")
+                    if often
+                    else _("you found #{tag} not useful")
+                )
+                parts.append(disliked.format(tag=tag))
+        return _("Why you get this: {reasons}").format(reasons=esc(", ".join(parts)))

@@ -17,6 +17,7 @@ from digestbot.bot.handlers.common import (
 )
 from digestbot.bot.handlers.guards import may_configure
 from digestbot.briefs.render import esc
+from digestbot.i18n import _
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -28,13 +29,13 @@ async def start(update: Update, context: BotContext) -> None:
     if chat.type != ChatType.PRIVATE and not await may_configure(update, context):
         # in a group, only its admins may resume digests or follow tags by deep link
         await services.chats.ensure(chat.id, type=chat_type(update))
-        await reply(update, ["Hi! Group admins pick my tags with /tags; anyone can /digest."])
+        await reply(update, [_("Hi! Group admins pick my tags with /tags; anyone can /digest.")])
         return
     before = await services.chats.get(chat.id)
     # "on again" only when digests were off: paused by /stop, or not sent since the
     # chat blocked the bot; to anyone else it would claim something had stopped
     resumed = before is not None and (before.paused or not before.active)
-    _, created = await services.chats.register(
+    _chat, created = await services.chats.register(
         chat_id=chat.id,
         type=chat_type(update),
         title=chat.title or chat.full_name,
@@ -50,23 +51,31 @@ async def start(update: Update, context: BotContext) -> None:
         result = await services.chats.subscribe(chat.id, deep)
         if result.added or result.already:
             tags = ", ".join(result.added + result.already)
-            await reply(update, [f"You now follow <b>{esc(tags)}</b>. /digest shows what's new."])
+            text = _("You now follow <b>{tags}</b>. /digest shows what's new.")
+            await reply(update, [text.format(tags=esc(tags))])
             return
         # a link to a tag that is gone (or mistyped): say so, then the picker as usual
         unknown = "\n".join(
             unknown_tag_line(typed, hints) for typed, hints in result.unknown.items()
         )
+    # each greeting a whole message, so a translator words it as one
     if created:
-        greeting = "Welcome! "
+        text = _(
+            "Welcome! I send short digests of news briefs on the tags you follow.\n"
+            "Tap tags below to follow them, then /digest; /help lists everything."
+        )
     elif resumed:
-        greeting = "Welcome back! Digests are on again. "
+        text = _(
+            "Welcome back! Digests are on again. I send short digests of news briefs on the "
+            "tags you follow.\nTap tags below to follow them, then /digest; /help lists "
+            "everything."
+        )
     else:
-        greeting = "Welcome back! "
+        text = _(
+            "Welcome back! I send short digests of news briefs on the tags you follow.\n"
+            "Tap tags below to follow them, then /digest; /help lists everything."
+        )
     page = await services.chats.tag_page(chat.id, 0)
-    text = (
-        f"{greeting}I send short digests of news briefs on the tags you follow.\n"
-        "Tap tags below to follow them, then /digest; /help lists everything."
-    )
     await reply(
         update,
         [f"{unknown}\n{text}" if unknown else text],
@@ -78,4 +87,4 @@ async def plain_text(update: Update, context: BotContext) -> None:
     """Text that is not a command, in a private chat."""
     if update.effective_chat is None or update.effective_chat.type != ChatType.PRIVATE:
         return
-    await reply(update, ["I answer commands: try /digest, or /help for the list."])
+    await reply(update, [_("I answer commands: try /digest, or /help for the list.")])

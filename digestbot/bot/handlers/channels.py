@@ -14,12 +14,13 @@ from digestbot.bot.handlers import managed
 from digestbot.bot.handlers.common import STALE_BUTTON, reply
 from digestbot.bot.handlers.tags import describe_subscribe
 from digestbot.briefs.render import esc
+from digestbot.i18n import N_, _
 from digestbot.readers.channels import clip_tags
 
 SHARE_PREFIX = "tags-"
 # A start payload is at most 64 characters of A-Za-z0-9_-; a share code is shorter.
 SHARE_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")
-NONE_YET = (
+NONE_YET = N_(
     "You have no channels with me yet. Make me an admin of your channel (with the right "
     "to post), then send /channels again."
 )
@@ -33,15 +34,18 @@ async def channels(update: Update, context: BotContext) -> None:
     service = context.services.channels
     mine = await service.of_user(user.id)
     if not mine:
-        await reply(update, [NONE_YET])
+        await reply(update, [_(NONE_YET)])
         return
     current = await service.managed(user.id)
-    now = (
-        f"Managing <b>{esc(current.title or str(current.id))}</b>."
+    text = (
+        _(
+            "Managing <b>{title}</b>.\nPick a channel: /tags, /settings and /time then change it."
+        ).format(title=esc(current.title or str(current.id)))
         if current
-        else ("Managing your own chat.")
+        else _(
+            "Managing your own chat.\nPick a channel: /tags, /settings and /time then change it."
+        )
     )
-    text = f"{now}\nPick a channel: /tags, /settings and /time then change it."
     picker = keyboards.channel_picker(
         [(c.id, c.title or str(c.id)) for c in mine], managing=current.id if current else None
     )
@@ -56,8 +60,8 @@ async def channel_button(update: Update, context: BotContext, parts: list[str]) 
     service = context.services.channels
     if len(parts) == 2 and parts[1] == keyboards.CHANNEL_SELF:
         await service.manage(user.id, None)
-        await query.answer("Managing your own chat")
-        await query.edit_message_text("Managing your own chat again.")
+        await query.answer(_("Managing your own chat"))
+        await query.edit_message_text(_("Managing your own chat again."))
         return
     try:
         channel_id = int(parts[1]) if len(parts) == 2 else 0
@@ -65,22 +69,26 @@ async def channel_button(update: Update, context: BotContext, parts: list[str]) 
         channel_id = 0
     channel = next((c for c in await service.of_user(user.id) if c.id == channel_id), None)
     if channel is None:
-        await query.answer(STALE_BUTTON)
+        await query.answer(_(STALE_BUTTON))
         return
     title = channel.title or str(channel.id)
     if not await managed.still_admin(context, channel.id, user.id):
         await service.manage(user.id, None)
-        await query.answer("You are not an admin there.")
+        await query.answer(_("You are not an admin there."))
         await query.edit_message_text(
-            f"You are not an admin of <b>{esc(title)}</b>, so you can't manage it here. "
-            "You are managing your own chat."
+            _(
+                "You are not an admin of <b>{title}</b>, so you can't manage it here. "
+                "You are managing your own chat."
+            ).format(title=esc(title))
         )
         return
     await service.manage(user.id, channel.id)
-    await query.answer(f"Managing {title}"[:200])
+    await query.answer(_("Managing {title}").format(title=title)[:200])
     await query.edit_message_text(
-        f"Managing <b>{esc(title)}</b>: /tags, /settings and /time here now change what it "
-        "gets. /channels switches back."
+        _(
+            "Managing <b>{title}</b>: /tags, /settings and /time here now change what it "
+            "gets. /channels switches back."
+        ).format(title=esc(title))
     )
 
 
@@ -104,13 +112,14 @@ async def share(update: Update, context: BotContext) -> None:
         return
     code = await context.services.channels.share(where.id)
     if code is None:
-        await reply(update, [where.note + "Follow some tags first (/tags), then share them."])
+        await reply(update, [where.note + _("Follow some tags first (/tags), then share them.")])
         return
     link = f"https://t.me/{context.bot.username}?start={SHARE_PREFIX}{code}"
     await reply(
         update,
-        [f"{where.note}Send this link to share your tags; opening it offers to follow them:\n"
-         f"{esc(link)}"],
+        [where.note
+         + _("Send this link to share your tags; opening it offers to follow them:\n{link}")
+         .format(link=esc(link))],
     )  # fmt: skip
 
 
@@ -118,11 +127,11 @@ async def shared_start(update: Update, context: BotContext, code: str) -> None:
     """/start tags-CODE: offer the shared tags, one tap to follow them."""
     tags = await context.services.channels.shared(code) if SHARE_CODE.fullmatch(code) else None
     if tags is None:
-        await reply(update, ["That share link is not valid (any more). /tags lists every tag."])
+        await reply(update, [_("That share link is not valid (any more). /tags lists every tag.")])
         return
     await reply(
         update,
-        [f"Someone shared these tags with you: <b>{esc(clip_tags(tags))}</b>"],
+        [_("Someone shared these tags with you: <b>{tags}</b>").format(tags=esc(clip_tags(tags)))],
         keyboards.follow_shared(code, len(tags)),
     )
 
@@ -132,7 +141,7 @@ async def shared_button(update: Update, context: BotContext, parts: list[str]) -
     query = update.callback_query
     if query is None or len(parts) != 2 or not SHARE_CODE.fullmatch(parts[1]):
         if query is not None:
-            await query.answer(STALE_BUTTON)
+            await query.answer(_(STALE_BUTTON))
         return
     where = await managed.target(update, context)
     if where is None:
@@ -140,7 +149,7 @@ async def shared_button(update: Update, context: BotContext, parts: list[str]) -
     await context.services.chats.ensure(where.id, type=where.type)
     result = await context.services.channels.follow_shared(where.id, parts[1])
     if result is None:
-        await query.answer(STALE_BUTTON)
+        await query.answer(_(STALE_BUTTON))
         return
-    await query.answer("Done")
+    await query.answer(_("Done"))
     await query.edit_message_text(where.note + describe_subscribe(result))

@@ -9,8 +9,11 @@ from telegram.constants import ChatType
 
 from digestbot.bot.context import BotContext
 from digestbot.briefs.render import clip, esc
+from digestbot.i18n import N_, _
 
-STALE_BUTTON = "This button has expired. Send the command again for a fresh one."
+# Marked, not translated: it is answered in the language of the update, so each place
+# that shows it says ``_(STALE_BUTTON)``.
+STALE_BUTTON = N_("This button has expired. Send the command again for a fresh one.")
 # How much of a user's own input a reply quotes back. Unclipped, a 5,000-character word
 # made a reply Telegram refuses (over 4,096 characters), so the user got nothing at all.
 ECHO_LIMIT = 40
@@ -26,8 +29,19 @@ def echo(typed: str, limit: int = ECHO_LIMIT) -> str:
 
 def unknown_tag_line(typed: str, hints: Sequence[str]) -> str:
     """One unknown tag, quoted (clipped), with the known tags it is close to."""
-    hint = f" Did you mean {esc(' or '.join(hints))}?" if hints else " See /tags."
-    return f"No tag {echo(typed)}.{hint}"
+    tag = echo(typed)
+    names = [esc(h) for h in hints]
+    # one whole sentence per number of suggestions (at most three): a translator can't
+    # reorder a sentence glued from pieces
+    if len(names) >= 3:
+        return _("No tag {tag}. Did you mean {a} or {b} or {c}?").format(
+            tag=tag, a=names[0], b=names[1], c=names[2]
+        )
+    if len(names) == 2:
+        return _("No tag {tag}. Did you mean {a} or {b}?").format(tag=tag, a=names[0], b=names[1])
+    if names:
+        return _("No tag {tag}. Did you mean {a}?").format(tag=tag, a=names[0])
+    return _("No tag {tag}. See /tags.").format(tag=tag)
 
 
 def args_of(context: BotContext) -> list[str]:

@@ -16,6 +16,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from digestbot.bot.context import BotContext
+from digestbot.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def is_bot_admin(update: Update, context: BotContext) -> bool:
     )
 
 
-APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+APOLOGY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
 ADMIN_NOTICE_EVERY = 60.0  # seconds: one error notice per admin per minute at most
 
 
@@ -61,7 +62,7 @@ async def require_group_admin(update: Update, context: BotContext) -> bool:
         return True
     if update.effective_message is not None:
         await update.effective_message.reply_text(
-            "Only this group's admins can change what I send here.", do_quote=False
+            _("Only this group's admins can change what I send here."), do_quote=False
         )
     return False
 
@@ -137,10 +138,10 @@ class FloodGuard:
             return
         log.info("user %s: flood limit, update %s dropped", user.id, update.update_id)
         if update.callback_query is not None:
-            await update.callback_query.answer("Too fast, wait a few seconds.")
+            await update.callback_query.answer(_("Too fast, wait a few seconds."))
         elif warn and message is not None:
             await message.reply_text(
-                "You're sending commands too fast. Wait a few seconds, then try again.",
+                _("You're sending commands too fast. Wait a few seconds, then try again."),
                 do_quote=False,
             )
         raise ApplicationHandlerStop
@@ -183,12 +184,12 @@ class ErrorReporter:
         try:
             if update.callback_query is not None:
                 try:
-                    await update.callback_query.answer(APOLOGY, show_alert=False)
+                    await update.callback_query.answer(_(APOLOGY), show_alert=False)
                     return
                 except BadRequest:  # the press was answered before the failure
                     pass
             if update.effective_chat is not None:
-                await context.bot.send_message(update.effective_chat.id, APOLOGY)
+                await context.bot.send_message(update.effective_chat.id, _(APOLOGY))
         except TelegramError as exc:
             log.warning("could not send the apology: %s", exc)
 

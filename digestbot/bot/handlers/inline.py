@@ -16,6 +16,7 @@ from telegram.constants import ParseMode
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers.guards import FloodGuard
 from digestbot.briefs import render
+from digestbot.i18n import _
 from digestbot.store.briefs import Item
 
 log = logging.getLogger(__name__)
@@ -59,14 +60,14 @@ class InlineSearch:
         query = update.inline_query
         if query is None:
             return
-        allowed, _ = self.limit.allow(query.from_user.id)
+        allowed, _warn = self.limit.allow(query.from_user.id)
         if not allowed:
             log.info("user %s: inline flood limit", query.from_user.id)
             await query.answer(
                 [],
                 cache_time=0,
                 is_personal=True,
-                button=InlineQueryResultsButton("Too many searches: wait a few seconds",
+                button=InlineQueryResultsButton(_("Too many searches: wait a few seconds"),
                                                 start_parameter="slow-down"),
             )  # fmt: skip
             return

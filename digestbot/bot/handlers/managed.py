@@ -18,10 +18,11 @@ from digestbot.bot.context import BotContext
 from digestbot.bot.handlers.common import chat_type
 from digestbot.bot.handlers.guards import ADMIN_STATUSES, require_group_admin
 from digestbot.briefs.render import esc
+from digestbot.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
-NOT_ADMIN = (
+NOT_ADMIN = N_(
     "You are no longer an admin of <b>{title}</b>, so I can't change it for you. "
     "You are managing your own chat again."
 )
@@ -38,7 +39,10 @@ class Target:
         """The line every reply starts with while a channel is managed ("" otherwise)."""
         if self.title is None:
             return ""
-        return f"📢 Managing <b>{esc(self.title)}</b> (/channels to switch)\n"
+        return (
+            _("📢 Managing <b>{title}</b> (/channels to switch)").format(title=esc(self.title))
+            + "\n"
+        )
 
 
 async def still_admin(context: BotContext, channel_id: int, user_id: int) -> bool:
@@ -66,9 +70,9 @@ async def target(update: Update, context: BotContext) -> Target | None:
     title = channel.title or str(channel.id)
     if not await still_admin(context, channel.id, user.id):
         await channels.manage(user.id, None)
-        text = NOT_ADMIN.format(title=esc(title))
+        text = _(NOT_ADMIN).format(title=esc(title))
         if update.callback_query is not None:
-            await update.callback_query.answer("You are no longer an admin there.")
+            await update.callback_query.answer(_("You are no longer an admin there."))
         if update.effective_message is not None:
             await update.effective_message.reply_text(text, do_quote=False)
         return None

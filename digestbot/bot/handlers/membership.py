@@ -9,6 +9,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers.channels import channel_added
+from digestbot.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,10 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
         if chat.type in {ChatType.GROUP, ChatType.SUPERGROUP} and not was_present:
             await context.bot.send_message(
                 chat.id,
-                "Hello! I'll post digests of news briefs here. "
-                "Group admins choose the tags with /tags and the time with /settings.",
+                _(
+                    "Hello! I'll post digests of news briefs here. "
+                    "Group admins choose the tags with /tags and the time with /settings."
+                ),
             )
     else:  # left, kicked (or a private user blocked the bot)
         await chats.set_active(chat.id, False)

@@ -12,6 +12,7 @@ from digestbot.bot.context import BotContext
 from digestbot.bot.handlers.common import args_of, chat_type, echo, reply, unknown_tag_line
 from digestbot.briefs.parse import MAX_TAG_LEN
 from digestbot.briefs.render import clip, fits
+from digestbot.i18n import _
 from digestbot.readers.shaping import source_of
 from digestbot.store.models import MAX_BRIEF_ID
 
@@ -71,7 +72,7 @@ async def watch(update: Update, context: BotContext) -> None:
 
 async def _show_brief(update: Update, context: BotContext, typed: str | None) -> None:
     if typed is None or not BRIEF_ID.fullmatch(typed):
-        await reply(update, ["Which brief? Send /brief and its number, like /brief 12."])
+        await reply(update, [_("Which brief? Send /brief and its number, like /brief 12.")])
         return
     chat = update.effective_chat
     known = await context.services.chats.get(chat.id) if chat else None
@@ -79,7 +80,8 @@ async def _show_brief(update: Update, context: BotContext, typed: str | None) ->
     if 0 < int(typed) <= MAX_BRIEF_ID:
         found = await context.services.digests.brief_item(int(typed))
     if found is None or chat is None:
-        await reply(update, [f"There is no brief {echo(typed)}. /summary lists recent ones."])
+        text = _("There is no brief {number}. /summary lists recent ones.")
+        await reply(update, [text.format(number=echo(typed))])
         return
     messages = await context.services.digests.render_brief(
         found, timezone=known.timezone if known else "UTC"
@@ -119,7 +121,7 @@ async def search(update: Update, context: BotContext) -> None:
     cleaned = (_CONTROL.sub("", w)[:100] for w in args_of(context))
     words = [w for w in cleaned if w.strip()][:MAX_SEARCH_WORDS]
     if not words:
-        await reply(update, ["Search for what? For example: /search open weights"])
+        await reply(update, [_("Search for what? For example: /search open weights")])
         return
     chat = update.effective_chat
     found = await context.services.digests.search_paged(words, chat_id=chat.id if chat else None)
@@ -138,7 +140,7 @@ async def search_more_button(update: Update, context: BotContext, parts: list[st
     if page is not None and len(parts) == 3:
         found = await context.services.digests.search_more(chat.id, parts[1], page)
     if found is None:
-        await query.answer("This search has expired. Send /search again.")
+        await query.answer(_("This search has expired. Send /search again."))
         return
     await query.answer()
     await query.edit_message_reply_markup(None)

@@ -8,6 +8,7 @@ from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers.common import STALE_BUTTON, reply
 from digestbot.briefs import render
+from digestbot.i18n import _, count, number
 
 
 async def saved(update: Update, context: BotContext) -> None:
@@ -17,10 +18,15 @@ async def saved(update: Update, context: BotContext) -> None:
         return
     items = await context.services.saved.items(user.id)
     if not items:
-        await reply(update, ["Nothing saved yet. Tap ☆ Save under a /brief to keep it here."])
+        await reply(update, [_("Nothing saved yet. Tap ☆ Save under a /brief to keep it here.")])
         return
     limit = context.services.saved.limit
-    heading = f"Saved briefs ({len(items)} of at most {limit}); ✕ removes one"
+    heading = count(
+        "Saved briefs ({n} of at most {limit}); ✕ removes one",
+        "Saved briefs ({n} of at most {limit}); ✕ removes one",
+        len(items),
+        limit=number(limit),
+    )
     await reply(
         update,
         render.summary(items, heading=heading),
@@ -35,22 +41,26 @@ async def save_button(update: Update, context: BotContext, parts: list[str]) -> 
     if query is None or user is None:
         return
     if brief_id is None or len(parts) != 2:
-        await query.answer(STALE_BUTTON)
+        await query.answer(_(STALE_BUTTON))
         return
     result = await context.services.saved.save(user.id, brief_id)
     if not result.exists:
-        await query.answer("That brief is gone.")
+        await query.answer(_("That brief is gone."))
         return
     if not result.saved:
-        await query.answer("Already saved: /saved lists them.")
+        await query.answer(_("Already saved: /saved lists them."))
         return
     if result.dropped:
         limit = context.services.saved.limit
-        await query.answer(
-            f"Saved. You keep at most {limit}: the oldest {result.dropped} went.", show_alert=True
+        text = count(
+            "Saved. You keep at most {limit}: the oldest {n} went.",
+            "Saved. You keep at most {limit}: the oldest {n} went.",
+            result.dropped,
+            limit=number(limit),
         )
+        await query.answer(text[:200], show_alert=True)
         return
-    await query.answer("Saved: /saved lists them.")
+    await query.answer(_("Saved: /saved lists them."))
 
 
 async def unsave_button(update: Update, context: BotContext, parts: list[str]) -> None:
@@ -60,12 +70,14 @@ async def unsave_button(update: Update, context: BotContext, parts: list[str]) -
     if query is None or user is None:
         return
     if brief_id is None or len(parts) != 2:
-        await query.answer(STALE_BUTTON)
+        await query.answer(_(STALE_BUTTON))
         return
     removed = await context.services.saved.remove(user.id, brief_id)
-    await query.answer(f"Removed {brief_id}." if removed else "It was not saved.")
+    await query.answer(
+        _("Removed {number}.").format(number=brief_id) if removed else _("It was not saved.")
+    )
     items = await context.services.saved.items(user.id)
     if not items:
-        await query.edit_message_text("Nothing saved any more.")
+        await query.edit_message_text(_("Nothing saved any more."))
         return
     await query.edit_message_reply_markup(keyboards.saved_list([item.id for item in items]))

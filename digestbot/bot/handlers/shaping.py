@@ -13,10 +13,11 @@ from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import managed
 from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, echo, reply
 from digestbot.bot.handlers.guards import may_configure
+from digestbot.i18n import N_, _
 from digestbot.readers.filters import Muted
 from digestbot.store.models import FilterKind
 
-ADMINS_ONLY = "Only this group's admins can change what I send here."
+ADMINS_ONLY = N_("Only this group's admins can change what I send here.")
 _LINKS = re.compile(r"/brief_([0-9]{1,12})")
 
 
@@ -48,13 +49,13 @@ async def _words(update: Update, context: BotContext, kind: FilterKind, usage: s
 
 async def mute(update: Update, context: BotContext) -> None:
     """/mute WORD or /mute "a phrase": hide briefs that mention it."""
-    usage = 'Mute what? For example: /mute crypto or /mute "self-driving cars"'
+    usage = _('Mute what? For example: /mute crypto or /mute "self-driving cars"')
     await _words(update, context, FilterKind.MUTE, usage)
 
 
 async def only(update: Update, context: BotContext) -> None:
     """/only WORD...: keep only briefs that mention one of them."""
-    usage = "Keep only briefs on what? For example: /only robotics drones"
+    usage = _("Keep only briefs on what? For example: /only robotics drones")
     await _words(update, context, FilterKind.ONLY, usage)
 
 
@@ -65,7 +66,7 @@ async def unmute(update: Update, context: BotContext) -> None:
         return
     text = _text_after_command(update)
     if not text.strip():
-        await reply(update, ["Unmute what? For example: /unmute crypto. /filters lists yours."])
+        await reply(update, [_("Unmute what? For example: /unmute crypto. /filters lists yours.")])
         return
     where = await managed.to_change(update, context)
     if where is None:
@@ -94,8 +95,14 @@ async def style(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     if not args or args[0] not in {"compact", "full"}:
-        shown = f" (not {echo(args[0])})" if args else ""
-        await reply(update, [f"Which style{shown}? /style compact or /style full"])
+        text = (
+            _("Which style (not {typed})? /style compact or /style full").format(
+                typed=echo(args[0])
+            )
+            if args
+            else _("Which style? /style compact or /style full")
+        )
+        await reply(update, [text])
         return
     where = await managed.to_change(update, context)
     if where is None:
@@ -103,9 +110,9 @@ async def style(update: Update, context: BotContext) -> None:
     await context.services.chats.ensure(where.id, type=where.type)
     await context.services.chats.set_compact(where.id, args[0] == "compact")
     done = (
-        "Compact digests: title and tags only."
+        _("Compact digests: title and tags only.")
         if args[0] == "compact"
-        else "Full digests: each item with a line on why it matters."
+        else _("Full digests: each item with a line on why it matters.")
     )
     await reply(update, [where.note + done])
 
@@ -120,17 +127,17 @@ async def filter_button(update: Update, context: BotContext, parts: list[str]) -
         return
     filter_id = keyboards.int_part(parts, 1) if len(parts) == 2 else None
     if filter_id is None:
-        await query.answer(STALE_BUTTON)
+        await query.answer(_(STALE_BUTTON))
         return
     if not await may_configure(update, context):
-        await query.answer(ADMINS_ONLY)
+        await query.answer(_(ADMINS_ONLY))
         return
     service = context.services.filters
     removed = await service.remove(chat.id, filter_id)
     if removed is None:
-        await query.answer(STALE_BUTTON)
+        await query.answer(_(STALE_BUTTON))
         return
-    await query.answer(f"Removed: {removed}")
+    await query.answer(_("Removed: {filter}").format(filter=removed)[:200])
     text, entries = await service.listing(chat.id)
     await query.edit_message_text(text, reply_markup=keyboards.filters_keyboard(entries))
 
@@ -143,19 +150,21 @@ async def mute_button(update: Update, context: BotContext, parts: list[str]) -> 
     number = keyboards.int_part(parts, 2) if len(parts) == 3 else None
     what = parts[1] if len(parts) > 1 else ""
     if number is None or number <= 0 or what not in {"tag", "src", "undo"}:
-        await query.answer(STALE_BUTTON)
+        await query.answer(_(STALE_BUTTON))
         return
     if not await may_configure(update, context):
-        await query.answer(ADMINS_ONLY)
+        await query.answer(_(ADMINS_ONLY))
         return
     service = context.services.filters
     if what == keyboards.MUTE_UNDO:
         removed = await service.remove(chat.id, number)
         if removed is None:
-            await query.answer(STALE_BUTTON)
+            await query.answer(_(STALE_BUTTON))
             return
-        await query.answer("Undone")
-        await query.edit_message_text(f"Undone: {echo(removed, 60)} is off.")
+        await query.answer(_("Undone"))
+        await query.edit_message_text(
+            _("Undone: {filter} is off.").format(filter=echo(removed, 60))
+        )
         return
     await context.services.chats.ensure(chat.id, type=chat_type(update))
     kind = FilterKind.TAG if what == keyboards.MUTE_TAG else FilterKind.SOURCE
@@ -163,10 +172,10 @@ async def mute_button(update: Update, context: BotContext, parts: list[str]) -> 
     if not isinstance(muted, Muted):
         await query.answer(muted)
         return
-    await query.answer(f"Done: {muted.label}")
+    await query.answer(_("Done: {filter}").format(filter=muted.label)[:200])
     await context.bot.send_message(
         chat.id,
-        f"Done: {echo(muted.label, 60)}. /filters lists your filters.",
+        _("Done: {filter}. /filters lists your filters.").format(filter=echo(muted.label, 60)),
         reply_markup=keyboards.undo_keyboard(muted.filter_id),
     )
 
@@ -177,7 +186,7 @@ async def feedback_button(update: Update, context: BotContext, parts: list[str])
     if query is None or chat is None:
         return
     if chat.type != ChatType.PRIVATE:
-        await query.answer("Feedback works in a private chat with me.")
+        await query.answer(_("Feedback works in a private chat with me."))
         return
     text = getattr(query.message, "text", None) or ""
     shown = [int(n) for n in _LINKS.findall(text)]
@@ -185,13 +194,13 @@ async def feedback_button(update: Update, context: BotContext, parts: list[str])
     await context.services.chats.ensure(chat.id, type=chat_type(update))  # /brief before /start
     if parts[1:] == [keyboards.FEEDBACK_TUNE]:
         if not shown:
-            await query.answer(STALE_BUTTON)
+            await query.answer(_(STALE_BUTTON))
             return
-        await query.answer("Mark what you liked, or not")
+        await query.answer(_("Mark what you liked, or not"))
         await query.edit_message_reply_markup(keyboards.tune_keyboard(shown[:30]))
         return
     if len(parts) != 3:
-        await query.answer(STALE_BUTTON)
+        await query.answer(_(STALE_BUTTON))
         return
     if parts[1] == keyboards.FEEDBACK_ALL and parts[2] in {"up", "down"}:
         ids, delta = shown, 1.0 if parts[2] == keyboards.FEEDBACK_UP else -1.0
@@ -201,7 +210,8 @@ async def feedback_button(update: Update, context: BotContext, parts: list[str])
         ids, delta = [], 0.0
     tags = await service.feedback(chat.id, ids, delta) if ids else []
     if not tags:
-        await query.answer(STALE_BUTTON)
+        await query.answer(_(STALE_BUTTON))
         return
     named = ", ".join(f"#{t}" for t in tags[:4])
-    await query.answer(("More like " if delta > 0 else "Less of ") + named)
+    done = _("More like {tags}") if delta > 0 else _("Less of {tags}")
+    await query.answer(done.format(tags=named))

@@ -16,8 +16,8 @@ from digestbot.bot.handlers.common import (
 )
 from digestbot.bot.handlers.guards import may_configure
 from digestbot.briefs.render import esc
+from digestbot.i18n import _, count
 from digestbot.readers.chats import SubscribeResult, UnsubscribeResult
-from digestbot.text import plural
 
 MAX_TAGS_PER_COMMAND = 20
 
@@ -30,9 +30,9 @@ def _typed_tags(context: BotContext) -> list[str]:
 def describe_subscribe(result: SubscribeResult) -> str:
     lines = []
     if result.added:
-        lines.append(f"Following <b>{esc(', '.join(result.added))}</b> now.")
+        lines.append(_("Following <b>{tags}</b> now.").format(tags=esc(", ".join(result.added))))
     if result.already:
-        lines.append(f"Already following {esc(', '.join(result.already))}.")
+        lines.append(_("Already following {tags}.").format(tags=esc(", ".join(result.already))))
     lines.extend(unknown_tag_line(typed, hints) for typed, hints in result.unknown.items())
     return "\n".join(lines)
 
@@ -40,11 +40,12 @@ def describe_subscribe(result: SubscribeResult) -> str:
 def describe_unsubscribe(result: UnsubscribeResult) -> str:
     lines = []
     if result.removed:
-        lines.append(f"Stopped following <b>{esc(', '.join(result.removed))}</b>.")
+        text = _("Stopped following <b>{tags}</b>.")
+        lines.append(text.format(tags=esc(", ".join(result.removed))))
     if result.not_subscribed:
         # a word with nothing of a tag in it (emoji, another script) comes back as typed
         typed = ", ".join(echo(t) for t in result.not_subscribed)
-        lines.append(f"You weren't following {typed}.")
+        lines.append(_("You weren't following {tags}.").format(tags=typed))
     return "\n".join(lines)
 
 
@@ -56,9 +57,9 @@ async def tags(update: Update, context: BotContext) -> None:
     await context.services.chats.ensure(where.id, type=where.type)
     page = await context.services.chats.tag_page(where.id, 0)
     if not page.entries:
-        await reply(update, ["There are no tags yet: no briefs have arrived."])
+        await reply(update, [_("There are no tags yet: no briefs have arrived.")])
         return
-    text = where.note + "Tap a tag to follow or unfollow it:"
+    text = where.note + _("Tap a tag to follow or unfollow it:")
     await reply(update, [text], keyboards.tag_picker(page))
 
 
@@ -69,9 +70,8 @@ async def subscribe(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     if not typed:
-        await reply(
-            update, ["Which tags? For example: /subscribe generative-ai chips\nOr pick from /tags."]
-        )
+        text = _("Which tags? For example: /subscribe generative-ai chips\nOr pick from /tags.")
+        await reply(update, [text])
         return
     where = await managed.to_change(update, context)
     if where is None:
@@ -88,14 +88,20 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     if not typed:
-        await reply(update, ["Which tags? For example: /unsubscribe chips, or /unsubscribe all."])
+        await reply(
+            update, [_("Which tags? For example: /unsubscribe chips, or /unsubscribe all.")]
+        )
         return
     where = await managed.to_change(update, context)
     if where is None:
         return
     if [t.lower() for t in typed] == ["all"]:
-        count = await context.services.chats.unsubscribe_all(where.id)
-        text = f"Stopped following all {plural(count, 'tag')}." if count else "You follow no tags."
+        removed = await context.services.chats.unsubscribe_all(where.id)
+        text = (
+            count("Stopped following all {n} tag.", "Stopped following all {n} tags.", removed)
+            if removed
+            else _("You follow no tags.")
+        )
         await reply(update, [where.note + text])
         return
     result = await context.services.chats.unsubscribe(where.id, typed)
@@ -109,9 +115,10 @@ async def mytags(update: Update, context: BotContext) -> None:
         return
     mine = await context.services.chats.tags(where.id)
     if not mine:
-        await reply(update, [where.note + "You follow no tags yet. Pick some with /tags."])
+        await reply(update, [where.note + _("You follow no tags yet. Pick some with /tags.")])
         return
-    await reply(update, [f"{where.note}You follow: <b>{esc(', '.join(mine))}</b>"])
+    text = _("You follow: <b>{tags}</b>").format(tags=esc(", ".join(mine)))
+    await reply(update, [where.note + text])
 
 
 async def picker_button(update: Update, context: BotContext, parts: list[str]) -> None:
@@ -124,29 +131,36 @@ async def picker_button(update: Update, context: BotContext, parts: list[str]) -
         return
     if parts[0] == keyboards.TAGS_DONE:
         mine = await context.services.chats.tags(chat.id)
-        text = f"You follow: <b>{esc(', '.join(mine))}</b>" if mine else "You follow no tags."
+        text = (
+            _("You follow: <b>{tags}</b>\n/digest shows what's new.").format(
+                tags=esc(", ".join(mine))
+            )
+            if mine
+            else _("You follow no tags.\n/digest shows what's new.")
+        )
         await query.answer()
-        await query.edit_message_text(chat.note + text + "\n/digest shows what's new.")
+        await query.edit_message_text(chat.note + text)
         return
     if parts[0] == keyboards.TAG_TOGGLE:
         tag_id, page_no = keyboards.int_part(parts, 1), keyboards.int_part(parts, 2)
         if tag_id is None or page_no is None:
-            await query.answer(STALE_BUTTON)
+            await query.answer(_(STALE_BUTTON))
             return
         if not await may_configure(update, context):
-            await query.answer("Only this group's admins can change its tags.")
+            await query.answer(_("Only this group's admins can change its tags."))
             return
         await context.services.chats.ensure(chat.id, type=chat.type)
         toggled = await context.services.chats.toggle(chat.id, tag_id)
         if toggled is None:
-            await query.answer(STALE_BUTTON)
+            await query.answer(_(STALE_BUTTON))
             return
         slug, on = toggled
-        await query.answer(f"{'Following' if on else 'Stopped following'} {slug}")
+        done = _("Following {tag}") if on else _("Stopped following {tag}")
+        await query.answer(done.format(tag=slug)[:200])
     else:
         page_no = keyboards.int_part(parts, 1)
         if page_no is None:
-            await query.answer(STALE_BUTTON)
+            await query.answer(_(STALE_BUTTON))
             return
         await query.answer()
     page = await context.services.chats.tag_page(chat.id, page_no)
