@@ -335,7 +335,7 @@ async def stats(update: Update, context: BotContext) -> None:
 def report_text(what: str, report: IngestReport) -> str:
     """The ingestion report in the admin's language; each rejection's reason stays the
     parser's English (the CLI and the logs give the same words)."""
-    lines = [f"{echo(what, 200)}: {report.told()}."]
+    lines = [_("{source}: {summary}.").format(source=echo(what, 200), summary=report.told())]
     for rejected in report.rejected[:MAX_REPORT_LINES]:
         lines.append(f"✗ {esc(clip(rejected.source, 60))}: {esc(clip(rejected.reason, 200))}")
     if len(report.rejected) > MAX_REPORT_LINES:
