@@ -71,7 +71,8 @@ async def show_progress(bot: Bot, services: Services) -> None:
         if p.status_message_id is None:
             continue
         # No update is being handled here: speak the admin's language by hand (their
-        # /language, else what their Telegram said on first contact, else the default).
+        # /language, else what their Telegram said when their chat was registered, else
+        # DEFAULT_LANGUAGE: an admin who never /start-ed the bot is not a known chat).
         with i18n.use(await services.chats.language(p.admin_id, None)):
             text, done = progress_text(p), done_text(p)
             markup = None if p.finished else keyboards.broadcast_running([p.id])
