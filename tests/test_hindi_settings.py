@@ -18,6 +18,7 @@ from digestbot.bot.jobs import show_progress
 from digestbot.fakeapi import ChatHandle, Fault, RecordedRequest
 from tests.bot import Bot, running_bot
 from tests.factories import make_brief
+from tests.httpserver import closed_port
 
 HINDI = 42
 ENGLISH = 43
@@ -485,3 +486,18 @@ async def test_a_hindi_admins_ingestion_reports(bot):
     )
     (refused,) = [str(r.params["text"]) for r in bot.sent_since(mark)]
     assert refused == "notes.pdf: ब्रीफ़ .txt कार्ड या .json फ़ाइल के रूप में भेजें।"
+
+
+async def test_a_hindi_admins_ingest_of_an_unreachable_url(bot):
+    admin = await hindi_admin(bot)
+    url = f"http://127.0.0.1:{closed_port()}/feed.json"
+
+    bot.clock.ticks += 60
+    fetching, done = await bot.say(admin, f"/ingest {url}", ADMIN)
+
+    assert fetching.params["text"] == f"{url} लाया जा रहा है…"
+    assert done.method == "editMessageText"
+    assert str(done.params["text"]).splitlines() == [
+        f"{url}: जोड़े गए: 0, अपडेट: 0, बिना बदलाव: 0, रिजेक्ट: 1।",
+        f"✗ {url}: connection refused",  # the fetcher's reason, as the CLI and logs say it
+    ]
