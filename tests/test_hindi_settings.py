@@ -15,7 +15,10 @@ import pytest
 
 from digestbot.bot import keyboards
 from digestbot.bot.jobs import show_progress
+from digestbot.briefs.render import fits
 from digestbot.fakeapi import ChatHandle, Fault, RecordedRequest
+from digestbot.store import db
+from digestbot.store.models import Feed
 from tests.bot import Bot, running_bot
 from tests.factories import make_brief
 from tests.httpserver import closed_port
@@ -38,13 +41,10 @@ async def bot(database_url):
 # ---- helpers --------------------------------------------------------------------------
 
 
-def utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def checked(text: str) -> str:
-    """A message text within Telegram's limit (``bot.say`` already checked its HTML)."""
-    assert 0 < utf16(text) <= 4096, text
+    """A message text within Telegram's limits: 4,096 characters of the text it shows,
+    counted in UTF-16 units as Telegram does (``bot.say`` already checked its HTML)."""
+    assert text and fits(text), text
     return text
 
 
@@ -165,7 +165,7 @@ async def test_nonsense_settings_get_one_short_answer_and_change_nothing(bot):
     ]:
         answer = await one(bot, chat, command)  # one reply, valid HTML, within limits
         assert mentioned in answer, command
-        assert "Traceback" not in answer and utf16(answer) < 1000, command
+        assert "Traceback" not in answer and len(answer) < 1000, command
 
     after = await bot.services.chats.get(HINDI)
     assert after == before
@@ -426,6 +426,26 @@ async def test_a_hindi_admins_stats(bot):
     assert "<b>आउटबॉक्स</b>: 0 बाकी" in lines
     assert "कोई नहीं (FEED_URLS खाली है)" in lines
     assert not any("Users" in line or "Outbox" in line for line in lines)
+
+
+async def test_a_hindi_admins_stats_with_many_failing_feeds_fit_telegrams_limit(bot):
+    admin = await hindi_admin(bot)
+    async with db.session_scope(bot.services.sessions) as session:
+        session.add_all(
+            Feed(
+                url=f"https://news-{n}.example.org/" + "long-path/" * 8,
+                last_error="not a feed: " + "<html> & friends " * 8,
+                last_error_at=bot.clock.now,
+            )
+            for n in range(60)
+        )
+
+    messages = await say(bot, admin, "/stats", ADMIN)  # each within 4,096 and valid HTML
+
+    assert len(messages) > 1
+    assert messages[0].startswith("<b>आंकड़े</b>")
+    failing = [line for m in messages for line in m.splitlines() if line.startswith("⚠️")]
+    assert len(failing) == 60 and all("फ़ेल हो रही है" in line for line in failing)
 
 
 async def test_a_hindi_admins_feeds(bot):

@@ -34,7 +34,7 @@ from digestbot.bot.status import (
 )
 from digestbot.briefs.ingest import FOLDER_SUFFIXES, IngestReport, is_url
 from digestbot.briefs.parse import looks_like_json
-from digestbot.briefs.render import clip, esc
+from digestbot.briefs.render import clip, esc, pack
 from digestbot.delivery.broadcasts import Audience, UnknownTag
 from digestbot.i18n import N_, _
 from digestbot.store.models import BroadcastStatus
@@ -326,7 +326,9 @@ async def stats(update: Update, context: BotContext) -> None:
     zone = await _zone_of(update, context)
     snapshot = await context.services.stats.snapshot(zone)
     await context.services.stats.audit(admin_id=user.id, action="stats")
-    await reply(update, [stats_text(snapshot, zone)])
+    # Line by line into as few messages as fit: every feed has a line (longer in Hindi),
+    # and one message over Telegram's limit would be refused whole.
+    await reply(update, pack(stats_text(snapshot, zone).split("\n"), sep="\n"))
 
 
 # --- ingestion from the chat ------------------------------------------------------------
