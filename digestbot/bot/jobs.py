@@ -8,12 +8,11 @@ from datetime import timedelta
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
-from digestbot import store
+from digestbot import i18n, store
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext, Services
-from digestbot.bot.status import progress_text
+from digestbot.bot.status import done_text, progress_text
 from digestbot.store.db import session_scope
-from digestbot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +70,15 @@ async def show_progress(bot: Bot, services: Services) -> None:
     for p in await services.broadcasts.progress():
         if p.status_message_id is None:
             continue
-        markup = None if p.finished else keyboards.broadcast_running([p.id])
+        # No update is being handled here: speak the admin's language by hand (their
+        # /language, else what their Telegram said when their chat was registered, else
+        # DEFAULT_LANGUAGE: an admin who never /start-ed the bot is not a known chat).
+        with i18n.use(await services.chats.language(p.admin_id, None)):
+            text, done = progress_text(p), done_text(p)
+            markup = None if p.finished else keyboards.broadcast_running([p.id])
         try:
             await bot.edit_message_text(
-                progress_text(p),
+                text,
                 chat_id=p.admin_id,  # admins broadcast from their private chat
                 message_id=p.status_message_id,
                 reply_markup=markup,
@@ -87,10 +91,6 @@ async def show_progress(bot: Bot, services: Services) -> None:
         if not p.finished:
             continue
         try:  # an edit makes no sound, and the status message may be gone: say it anew
-            await bot.send_message(
-                p.admin_id,
-                f"Broadcast #{p.id} is done: {p.counts.sent:,} of"
-                f" {plural(p.audience, 'chat')} got it.",
-            )
+            await bot.send_message(p.admin_id, done)
         except TelegramError as exc:
             log.warning("broadcast %s: cannot report that it is done (%s)", p.id, exc)

@@ -2,7 +2,9 @@
 
 Every mistake (a bad URL, an unknown number, a bad score, a URL already there) is a
 :class:`FeedAdminError` whose reason is one short sentence, user input clipped in it,
-so the chat and the command line can both show it as it is.
+so the chat and the command line can both show it as it is. Reasons and listings are
+made in the current language (``i18n``): the chat's in the bot, the source language in
+the CLI, which never sets one.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from urllib.parse import urlsplit
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from digestbot import store
+from digestbot import i18n, store
 from digestbot.briefs.feeds import DEFAULT_FEED_CATEGORY
 from digestbot.briefs.parse import DEFAULT_FEED_SCORE, MAX_TAG_LEN, MAX_TAGS, slugify
 from digestbot.errors import InputError
+from digestbot.i18n import _
 from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import MAX_INT32, Feed, utcnow
-from digestbot.text import plural
 
 MAX_URL = 2048  # the feeds.url column
 MAX_CATEGORY = 200  # the briefs.category column
@@ -60,19 +62,35 @@ class FeedView:
     def lines(self, zone: tzinfo) -> list[str]:
         """Plain text, one fact a line: the chat escapes it, the CLI prints it."""
         f = self.feed
-        head = f"{f.id}. {_clip(f.url, 120)}" + (" (paused)" if f.paused else "")
-        defaults = [" ".join(f"#{t}" for t in f.tag_list) or "no default tags"]
-        defaults.append(f"category {f.category or DEFAULT_FEED_CATEGORY}")
-        defaults.append(f"score {f.score if f.score is not None else DEFAULT_FEED_SCORE}")
-        success = _when(f.last_success_at, zone) if f.last_success_at else "never"
+        url = _clip(f.url, 120)
+        head = _("{id}. {url} (paused)") if f.paused else "{id}. {url}"
+        # the category is the feed's own words, like a brief's: not translated
+        defaults = [
+            " ".join(f"#{t}" for t in f.tag_list) or _("no default tags"),
+            _("category {name}").format(name=f.category or DEFAULT_FEED_CATEGORY),
+            _("score {score}").format(score=f.score if f.score is not None else DEFAULT_FEED_SCORE),
+        ]
+        success = _when(f.last_success_at, zone) if f.last_success_at else _("never")
         lines = [
-            head,
+            head.format(id=f.id, url=url),
             "   " + " · ".join(defaults),
-            f"   last success {success} · {plural(self.briefs, 'brief')}, {self.untagged} untagged",
+            "   "
+            + i18n.count(
+                "last success {when} · {n} brief, {untagged} untagged",
+                "last success {when} · {n} briefs, {untagged} untagged",
+                self.briefs,
+                when=success,
+                untagged=i18n.number(self.untagged),
+            ),
         ]
         if f.last_error:
-            at = f" {_when(f.last_error_at, zone)}" if f.last_error_at else ""
-            lines.append(f"   last error{at}: {_clip(f.last_error, 200)}")
+            # the error is the fetcher's technical wording, as the logs have it
+            error = _clip(f.last_error, 200)
+            if f.last_error_at:
+                when = _when(f.last_error_at, zone)
+                lines.append("   " + _("last error {when}: {error}").format(when=when, error=error))
+            else:
+                lines.append("   " + _("last error: {error}").format(error=error))
         return lines
 
 
@@ -83,28 +101,36 @@ def _clip(text: str, limit: int) -> str:
 
 def _when(moment: datetime, zone: tzinfo) -> str:
     local = moment.astimezone(zone)
-    return f"{local.day} {local:%b %H:%M}"
+    return f"{i18n.day(local.date(), format='d MMM')} {local:%H:%M}"
 
 
 def check_url(url: str) -> str:
     """``url`` if it can be a feed: http(s), a host, short enough for the table."""
     if len(url) > MAX_URL:
-        raise FeedAdminError(f"{shown(url)} is longer than {MAX_URL} characters")
+        raise FeedAdminError(
+            _("{url} is longer than {max} characters").format(url=shown(url), max=MAX_URL)
+        )
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError as exc:  # a bad port or IPv6 literal
-        raise FeedAdminError(f"{shown(url)} is not a valid URL") from exc
+        raise FeedAdminError(_("{url} is not a valid URL").format(url=shown(url))) from exc
     if parts.scheme not in ("http", "https") or _CONTROL.search(url) or " " in url:
-        raise FeedAdminError(f"{shown(url)} is not an http(s) URL, like https://example.com/feed")
+        raise FeedAdminError(
+            _("{url} is not an http(s) URL, like https://example.com/feed").format(url=shown(url))
+        )
     if not host:
-        raise FeedAdminError(f"{shown(url)} has no host, like https://example.com/feed")
+        raise FeedAdminError(
+            _("{url} has no host, like https://example.com/feed").format(url=shown(url))
+        )
     return url
 
 
 def check_score(text: str) -> int:
     if not re.fullmatch(r"[0-9]{1,2}", text) or int(text) > 10:
-        raise FeedAdminError(f"the score must be a whole number 0 to 10, not {shown(text, 20)}")
+        raise FeedAdminError(
+            _("the score must be a whole number 0 to 10, not {typed}").format(typed=shown(text, 20))
+        )
     return int(text)
 
 
@@ -113,27 +139,31 @@ def check_tags(typed: Sequence[str]) -> tuple[str, ...]:
     for raw in typed:
         slug = slugify(raw)
         if not slug or len(raw) > MAX_TAG_LEN + 16:
-            raise FeedAdminError(f"{shown(raw, 40)} is not a tag (letters, digits, dashes)")
+            raise FeedAdminError(
+                _("{typed} is not a tag (letters, digits, dashes)").format(typed=shown(raw, 40))
+            )
         tags.append(slug)
     tags = list(dict.fromkeys(tags))
     if len(tags) > MAX_TAGS:
-        raise FeedAdminError(f"at most {MAX_TAGS} tags, not {len(tags)}")
+        raise FeedAdminError(
+            _("at most {max} tags, not {count}").format(max=MAX_TAGS, count=len(tags))
+        )
     return tuple(tags)
 
 
 def check_category(name: str) -> str:
     name = " ".join(_CONTROL.sub(" ", name).split())
     if not name:
-        raise FeedAdminError("category needs a name: category NAME")
+        raise FeedAdminError(_("category needs a name: category NAME"))
     if len(name) > MAX_CATEGORY:
-        raise FeedAdminError(f"the category is at most {MAX_CATEGORY} characters")
+        raise FeedAdminError(_("the category is at most {max} characters").format(max=MAX_CATEGORY))
     return name
 
 
 def parse_add(args: Sequence[str]) -> FeedSpec:
     """``URL #tag… [category NAME] [score N]`` as typed in the chat."""
     if not args:
-        raise FeedAdminError(f"which feed? {ADD_USAGE}")
+        raise FeedAdminError(_("which feed? {usage}").format(usage=ADD_USAGE))
     url, rest = check_url(args[0]), list(args[1:])
     tags: list[str] = []
     category: list[str] | None = None
@@ -143,7 +173,7 @@ def parse_add(args: Sequence[str]) -> FeedSpec:
         word = rest[i]
         if word.lower() == "score":
             if i + 1 >= len(rest):
-                raise FeedAdminError("score needs a number 0 to 10: score N")
+                raise FeedAdminError(_("score needs a number 0 to 10: score N"))
             score, i = check_score(rest[i + 1]), i + 2
             continue
         if word.lower() == "category":
@@ -157,8 +187,9 @@ def parse_add(args: Sequence[str]) -> FeedSpec:
             i += 1
             continue
         raise FeedAdminError(
-            f"I don't understand {shown(word, 40)}: tags start with #, then "
-            "category NAME and score N"
+            _(
+                "I don't understand {typed}: tags start with #, then category NAME and score N"
+            ).format(typed=shown(word, 40))
         )
     return FeedSpec(
         url,
@@ -170,7 +201,9 @@ def parse_add(args: Sequence[str]) -> FeedSpec:
 
 def parse_id(typed: str) -> int:
     if not re.fullmatch(r"[0-9]{1,10}", typed.lstrip("#")) or int(typed.lstrip("#")) > MAX_INT32:
-        raise FeedAdminError(f"{shown(typed, 20)} is not a feed number; /feeds lists them")
+        raise FeedAdminError(
+            _("{typed} is not a feed number; /feeds lists them").format(typed=shown(typed, 20))
+        )
     return int(typed.lstrip("#"))
 
 
@@ -196,7 +229,9 @@ class FeedAdmin:
         async with session_scope(self._sessions) as session:
             known = await store.feed_by_url(session=session, url=spec.url)
             if known is not None:
-                raise FeedAdminError(f"{shown(spec.url)} is already feed {known.id}")
+                raise FeedAdminError(
+                    _("{url} is already feed {id}").format(url=shown(spec.url), id=known.id)
+                )
             added = await store.add_feed(
                 session=session,
                 feed=Feed(
@@ -207,7 +242,7 @@ class FeedAdmin:
                 ),
             )
             if added is None:  # added by someone else since the look above
-                raise FeedAdminError(f"{shown(spec.url)} is already a feed")
+                raise FeedAdminError(_("{url} is already a feed").format(url=shown(spec.url)))
             return added
 
     async def remove(self, feed_id: int) -> Feed:
@@ -230,5 +265,5 @@ class FeedAdmin:
     async def _get(session: AsyncSession, feed_id: int) -> Feed:
         feed = await store.get_feed(session=session, feed_id=feed_id)
         if feed is None:
-            raise FeedAdminError(f"there is no feed {feed_id}; /feeds lists them")
+            raise FeedAdminError(_("there is no feed {id}; /feeds lists them").format(id=feed_id))
         return feed

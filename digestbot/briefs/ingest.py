@@ -14,12 +14,13 @@ from pathlib import Path
 
 import httpx
 
-from digestbot import store
+from digestbot import i18n, store
 from digestbot.briefs import fetcher
 from digestbot.briefs.feeds import DEFAULT_FEED_CATEGORY
 from digestbot.briefs.parse import DEFAULT_FEED_SCORE, MAX_TAGS, BriefData, Rejected, parse_document
 from digestbot.briefs.tagging import NEEDS_TAGS, UNTAGGED, TagIndex
 from digestbot.errors import InputError
+from digestbot.i18n import _
 from digestbot.store.db import SessionFactory, session_scope
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,22 @@ class IngestReport:
         )
         # only when it happened: what ingesting files says stays as it was
         return text + (f", {self.merged} merged into stored briefs" if self.merged else "")
+
+    def told(self) -> str:
+        """:meth:`summary` for an admin in Telegram, in the current language (the CLI
+        and the logs keep :meth:`summary`'s English)."""
+        n = i18n.number
+        text = _("{added} added, {updated} updated, {unchanged} unchanged, {rejected} rejected")
+        text = text.format(
+            added=n(self.added),
+            updated=n(self.updated),
+            unchanged=n(self.unchanged),
+            rejected=n(len(self.rejected)),
+        )
+        if not self.merged:  # only when it happened, as in summary()
+            return text
+        more = _("{merged} merged into stored briefs").format(merged=n(self.merged))
+        return f"{text}, {more}"
 
     def merge(self, other: IngestReport) -> None:
         self.added += other.added

@@ -41,11 +41,10 @@ class Audience:
     tag_id: int | None
     chats: int
 
-    def describe(self) -> str:
-        return describe_audience(self.tag)
-
 
 def describe_audience(tag: str | None) -> str:
+    """The audience in the audit log's words: English, like every log. What admins read
+    in Telegram is ``bot.status.audience_text``, in their language."""
     return f"followers of #{tag}" if tag else "all active chats"
 
 

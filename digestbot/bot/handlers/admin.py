@@ -19,25 +19,32 @@ from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatAction, MessageEntityType
 from telegram.error import BadRequest, TelegramError
 
+from digestbot import i18n
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import basics
 from digestbot.bot.handlers.common import STALE_BUTTON, args_of, echo, reply
 from digestbot.bot.handlers.guards import is_bot_admin
-from digestbot.bot.status import progress_text, stats_text
+from digestbot.bot.status import (
+    audience_text,
+    local_moment,
+    progress_text,
+    stats_text,
+    status_name,
+)
 from digestbot.briefs.ingest import FOLDER_SUFFIXES, IngestReport, is_url
 from digestbot.briefs.parse import looks_like_json
-from digestbot.briefs.render import clip, esc
+from digestbot.briefs.render import clip, esc, pack
 from digestbot.delivery.broadcasts import Audience, UnknownTag
+from digestbot.i18n import N_, _
 from digestbot.store.models import BroadcastStatus
-from digestbot.text import plural
 
 log = logging.getLogger(__name__)
 
 # what PTB calls: a coroutine function of (update, context)
 Handler = Callable[[Update, BotContext], Coroutine[object, None, None]]
 
-BROADCAST_USAGE = (
+BROADCAST_USAGE = N_(
     "Send <code>/broadcast TEXT</code> to all active chats, or "
     "<code>/broadcast #TAG TEXT</code> to one tag's followers. To send any message "
     "as it is (formatting and media kept), reply to it with <code>/broadcast</code> "
@@ -142,36 +149,46 @@ async def broadcast(update: Update, context: BotContext) -> None:
     source = message.reply_to_message
     body = text[position:].strip()
     if source is None and not body:
-        await reply(update, [BROADCAST_USAGE])
+        await reply(update, [_(BROADCAST_USAGE)])
         return
     if source is not None and body:
         await reply(
             update,
             [
-                "When you reply to a message I broadcast that message itself, so send "
-                "just <code>/broadcast</code> (or <code>/broadcast #TAG</code>) as the reply."
+                _(
+                    "When you reply to a message I broadcast that message itself, so send "
+                    "just <code>/broadcast</code> (or <code>/broadcast #TAG</code>) as the reply."
+                )
             ],
         )
         return
     audience = await services.broadcasts.audience(tag)
     if isinstance(audience, UnknownTag):
-        hint = (
-            f" Did you mean {', '.join('#' + s for s in audience.suggestions)}?"
-            if audience.suggestions
-            else ""
-        )
-        await reply(
-            update,
-            [f"There is no tag #{echo(audience.typed)}.{hint} /tags lists them all."],
-        )
+        typed = echo(audience.typed)
+        if audience.suggestions:
+            text = _("There is no tag #{tag}. Did you mean {tags}? /tags lists them all.").format(
+                tag=typed, tags=", ".join("#" + s for s in audience.suggestions)
+            )
+        else:
+            text = _("There is no tag #{tag}. /tags lists them all.").format(tag=typed)
+        await reply(update, [text])
         return
     if not audience.chats:
-        await reply(update, [f"No chat would get it: {esc(audience.describe())} number 0."])
+        await reply(
+            update,
+            [
+                _("No chat would get it: {audience} number 0.").format(
+                    audience=audience_text(audience.tag)
+                )
+            ],
+        )
         return
     html = _html_after(message, position) if source is None else None
     refused = await _preview(update, context, html, source)
     if refused is not None:
-        await reply(update, [f"Telegram would not send that: {esc(refused)}. Nothing was saved."])
+        # Telegram's reason is its own English, as the logs have it
+        text = _("Telegram would not send that: {reason}. Nothing was saved.")
+        await reply(update, [text.format(reason=esc(refused))])
         return
     draft = await services.broadcasts.draft(
         admin_id=user.id,
@@ -190,10 +207,11 @@ async def broadcast(update: Update, context: BotContext) -> None:
 
 
 def _draft_text(broadcast_id: int, audience: Audience) -> str:
-    return (
-        f"📣 Broadcast #{broadcast_id}: the message above goes to "
-        f"{esc(audience.describe())}, <b>{plural(audience.chats, 'chat')}</b>. Send it?"
-    )
+    return i18n.count(
+        "📣 Broadcast #{id}: the message above goes to {audience}, <b>{n} chat</b>. Send it?",
+        "📣 Broadcast #{id}: the message above goes to {audience}, <b>{n} chats</b>. Send it?",
+        audience.chats, id=broadcast_id, audience=audience_text(audience.tag),
+    )  # fmt: skip
 
 
 async def broadcast_button(update: Update, context: BotContext, parts: list[str]) -> None:
@@ -216,11 +234,13 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
         if result.refused == "unknown":
             await query.answer(STALE_BUTTON)
         elif result.refused == BroadcastStatus.CANCELLED:
-            await query.answer("This broadcast was cancelled; nothing was sent.")
+            await query.answer(_("This broadcast was cancelled; nothing was sent."))
         elif result.refused is not None:
-            await query.answer("Already sent: nothing more goes out.")
+            await query.answer(_("Already sent: nothing more goes out."))
         else:
-            await query.answer(f"Sending to {plural(result.queued, 'chat')}.")
+            await query.answer(
+                i18n.count("Sending to {n} chat.", "Sending to {n} chats.", result.queued)
+            )
             progress = await broadcasts.get(broadcast_id)
             if progress is not None:
                 await query.edit_message_text(
@@ -232,13 +252,21 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
         dropped = await broadcasts.cancel(broadcast_id, admin_id=user.id)
         progress = await broadcasts.get(broadcast_id)
         if dropped is None or progress is None:
-            await query.answer("It has finished already.")
+            await query.answer(_("It has finished already."))
             return
         if progress.counts.total == 0:  # a draft: nothing had been queued
-            await query.answer("Cancelled.")
-            await query.edit_message_text(f"Broadcast #{broadcast_id} cancelled; nothing was sent.")
+            await query.answer(_("Cancelled."))
+            await query.edit_message_text(
+                _("Broadcast #{id} cancelled; nothing was sent.").format(id=broadcast_id)
+            )
             return
-        await query.answer(f"Stopped: {plural(dropped, 'message')} will not be sent.")
+        await query.answer(
+            i18n.count(
+                "Stopped: {n} message will not be sent.",
+                "Stopped: {n} messages will not be sent.",
+                dropped,
+            )
+        )
         if progress.status_message_id is not None:
             await context.bot.edit_message_text(
                 progress_text(progress),
@@ -256,20 +284,25 @@ async def broadcasts(update: Update, context: BotContext) -> None:
     recent = await context.services.broadcasts.recent()
     await context.services.stats.audit(admin_id=user.id, action="broadcasts.list")
     if not recent:
-        await reply(update, ["No broadcasts yet. " + BROADCAST_USAGE])
+        await reply(update, [_("No broadcasts yet.") + " " + _(BROADCAST_USAGE)])
         return
     zone = await _zone_of(update, context)
-    lines = ["<b>Recent broadcasts</b>"]
+    lines = [_("<b>Recent broadcasts</b>")]
+    number = i18n.number
     for p in recent:
         c = p.counts
-        to = f"#{esc(p.tag)}" if p.tag else "all"
-        parts = [f"{c.sent:,}/{p.audience:,} sent"]
-        parts += [f"{n:,} {label}" for n, label in ((c.blocked, "blocked"), (c.left, "left"))
-                  if n]  # fmt: skip
-        parts += [f"{n:,} {label}" for n, label in ((c.failed, "failed"), (c.pending, "waiting"))
-                  if n]  # fmt: skip
-        started = f"{p.started_at.astimezone(zone):%d %b %H:%M}"
-        lines.append(f"#{p.id} · {started} · {to} · {p.status}: " + ", ".join(parts))
+        to = f"#{esc(p.tag)}" if p.tag else _("all")
+        parts = [_("{sent}/{total} sent").format(sent=number(c.sent), total=number(p.audience))]
+        for n, label in (
+            (c.blocked, N_("{n} blocked")),
+            (c.left, N_("{n} left")),
+            (c.failed, N_("{n} failed")),
+            (c.pending, N_("{n} waiting")),
+        ):
+            if n:
+                parts.append(_(label).format(n=number(n)))
+        started = local_moment(p.started_at, zone)
+        lines.append(f"#{p.id} · {started} · {to} · {status_name(p.status)}: " + ", ".join(parts))
     running = [p.id for p in recent if p.status == BroadcastStatus.SENDING]
     await reply(
         update, ["\n".join(lines)], keyboards.broadcast_running(running) if running else None
@@ -293,18 +326,23 @@ async def stats(update: Update, context: BotContext) -> None:
     zone = await _zone_of(update, context)
     snapshot = await context.services.stats.snapshot(zone)
     await context.services.stats.audit(admin_id=user.id, action="stats")
-    await reply(update, [stats_text(snapshot, zone)])
+    # Line by line into as few messages as fit: every feed has a line (longer in Hindi),
+    # and one message over Telegram's limit would be refused whole.
+    await reply(update, pack(stats_text(snapshot, zone).split("\n"), sep="\n"))
 
 
 # --- ingestion from the chat ------------------------------------------------------------
 
 
 def report_text(what: str, report: IngestReport) -> str:
-    lines = [f"{echo(what, 200)}: {report.summary()}."]
+    """The ingestion report in the admin's language; each rejection's reason stays the
+    parser's English (the CLI and the logs give the same words)."""
+    lines = [_("{source}: {summary}.").format(source=echo(what, 200), summary=report.told())]
     for rejected in report.rejected[:MAX_REPORT_LINES]:
         lines.append(f"✗ {esc(clip(rejected.source, 60))}: {esc(clip(rejected.reason, 200))}")
     if len(report.rejected) > MAX_REPORT_LINES:
-        lines.append(f"… and {len(report.rejected) - MAX_REPORT_LINES} more rejected.")
+        more = len(report.rejected) - MAX_REPORT_LINES
+        lines.append(_("… and {n} more rejected.").format(n=i18n.number(more)))
     return "\n".join(lines)
 
 
@@ -314,8 +352,11 @@ async def _stored(
     what: str,
     report: IngestReport,
     status: Message | None = None,
+    *,
+    shown: str | None = None,
 ) -> None:
-    """Audit the ingestion and report it: as a new message, or into ``status``."""
+    """Audit the ingestion and report it: as a new message, or into ``status``. The
+    audit names ``what``; the report names ``shown`` if given (translated)."""
     user = update.effective_user
     assert user is not None
     await context.services.stats.audit(
@@ -331,11 +372,11 @@ async def _stored(
     )
     if status is not None:
         try:
-            await status.edit_text(report_text(what, report))
+            await status.edit_text(report_text(shown or what, report))
             return
         except BadRequest:  # the "Fetching…" message is gone: the report comes anew
             pass
-    await reply(update, [report_text(what, report)])
+    await reply(update, [report_text(shown or what, report)])
 
 
 async def ingest(update: Update, context: BotContext) -> None:
@@ -345,8 +386,10 @@ async def ingest(update: Update, context: BotContext) -> None:
         await reply(
             update,
             [
-                "Send <code>/ingest URL</code> (JSON, JSON Feed, RSS or Atom), "
-                "or send me a brief card as text, or a .txt or .json file."
+                _(
+                    "Send <code>/ingest URL</code> (JSON, JSON Feed, RSS or Atom), "
+                    "or send me a brief card as text, or a .txt or .json file."
+                )
             ],
         )
         return
@@ -354,7 +397,7 @@ async def ingest(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is not None:
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-    status = await reply(update, [f"Fetching {echo(args[0], 200)}…"])
+    status = await reply(update, [_("Fetching {url}…").format(url=echo(args[0], 200))])
     report = await context.services.ingester.ingest_url(args[0])
     await _stored(update, context, args[0], report, status)
 
@@ -368,17 +411,22 @@ async def document(update: Update, context: BotContext) -> None:
         await basics.plain_text(update, context)
         return
     doc = message.document
-    name = doc.file_name or "the file"
+    name = doc.file_name or _("the file")
+    shown = echo(name, 80)
     if PurePath(name).suffix.lower() not in FOLDER_SUFFIXES:
-        await reply(update, [f"{echo(name, 80)}: send briefs as a .txt card or a .json file."])
+        text = _("{file}: send briefs as a .txt card or a .json file.")
+        await reply(update, [text.format(file=shown)])
         return
     if doc.file_size and doc.file_size > MAX_UPLOAD_BYTES:
-        await reply(update, [f"{echo(name, 80)}: too large (bots can fetch files up to 20 MB)."])
+        text = _("{file}: too large (bots can fetch files up to 20 MB).")
+        await reply(update, [text.format(file=shown)])
         return
     try:
         raw = bytes(await (await doc.get_file()).download_as_bytearray())
     except TelegramError as exc:
-        await reply(update, [f"{echo(name, 80)}: could not download it ({esc(str(exc))})."])
+        # Telegram's error is its own English, as the logs have it
+        text = _("{file}: could not download it ({error}).")
+        await reply(update, [text.format(file=shown, error=esc(str(exc)))])
         return
     report = await context.services.ingester.ingest_bytes(raw, source=name)
     await _stored(update, context, name, report)
@@ -395,6 +443,6 @@ async def private_text(update: Update, context: BotContext) -> None:
     text = message.text if message is not None else None
     if text and is_bot_admin(update, context) and looks_like_brief(text):
         report = await context.services.ingester.ingest_bytes(text.encode(), source="your message")
-        await _stored(update, context, "Your message", report)
+        await _stored(update, context, "Your message", report, shown=_("Your message"))
         return
     await basics.plain_text(update, context)

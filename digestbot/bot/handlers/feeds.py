@@ -16,13 +16,16 @@ from digestbot.bot.handlers.common import args_of, echo, reply
 from digestbot.briefs import feedadmin
 from digestbot.briefs.feedadmin import FeedAdminError
 from digestbot.briefs.render import clip, esc, pack
+from digestbot.i18n import _
 from digestbot.store.models import Feed
 
-USAGE = (
-    "Feeds: <code>/feeds</code> lists them; "
-    f"<code>{esc(feedadmin.ADD_USAGE)}</code>, "
-    "<code>/feed remove N</code>, <code>/feed pause N</code>, <code>/feed resume N</code>."
-)
+
+def usage() -> str:
+    """How to use /feeds and /feed, in the current language."""
+    return _(
+        "Feeds: <code>/feeds</code> lists them; <code>{add}</code>, <code>/feed remove N</code>,"
+        " <code>/feed pause N</code>, <code>/feed resume N</code>."
+    ).format(add=esc(feedadmin.ADD_USAGE))
 
 
 async def _zone(update: Update, context: BotContext) -> ZoneInfo:
@@ -39,15 +42,15 @@ async def feeds(update: Update, context: BotContext) -> None:
     views = await context.services.feed_admin.list()
     await context.services.stats.audit(admin_id=user.id, action="feeds.list")
     if not views:
-        await reply(update, ["No feeds yet. " + USAGE])
+        await reply(update, [_("No feeds yet.") + " " + usage()])
         return
     zone = await _zone(update, context)
     blocks = [esc("\n".join(view.lines(zone))) for view in views]
-    await reply(update, pack(blocks, header="<b>Feeds</b>"))
+    await reply(update, pack(blocks, header=_("<b>Feeds</b>")))
 
 
-def _described(feed: Feed) -> str:
-    return f"feed {feed.id} ({esc(clip(feed.url, 80))})"
+def _url(feed: Feed) -> str:
+    return esc(clip(feed.url, 80))
 
 
 async def feed(update: Update, context: BotContext) -> None:
@@ -60,27 +63,37 @@ async def feed(update: Update, context: BotContext) -> None:
     try:
         if action == "add":
             added = await admin.add(feedadmin.parse_add(args[1:]))
-            done, text = "feed.add", f"Added {_described(added)}; it is polled within a minute."
-            subject = added
+            done, subject = "feed.add", added
+            text = _("Added feed {id} ({url}); it is polled within a minute.").format(
+                id=added.id, url=_url(added)
+            )
         elif action in ("remove", "pause", "resume") and len(args) == 2:
             feed_id = feedadmin.parse_id(args[1])
             if action == "remove":
                 subject = await admin.remove(feed_id)
-                text = f"Removed {_described(subject)}; the briefs it brought stay."
+                text = _("Removed feed {id} ({url}); the briefs it brought stay.")
             else:
                 subject = await admin.set_paused(feed_id, paused=action == "pause")
-                text = f"{action.capitalize()}d {_described(subject)}."
+                if action == "pause":
+                    text = _("Paused feed {id} ({url}).")
+                else:
+                    text = _("Resumed feed {id} ({url}).")
+            text = text.format(id=subject.id, url=_url(subject))
             done = f"feed.{action}"
         elif action in ("remove", "pause", "resume"):
-            await reply(update, [f"Send <code>/feed {action} N</code>, N from /feeds."])
+            text = _("Send <code>/feed {action} N</code>, N from /feeds.")
+            await reply(update, [text.format(action=action)])
             return
         else:
-            await reply(
-                update, [USAGE if not action else f"No such action {echo(action)}. {USAGE}"]
-            )
+            if action:
+                text = _("No such action {action}.").format(action=echo(action)) + " " + usage()
+            else:
+                text = usage()
+            await reply(update, [text])
             return
     except FeedAdminError as exc:
-        await reply(update, [f"{esc(exc.reason[:1].upper() + exc.reason[1:])}. Nothing changed."])
+        reason = esc(exc.reason[:1].upper() + exc.reason[1:])
+        await reply(update, [_("{reason}. Nothing changed.").format(reason=reason)])
         return
     await context.services.stats.audit(
         admin_id=user.id, action=done, detail=clip(f"{subject.id} {subject.url}", 200)
