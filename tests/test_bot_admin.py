@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from digestbot import store
-from digestbot.bot.handlers.common import STALE_BUTTON
+from digestbot.bot.handlers.common import stale_button
 from digestbot.fakeapi import Fault
 from digestbot.store import db
 from digestbot.store.models import (
@@ -225,7 +225,7 @@ async def test_a_forged_broadcast_button_from_a_non_admin_is_stale_and_sends_not
         requests = await bot.press(stranger, under, f"bc:{action}:{draft.id}", STRANGER)
 
     answers = [r.params.get("text") for r in requests if r.method == "answerCallbackQuery"]
-    assert answers == [STALE_BUTTON]
+    assert answers == [stale_button()]
     assert [r for r in requests if r.method in SENDS] == []
     assert refusals(caplog, STRANGER, "button")
     assert await bot.deliver() == 0

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from digestbot.bot.commands import COMMANDS as TABLE
 from digestbot.bot.commands import Where
-from digestbot.bot.handlers.common import STALE_BUTTON
+from digestbot.bot.handlers.common import stale_button
 from digestbot.bot.handlers.guards import APOLOGY, ErrorReporter, FloodGuard
 from digestbot.fakeapi import DEFAULT_TOKEN, ChatHandle, Fault, RecordedRequest
 from digestbot.logs import RedactingFilter
@@ -90,7 +90,7 @@ async def test_stale_or_forged_buttons_get_the_expired_answer_and_nothing_else(b
         bot.clock.advance(seconds=5)  # stay clear of the flood limit
         requests = await bot.press(chat, message.message_id, data)
         (answer,) = answers_of(requests)
-        assert answer.ok and answer.params.get("text") == STALE_BUTTON, data
+        assert answer.ok and answer.params.get("text") == stale_button(), data
         assert [r.method for r in requests if r.method in SENDS] == [], data
 
     assert APOLOGY not in bot.server.sent_texts(chat)
@@ -110,7 +110,7 @@ async def test_a_press_on_a_tag_that_no_longer_exists_is_expired(bot):
 
     (answer,) = answers_of(await bot.press(chat, picker.message_id, data))
 
-    assert answer.params.get("text") == STALE_BUTTON
+    assert answer.params.get("text") == stale_button()
     assert await bot.services.chats.tags(42) == []
 
 

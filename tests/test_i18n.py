@@ -147,8 +147,8 @@ def test_counts_are_written_as_each_language_writes_numbers() -> None:
         assert i18n.count("{n} chat", "{n} chats", 1) == "1 chat"
         assert i18n.count("{n} chat", "{n} chats", 1204) == "1,204 chats"
     with i18n.use("hi"):
-        assert "12,34,567" in i18n.count("{n} chat", "{n} chats", 1234567)  # lakh grouping
-        assert DEVANAGARI.search(i18n.count("{n} chat", "{n} chats", 2))
+        assert "12,34,567" in i18n.count("Send to {n} chat", "Send to {n} chats", 1234567)  # lakh grouping
+        assert DEVANAGARI.search(i18n.count("Send to {n} chat", "Send to {n} chats", 2))
 
 
 def test_dates_are_written_in_the_chat_language() -> None:

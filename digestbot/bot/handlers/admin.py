@@ -23,7 +23,7 @@ from digestbot import i18n
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import basics
-from digestbot.bot.handlers.common import STALE_BUTTON, args_of, echo, reply
+from digestbot.bot.handlers.common import args_of, echo, reply, stale_button
 from digestbot.bot.handlers.guards import is_bot_admin
 from digestbot.bot.status import (
     audience_text,
@@ -223,7 +223,7 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
     user = update.effective_user
     if not is_bot_admin(update, context) or broadcast_id is None or message is None or user is None:
         _refused(update, f"button {query.data!r}")
-        await query.answer(STALE_BUTTON)
+        await query.answer(stale_button())
         return
     broadcasts = context.services.broadcasts
     action = parts[1] if len(parts) > 1 else ""
@@ -232,7 +232,7 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
             broadcast_id, admin_id=user.id, message_id=message.message_id
         )
         if result.refused == "unknown":
-            await query.answer(STALE_BUTTON)
+            await query.answer(stale_button())
         elif result.refused == BroadcastStatus.CANCELLED:
             await query.answer(_("This broadcast was cancelled; nothing was sent."))
         elif result.refused is not None:
@@ -274,7 +274,7 @@ async def broadcast_button(update: Update, context: BotContext, parts: list[str]
                 message_id=progress.status_message_id,
             )
         return
-    await query.answer(STALE_BUTTON)
+    await query.answer(stale_button())
 
 
 async def broadcasts(update: Update, context: BotContext) -> None:

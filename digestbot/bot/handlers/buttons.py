@@ -19,7 +19,7 @@ from digestbot.bot.handlers import (
     shaping,
     tags,
 )
-from digestbot.bot.handlers.common import STALE_BUTTON
+from digestbot.bot.handlers.common import stale_button
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ async def button(update: Update, context: BotContext) -> None:
         return
     parts, chat = keyboards.parse(query.data), update.effective_chat
     if parts is None or chat is None:
-        await query.answer(STALE_BUTTON)
+        await query.answer(stale_button())
         return
     try:
         if parts[0] in {keyboards.TAG_TOGGLE, keyboards.TAG_PAGE, keyboards.TAGS_DONE}:

@@ -11,7 +11,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import managed
-from digestbot.bot.handlers.common import STALE_BUTTON, reply
+from digestbot.bot.handlers.common import reply, stale_button
 from digestbot.bot.handlers.tags import describe_subscribe
 from digestbot.briefs.render import esc
 from digestbot.i18n import N_, _
@@ -69,7 +69,7 @@ async def channel_button(update: Update, context: BotContext, parts: list[str]) 
         channel_id = 0
     channel = next((c for c in await service.of_user(user.id) if c.id == channel_id), None)
     if channel is None:
-        await query.answer(_(STALE_BUTTON))
+        await query.answer(stale_button())
         return
     title = channel.title or str(channel.id)
     if not await managed.still_admin(context, channel.id, user.id):
@@ -141,7 +141,7 @@ async def shared_button(update: Update, context: BotContext, parts: list[str]) -
     query = update.callback_query
     if query is None or len(parts) != 2 or not SHARE_CODE.fullmatch(parts[1]):
         if query is not None:
-            await query.answer(_(STALE_BUTTON))
+            await query.answer(stale_button())
         return
     where = await managed.target(update, context)
     if where is None:
@@ -149,7 +149,7 @@ async def shared_button(update: Update, context: BotContext, parts: list[str]) -
     await context.services.chats.ensure(where.id, type=where.type)
     result = await context.services.channels.follow_shared(where.id, parts[1])
     if result is None:
-        await query.answer(_(STALE_BUTTON))
+        await query.answer(stale_button())
         return
     await query.answer(_("Done"))
     await query.edit_message_text(where.note + describe_subscribe(result))

@@ -9,11 +9,14 @@ from telegram.constants import ChatType
 
 from digestbot.bot.context import BotContext
 from digestbot.briefs.render import clip, esc
-from digestbot.i18n import N_, _
+from digestbot.i18n import _
 
-# Marked, not translated: it is answered in the language of the update, so each place
-# that shows it says ``_(STALE_BUTTON)``.
-STALE_BUTTON = N_("This button has expired. Send the command again for a fresh one.")
+
+def stale_button() -> str:
+    """The answer to a press on a button this bot no longer knows (or never made)."""
+    return _("This button has expired. Send the command again for a fresh one.")
+
+
 # How much of a user's own input a reply quotes back. Unclipped, a 5,000-character word
 # made a reply Telegram refuses (over 4,096 characters), so the user got nothing at all.
 ECHO_LIMIT = 40

@@ -8,7 +8,7 @@ from digestbot import i18n
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import managed
-from digestbot.bot.handlers.common import STALE_BUTTON, reply
+from digestbot.bot.handlers.common import reply, stale_button
 from digestbot.bot.handlers.guards import may_configure
 from digestbot.i18n import _
 
@@ -42,7 +42,7 @@ async def language_button(update: Update, context: BotContext, parts: list[str])
     if query is None:
         return
     if len(parts) != 2 or parts[1] not in i18n.NAMES:
-        await query.answer(STALE_BUTTON)
+        await query.answer(stale_button())
         return
     if not await may_configure(update, context):
         await query.answer(_("Only this group's admins can change settings."))

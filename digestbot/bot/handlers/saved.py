@@ -6,7 +6,7 @@ from telegram import Update
 
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers.common import STALE_BUTTON, reply
+from digestbot.bot.handlers.common import reply, stale_button
 from digestbot.briefs import render
 from digestbot.i18n import _, count, number
 
@@ -41,7 +41,7 @@ async def save_button(update: Update, context: BotContext, parts: list[str]) -> 
     if query is None or user is None:
         return
     if brief_id is None or len(parts) != 2:
-        await query.answer(_(STALE_BUTTON))
+        await query.answer(stale_button())
         return
     result = await context.services.saved.save(user.id, brief_id)
     if not result.exists:
@@ -70,7 +70,7 @@ async def unsave_button(update: Update, context: BotContext, parts: list[str]) -
     if query is None or user is None:
         return
     if brief_id is None or len(parts) != 2:
-        await query.answer(_(STALE_BUTTON))
+        await query.answer(stale_button())
         return
     removed = await context.services.saved.remove(user.id, brief_id)
     await query.answer(

@@ -9,7 +9,7 @@ from digestbot import i18n
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import managed
-from digestbot.bot.handlers.common import STALE_BUTTON, args_of, reply
+from digestbot.bot.handlers.common import args_of, reply, stale_button
 from digestbot.bot.handlers.guards import may_configure, require_group_admin
 from digestbot.briefs.render import esc
 from digestbot.errors import InputError
@@ -251,7 +251,7 @@ async def forget_button(update: Update, context: BotContext, parts: list[str]) -
     if query is None or chat is None:
         return
     if len(parts) != 2 or parts[1] not in {"yes", "no"}:
-        await query.answer(STALE_BUTTON)
+        await query.answer(stale_button())
         return
     if not await may_configure(update, context):
         await query.answer(_("Only this group's admins can do that."))
@@ -270,7 +270,7 @@ async def setting_button(update: Update, context: BotContext, parts: list[str]) 
     if query is None or update.effective_chat is None:
         return
     if len(parts) != 3:
-        await query.answer(STALE_BUTTON)
+        await query.answer(stale_button())
         return
     if not await may_configure(update, context):
         await query.answer(_("Only this group's admins can change settings."))
@@ -300,10 +300,10 @@ async def setting_button(update: Update, context: BotContext, parts: list[str]) 
             new_size = min(MAX_DIGEST_SIZE, max(1, current.digest_size + step))
             updated = await chats.set_size(chat.id, str(new_size))
         else:
-            await query.answer(STALE_BUTTON)
+            await query.answer(stale_button())
             return
     except InputError:
-        await query.answer(STALE_BUTTON)
+        await query.answer(stale_button())
         return
     await query.answer(_("Saved"))
     if describe(updated) != describe(current) or field == "freq":

@@ -11,7 +11,7 @@ from telegram.constants import ChatType
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import managed
-from digestbot.bot.handlers.common import STALE_BUTTON, args_of, chat_type, echo, reply
+from digestbot.bot.handlers.common import args_of, chat_type, echo, reply, stale_button
 from digestbot.bot.handlers.guards import may_configure
 from digestbot.i18n import N_, _
 from digestbot.readers.filters import Muted
@@ -127,7 +127,7 @@ async def filter_button(update: Update, context: BotContext, parts: list[str]) -
         return
     filter_id = keyboards.int_part(parts, 1) if len(parts) == 2 else None
     if filter_id is None:
-        await query.answer(_(STALE_BUTTON))
+        await query.answer(stale_button())
         return
     if not await may_configure(update, context):
         await query.answer(_(ADMINS_ONLY))
@@ -135,7 +135,7 @@ async def filter_button(update: Update, context: BotContext, parts: list[str]) -
     service = context.services.filters
     removed = await service.remove(chat.id, filter_id)
     if removed is None:
-        await query.answer(_(STALE_BUTTON))
+        await query.answer(stale_button())
         return
     await query.answer(_("Removed: {filter}").format(filter=removed)[:200])
     text, entries = await service.listing(chat.id)
@@ -150,7 +150,7 @@ async def mute_button(update: Update, context: BotContext, parts: list[str]) -> 
     number = keyboards.int_part(parts, 2) if len(parts) == 3 else None
     what = parts[1] if len(parts) > 1 else ""
     if number is None or number <= 0 or what not in {"tag", "src", "undo"}:
-        await query.answer(_(STALE_BUTTON))
+        await query.answer(stale_button())
         return
     if not await may_configure(update, context):
         await query.answer(_(ADMINS_ONLY))
@@ -159,7 +159,7 @@ async def mute_button(update: Update, context: BotContext, parts: list[str]) -> 
     if what == keyboards.MUTE_UNDO:
         removed = await service.remove(chat.id, number)
         if removed is None:
-            await query.answer(_(STALE_BUTTON))
+            await query.answer(stale_button())
             return
         await query.answer(_("Undone"))
         await query.edit_message_text(
@@ -194,13 +194,13 @@ async def feedback_button(update: Update, context: BotContext, parts: list[str])
     await context.services.chats.ensure(chat.id, type=chat_type(update))  # /brief before /start
     if parts[1:] == [keyboards.FEEDBACK_TUNE]:
         if not shown:
-            await query.answer(_(STALE_BUTTON))
+            await query.answer(stale_button())
             return
         await query.answer(_("Mark what you liked, or not"))
         await query.edit_message_reply_markup(keyboards.tune_keyboard(shown[:30]))
         return
     if len(parts) != 3:
-        await query.answer(_(STALE_BUTTON))
+        await query.answer(stale_button())
         return
     if parts[1] == keyboards.FEEDBACK_ALL and parts[2] in {"up", "down"}:
         ids, delta = shown, 1.0 if parts[2] == keyboards.FEEDBACK_UP else -1.0
@@ -210,7 +210,7 @@ async def feedback_button(update: Update, context: BotContext, parts: list[str])
         ids, delta = [], 0.0
     tags = await service.feedback(chat.id, ids, delta) if ids else []
     if not tags:
-        await query.answer(_(STALE_BUTTON))
+        await query.answer(stale_button())
         return
     named = ", ".join(f"#{t}" for t in tags[:4])
     done = _("More like {tags}") if delta > 0 else _("Less of {tags}")

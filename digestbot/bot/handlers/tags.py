@@ -8,10 +8,10 @@ from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import managed
 from digestbot.bot.handlers.common import (
-    STALE_BUTTON,
     args_of,
     echo,
     reply,
+    stale_button,
     unknown_tag_line,
 )
 from digestbot.bot.handlers.guards import may_configure
@@ -144,7 +144,7 @@ async def picker_button(update: Update, context: BotContext, parts: list[str]) -
     if parts[0] == keyboards.TAG_TOGGLE:
         tag_id, page_no = keyboards.int_part(parts, 1), keyboards.int_part(parts, 2)
         if tag_id is None or page_no is None:
-            await query.answer(_(STALE_BUTTON))
+            await query.answer(stale_button())
             return
         if not await may_configure(update, context):
             await query.answer(_("Only this group's admins can change its tags."))
@@ -152,7 +152,7 @@ async def picker_button(update: Update, context: BotContext, parts: list[str]) -
         await context.services.chats.ensure(chat.id, type=chat.type)
         toggled = await context.services.chats.toggle(chat.id, tag_id)
         if toggled is None:
-            await query.answer(_(STALE_BUTTON))
+            await query.answer(stale_button())
             return
         slug, on = toggled
         done = _("Following {tag}") if on else _("Stopped following {tag}")
@@ -160,7 +160,7 @@ async def picker_button(update: Update, context: BotContext, parts: list[str]) -
     else:
         page_no = keyboards.int_part(parts, 1)
         if page_no is None:
-            await query.answer(_(STALE_BUTTON))
+            await query.answer(stale_button())
             return
         await query.answer()
     page = await context.services.chats.tag_page(chat.id, page_no)
