@@ -181,7 +181,7 @@ async def test_the_settings_buttons_answer_and_redraw_in_hindi(bot):
     assert "हर डाइजेस्ट में ब्रीफ़: <b>9</b>" in edited(requests)
     answer, requests = await press(bot, chat, message_id, f"{keyboards.SETTING}:freq:weekdays")
     assert answer == "सेव हो गया"
-    assert "कितनी बार: <b>सोमवार से शुक्रवार</b>" in edited(requests)
+    assert "कितनी बार: <b>सोम–शुक्र</b>" in edited(requests)
     answer, requests = await press(bot, chat, message_id, f"{keyboards.SETTING}:freq:weekly")
     assert "कितनी बार: <b>हर हफ़्ते, सोमवार को</b>" in edited(requests)
     assert (await bot.services.chats.get(HINDI)).digest_size == 9
