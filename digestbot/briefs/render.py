@@ -305,6 +305,7 @@ def digest(
 
 def digest_heading(day: date) -> str:
     """The heading of a digest, on the chat's own date, in the current language."""
+    # TRANSLATORS: {day} is a short date in your language ("27 Nov").
     return _("Your digest · {day}").format(day=short_day(day))
 
 
@@ -389,6 +390,7 @@ def sources_line(sources: Sequence[Source]) -> str:
             continue
         shown = f'<a href="{esc_attr(url)}">{esc(_host(url))}</a>' if url else _("no link")
         if via:
+            # TRANSLATORS: {link} is a linked site name, {feeds} the feeds that carried it.
             shown = _("{link} via {feeds}").format(link=shown, feeds=esc(", ".join(via[:3])))
         parts.append(shown)
     if not parts:
