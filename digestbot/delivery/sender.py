@@ -46,9 +46,9 @@ from digestbot import i18n, store
 from digestbot.briefs import render
 from digestbot.delivery import failures
 from digestbot.delivery.failures import Failure
-from digestbot.delivery.feedback import digest_feedback
 from digestbot.delivery.pacing import ChatPacer
 from digestbot.delivery.pacing import SendBudget as SendBudget  # callers' import, kept
+from digestbot.delivery.parts import PartRenderer, feedback_row
 from digestbot.delivery.payload import (
     AlertPayload,
     BroadcastPayload,
@@ -67,6 +67,7 @@ from digestbot.store.models import Chat, OutboxKind, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 
+Buttons = InlineKeyboardMarkup | None  # under a message (a private chat's digest)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # digests link many briefs; no previews
 MAX_BATCH = 64
 CONCURRENCY = 4
@@ -248,32 +249,13 @@ class Sender:
         if not parts:
             return
         wanted = {i for part in parts.values() for i in part.brief_ids}
-        items = await store.items_by_ids(session=session, brief_ids=wanted)
-        # chats share briefs and often whole digests: measure each brief (in each style),
-        # render each distinct part once per batch; the part's language and style are in
-        # its payload, so the same part in another language is another text
-        blocks: dict[tuple[int, bool], render.Block] = {}
-        texts: dict[str, list[str]] = {}
+        renderer = PartRenderer(await store.items_by_ids(session=session, brief_ids=wanted))
         for row in rows:
             part = parts.get(row.id)
             if part is None:
                 continue
             try:
-                if row.payload not in texts:
-                    found = [(i, part.compact) for i in part.brief_ids if i in items]
-                    for i, compact in found:
-                        if (i, compact) not in blocks:
-                            item = render.digest_item(items[i], compact=compact)
-                            blocks[i, compact] = render.measure(item)
-                    # every brief it named is gone: nothing to send (never a bare heading)
-                    if part.brief_ids and not found:
-                        texts[row.payload] = []
-                    else:
-                        with i18n.use(part.language):
-                            texts[row.payload] = render.digest_part_measured(
-                                [blocks[key] for key in found], day=part.day, more=part.more
-                            )
-                self._digests[row.id] = texts[row.payload]
+                self._digests[row.id] = renderer.texts(row.payload, part)
             except Exception:
                 log.exception("chat %s: rendering %s failed", row.chat_id, row.key)
 
@@ -386,12 +368,7 @@ class Sender:
                 waiter.cancel()
 
     async def _deliver(
-        self,
-        chat_id: int,
-        message: Message,
-        *,
-        plain: bool,
-        buttons: InlineKeyboardMarkup | None = None,
+        self, chat_id: int, message: Message, *, plain: bool, buttons: Buttons = None
     ) -> None:
         stamp = await self.budget.take()
         self._pacer.record(chat_id)
@@ -411,13 +388,7 @@ class Sender:
         self.budget.answered(stamp)
 
     async def _deliver_all(
-        self,
-        row_id: int,
-        chat_id: int,
-        messages: list[Message],
-        *,
-        plain: bool,
-        buttons: InlineKeyboardMarkup | None = None,
+        self, row_id: int, chat_id: int, messages: list[Message], *, plain: bool, buttons: Buttons
     ) -> None:
         """Send a row's messages in order, ``buttons`` under the last; a row that is more
         than one message (a digest part a corrected brief made too long) resumes after
@@ -478,10 +449,7 @@ class Sender:
         messages = await self._messages(row, payload)
         if not messages:
             return SendOutcome(row, error=failures.BRIEFS_GONE_TEXT, failure=Failure.CANCELLED)
-        buttons = None
-        if isinstance(payload, DigestPayload) and payload.feedback:
-            with i18n.use(payload.language):  # the same row /digest shows, in its language
-                buttons = digest_feedback()
+        buttons = feedback_row(payload) if isinstance(payload, DigestPayload) else None
         chat_id = row.chat_id
         plain = False
         for _ in range(3):  # the first try, plus one resend after a migration or a parse error
