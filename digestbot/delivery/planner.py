@@ -145,8 +145,8 @@ class _Window:
     blocks: list[render.Block] = field(init=False)
     scores: list[int] = field(init=False)
     tag_masks: dict[int, int] = field(init=False)  # by tag id
-    # Digests planned from these briefs, by (positions, how many more, local day): the
-    # payload of each message. Kept across ticks with the window: chats due at
+    # Digests planned from these briefs, by (positions, how many more, local day,
+    # style): the payload of each message. Kept across ticks with the window: chats due at
     # different minutes often get the same.
     planned: dict[DigestKey, list[str]] = field(default_factory=dict)
     _after: dict[int, int] = field(default_factory=dict)
