@@ -152,6 +152,7 @@ class _Window:
     _after: dict[int, int] = field(default_factory=dict)
     _score: dict[int, int] = field(default_factory=dict)
     _headers: dict[tuple[date, str | None], render.Block] = field(default_factory=dict)
+    _footers: dict[tuple[int, str | None], render.Block] = field(default_factory=dict)
     _compact: list[render.Block] | None = None  # the items measured as /style compact
     _positions: dict[int, int] = field(default_factory=dict)  # by brief id, when needed
     # Readers' filters: the items' words (worked out on first use), the mask of the
@@ -278,26 +279,31 @@ class _Window:
         "+N more" are measured in the chat's language (Hindi's are longer), the items
         as its style shows them."""
         language, compact, feedback = style
-        with i18n.use(language):
-            if (day, language) not in self._headers:
-                self._headers[day, language] = render.measure(render.digest_header(day))
-            header = self._headers[day, language]
-            footer = render.more_footer(more)
+        header = self._headers.get((day, language))
+        if header is None:
+            with i18n.use(language):
+                header = self._headers[day, language] = render.measure(render.digest_header(day))
+        # measured once per count and language: a translated count (Babel formats the
+        # number) in every distinct digest cost more than the rest of its assembly
+        footer = self._footers.get((more, language)) if more else None
+        if more and footer is None:
+            with i18n.use(language):
+                footer = self._footers[more, language] = render.measure(render.more_footer(more))
         if compact and self._compact is None:
             self._compact = [
                 render.measure(render.digest_item(i, compact=True)) for i in self.items
             ]
         items = self._compact if compact and self._compact is not None else self.blocks
         blocks = [header, *(items[p] for p in chosen)]
-        if footer:
-            blocks.append(render.measure(footer))
+        if footer is not None:
+            blocks.append(footer)
         groups = render.pack_groups(blocks)
         ids = [self.items[p].id for p in chosen]
         out: list[str] = []
         start = 0
         for number, group in enumerate(groups):
             last = number == len(groups) - 1
-            count = len(group) - (number == 0) - (last and bool(footer))
+            count = len(group) - (number == 0) - (last and footer is not None)
             part = DigestPayload(
                 tuple(ids[start : start + count]),
                 day if number == 0 else None,
