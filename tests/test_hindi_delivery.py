@@ -296,3 +296,26 @@ def test_counted_texts_take_the_form_of_their_number():
         assert render.more_footer(2) == "+2 और: /digest"
         feeds = render.sources_line([Source("https://a.example/x", "https://f.example/rss")])
         assert feeds.endswith("a.example</a>, f.example के ज़रिए")
+
+
+async def test_a_digest_row_planned_before_languages_and_styles_still_goes_out(bot):
+    await bot.add_briefs([make_brief(title="Queued before the upgrade", tags=("llm",))])
+    chat = await reader(bot, 1, language="hi")
+    bot.clock.set(MORNING)
+    await bot.services.planner.plan()
+    bot.clock.set(EIGHT)
+    await bot.services.planner.plan()
+    (row,) = await bot.outbox()
+    old = json.loads(row.payload)
+    assert (old["lang"], old["fb"]) == ("hi", 1)
+    async with bot.services.sessions() as session:  # as an older version wrote it
+        stored = await session.get(type(row), row.id)
+        stored.payload = json.dumps({"v": 1, "digest": old["digest"], "day": old["day"]})
+        await session.commit()
+
+    await bot.deliver()
+
+    (digest,) = [m for m in pushed(bot, chat) if "Queued before" in (m.source or "")]
+    # what such a row always meant: the default language, full items, no buttons
+    assert digest.source.startswith("<b>Your digest · 27 Nov</b>")
+    assert "<i>It matters.</i>" in digest.source and digest.buttons == []
