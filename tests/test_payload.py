@@ -10,12 +10,14 @@ from digestbot.delivery import failures
 from digestbot.delivery.broadcasts import outcome_of
 from digestbot.delivery.failures import Failure
 from digestbot.delivery.payload import (
+    AlertPayload,
     BroadcastPayload,
     CopyMessage,
     DigestPayload,
     PayloadError,
     TextMessage,
     decode,
+    payload_language,
 )
 from digestbot.store.models import OutboxStatus
 
@@ -25,6 +27,10 @@ from digestbot.store.models import OutboxStatus
     [
         DigestPayload((3, 1, 2), date(2026, 11, 27), 4),
         DigestPayload((5,)),
+        DigestPayload((3, 1), date(2026, 11, 27), 2, "hi", compact=True, feedback=True),
+        DigestPayload((4,), language="hi"),
+        AlertPayload(41),
+        AlertPayload(41, "hi"),
         BroadcastPayload(7),
         TextMessage("<b>Hi</b> & bye"),
         CopyMessage(-100, 42),
@@ -41,6 +47,9 @@ def test_every_payload_reads_back_as_written_with_its_version(payload):
     [
         ('{"digest":[3,1,2],"day":"2026-11-27"}', DigestPayload((3, 1, 2), date(2026, 11, 27))),
         ('{"digest":[1],"more":2}', DigestPayload((1,), None, 2)),
+        # rows planned before digests had a language, a style and a feedback row
+        ('{"v":1,"digest":[3],"day":"2026-11-27"}', DigestPayload((3,), date(2026, 11, 27))),
+        ('{"v":1,"alert":41}', AlertPayload(41)),
         ('{"broadcast": 1}', BroadcastPayload(1)),
         ('{"text": "Your digest"}', TextMessage("Your digest")),
         ('{"copy": {"from_chat_id": 5, "message_id": 9}}', CopyMessage(5, 9)),
@@ -63,11 +72,24 @@ def test_rows_written_before_versions_read_as_version_1(raw, payload):
         ('{"digest":[1],"day":"27 Nov"}', "day is not a date"),
         ('{"broadcast":"7"}', "broadcast id is not a whole number"),
         ('{"text":null}', "text is not a string"),
+        ('{"digest":[1],"lang":7}', "lang is not a language code"),
+        ('{"alert":1,"lang":""}', "lang is not a language code"),
+        ('{"digest":[1],"compact":"yes"}', "compact is not 0 or 1"),
+        ('{"digest":[1],"fb":2}', "fb is not 0 or 1"),
     ],
 )
 def test_a_broken_payload_says_what_is_wrong(raw, reason):
     with pytest.raises(PayloadError, match=reason):
         decode(raw)
+
+
+def test_a_digest_in_the_default_language_and_style_writes_no_extra_fields():
+    assert DigestPayload((1, 2), None, 0, payload_language("en-US")).encode() == (
+        '{"v":1,"digest":[1,2]}'
+    )
+    assert payload_language(None) is None and payload_language("xx") is None
+    assert payload_language("hi-IN") == "hi"
+    assert AlertPayload(9, payload_language("hi")).encode() == '{"v":1,"alert":9,"lang":"hi"}'
 
 
 def test_a_broken_payload_echo_is_clipped():

@@ -617,11 +617,11 @@ async def test_a_row_that_became_two_messages_resumes_after_the_one_delivered(bo
     sender = bot.services.sender
     real, sends = sender._deliver, []
 
-    async def then_429(chat_id, payload, *, plain):  # Telegram says 429 to the second
+    async def then_429(chat_id, payload, *, plain, buttons=None):  # 429 to the second
         sends.append(payload)
         if len(sends) == 2:
             bot.server.fail("sendMessage", Fault.retry_after(3), chat_id=1)
-        await real(chat_id, payload, plain=plain)
+        await real(chat_id, payload, plain=plain, buttons=buttons)
 
     monkeypatch.setattr(sender, "_deliver", then_429)
     await bot.deliver()

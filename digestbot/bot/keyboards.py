@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from digestbot import i18n
+from digestbot.delivery import feedback
 from digestbot.i18n import N_, _, count
 from digestbot.readers.chats import TagPage
 from digestbot.store.models import MAX_INT32, Chat, Frequency
@@ -20,8 +21,14 @@ BROADCAST_SEND, BROADCAST_DROP, BROADCAST_STOP = "go", "no", "stop"
 FILTER_REMOVE = "fr"  # fr:<filter id>  (/filters: remove one)
 MUTE = "mu"  # mu:tag|src:<brief id> (mute a brief's tag or source) | mu:undo:<filter id>
 MUTE_TAG, MUTE_SOURCE, MUTE_UNDO = "tag", "src", "undo"
-FEEDBACK = "fb"  # fb:up|down:<brief id> (one brief) | fb:all:up|down | fb:tune (a digest)
-FEEDBACK_UP, FEEDBACK_DOWN, FEEDBACK_ALL, FEEDBACK_TUNE = "up", "down", "all", "tune"
+# fb:up|down:<brief id> (one brief) | fb:all:up|down | fb:tune (a digest): defined in
+# delivery with the digest's feedback row, which pushed digests carry too
+FEEDBACK, FEEDBACK_ALL, FEEDBACK_TUNE = (
+    feedback.FEEDBACK,
+    feedback.FEEDBACK_ALL,
+    feedback.FEEDBACK_TUNE,
+)
+FEEDBACK_UP, FEEDBACK_DOWN = feedback.FEEDBACK_UP, feedback.FEEDBACK_DOWN
 CHANNEL = "ch"  # ch:<channel id> | ch:me (back to the user's own chat)
 CHANNEL_SELF = "me"
 SHARED = "sh"  # sh:<share code>: follow a shared list of tags
@@ -225,21 +232,7 @@ def undo_keyboard(filter_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def digest_feedback() -> InlineKeyboardMarkup:
-    """The one row under a digest: useful / not useful / tune."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _("👍 Useful"), callback_data=f"{FEEDBACK}:{FEEDBACK_ALL}:{FEEDBACK_UP}"
-                ),
-                InlineKeyboardButton(
-                    _("👎 Not useful"), callback_data=f"{FEEDBACK}:{FEEDBACK_ALL}:{FEEDBACK_DOWN}"
-                ),
-                InlineKeyboardButton(_("Tune"), callback_data=f"{FEEDBACK}:{FEEDBACK_TUNE}"),
-            ]
-        ]
-    )
+digest_feedback = feedback.digest_feedback  # the one row under a digest
 
 
 def tune_keyboard(brief_ids: list[int]) -> InlineKeyboardMarkup:

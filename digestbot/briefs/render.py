@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from urllib.parse import urlsplit
 
+from digestbot import i18n
 from digestbot.briefs.parse import SECTIONS, BriefData
+from digestbot.i18n import N_, _
 from digestbot.store import Item, Source
 
 MAX_CHARS = 4096
@@ -225,8 +227,14 @@ def brief_link(item_id: int) -> str:
 
 
 def when(moment: datetime, zone: tzinfo) -> str:
+    """A moment on the reader's clock, its date as their language writes it."""
     local = moment.astimezone(zone)
-    return f"{local.day} {local:%b %Y, %H:%M}"
+    return f"{i18n.day(local.date(), format='d MMM y')}, {local:%H:%M}"
+
+
+def short_day(day: date) -> str:
+    """A day in a heading: "27 Nov", "27 नव॰"."""
+    return i18n.day(day, format="d MMM")
 
 
 def tag_line(tags: Sequence[str]) -> str:
@@ -296,8 +304,9 @@ def digest(
 
 
 def digest_heading(day: date) -> str:
-    """The heading of a scheduled digest, on the chat's own date."""
-    return f"Your digest · {day.day} {day:%b}"
+    """The heading of a digest, on the chat's own date, in the current language."""
+    # TRANSLATORS: {day} is a short date in your language ("27 Nov").
+    return _("Your digest · {day}").format(day=short_day(day))
 
 
 def digest_header(day: date) -> str:
@@ -305,14 +314,17 @@ def digest_header(day: date) -> str:
 
 
 def more_footer(more: int) -> str:
-    return f"+{more} more: /digest" if more > 0 else ""
+    return i18n.count("+{n} more: /digest", "+{n} more: /digest", more) if more > 0 else ""
 
 
-def digest_part(items: Sequence[Item], *, day: date | None, more: int) -> list[str]:
+def digest_part(
+    items: Sequence[Item], *, day: date | None, more: int, compact: bool = False
+) -> list[str]:
     """One message of a scheduled digest as the planner split it (see planner.py): the
-    heading when it is the first, "+N more" when it is the last. One message, unless a
-    brief grew since planning."""
-    return digest_part_measured([measure(digest_item(i)) for i in items], day=day, more=more)
+    heading when it is the first, "+N more" when it is the last, in the current language.
+    One message, unless a brief grew since planning."""
+    blocks = [measure(digest_item(i, compact=compact)) for i in items]
+    return digest_part_measured(blocks, day=day, more=more)
 
 
 def digest_part_measured(blocks: Sequence[Block], *, day: date | None, more: int) -> list[str]:
@@ -344,6 +356,15 @@ def watch_list(items: Sequence[Item], *, heading: str) -> list[str]:
     return pack(points, header=f"<b>{esc(heading)}</b>")
 
 
+# The sections' headings as a reader sees them (the card headings in SECTIONS are the
+# format briefs are written in, and stay English).
+SECTION_HEADINGS: dict[str, str] = {
+    "what_happened": N_("What happened"),
+    "technical_details": N_("Technical details"),
+    "why_it_matters": N_("Why it matters"),
+    "what_to_watch": N_("What to watch next"),
+}
+
 MAX_SOURCES_SHOWN = 10  # each is a link entity; a message may hold 100
 
 
@@ -367,14 +388,18 @@ def sources_line(sources: Sequence[Source]) -> str:
     for url, via in links.items():
         if url is None and not via:
             continue
-        shown = f'<a href="{esc_attr(url)}">{esc(_host(url))}</a>' if url else "no link"
-        parts.append(shown + (f" via {esc(', '.join(via[:3]))}" if via else ""))
+        shown = f'<a href="{esc_attr(url)}">{esc(_host(url))}</a>' if url else _("no link")
+        if via:
+            # TRANSLATORS: {link} is a linked site name, {feeds} the feeds that carried it.
+            shown = _("{link} via {feeds}").format(link=shown, feeds=esc(", ".join(via[:3])))
+        parts.append(shown)
     if not parts:
         return ""
     more = len(parts) - MAX_SOURCES_SHOWN
-    label = "Source" if len(parts) == 1 else "Sources"
-    text = f"{label}: " + " · ".join(parts[:MAX_SOURCES_SHOWN])
-    return text + (f" · +{more} more" if more > 0 else "")
+    shown_parts = " · ".join(parts[:MAX_SOURCES_SHOWN])
+    if more > 0:
+        shown_parts += " · " + i18n.count("+{n} more", "+{n} more", more)
+    return i18n.count("Source: {links}", "Sources: {links}", len(parts), links=shown_parts)
 
 
 def full_brief(item: Item, *, zone: tzinfo, sources: Sequence[Source] = ()) -> list[str]:
@@ -390,11 +415,11 @@ def full_brief(item: Item, *, zone: tzinfo, sources: Sequence[Source] = ()) -> l
     blocks: list[str] = []
     if b.summary:
         blocks += [esc(p) for p in _split_plain(b.summary)]
-    for name, heading in SECTIONS:
+    for name, _card_heading in SECTIONS:
         parts = _split_plain(getattr(b, name) or "")
         if not parts:
             continue
-        blocks.append(f"<b>{esc(heading)}</b>\n{esc(parts[0])}")
+        blocks.append(f"<b>{esc(_(SECTION_HEADINGS[name]))}</b>\n{esc(parts[0])}")
         blocks += [esc(p) for p in parts[1:]]
     origin = sources_line(sources or ([Source(b.url, None)] if b.url else []))
     footer = "\n".join(part for part in (tag_line(b.tags), origin) if part)
@@ -403,5 +428,5 @@ def full_brief(item: Item, *, zone: tzinfo, sources: Sequence[Source] = ()) -> l
 
 def alert(item: Item) -> str:
     """An instant alert: one brief as a digest shows it, under a heading that says why it
-    came now (see delivery/alerts.py)."""
-    return f"<b>🔔 Alert</b>\n{digest_item(item)}"
+    came now (see delivery/alerts.py), in the current language."""
+    return _("<b>🔔 Alert</b>") + f"\n{digest_item(item)}"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from digestbot import store
-from digestbot.delivery.payload import AlertPayload
+from digestbot.delivery.payload import AlertPayload, payload_language
 from digestbot.delivery.schedule import is_quiet, local_day
 from digestbot.readers import shaping
 from digestbot.store.db import SessionFactory, session_scope
@@ -132,6 +132,7 @@ class AlertPlanner:
             sent = chat.alert_count if chat.alert_day == today else 0
             # alerts at or below the digest cursor are in a digest's past: forget them
             alerted = [i for i in chat.alerted_ids if i > chat.last_brief_id]
+            language = payload_language(chat.language)
             for item in wanted:
                 if not wants_alert(filters.get(chat.id, ()), item):
                     report.filtered += 1
@@ -139,7 +140,9 @@ class AlertPlanner:
                 if sent >= chat.alert_max:
                     report.capped += 1
                     continue
-                rows.append(store.AlertRow(chat.id, item.id, AlertPayload(item.id).encode()))
+                rows.append(
+                    store.AlertRow(chat.id, item.id, AlertPayload(item.id, language).encode())
+                )
                 alerted.append(item.id)
                 sent += 1
                 report.queued += 1

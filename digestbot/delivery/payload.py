@@ -1,9 +1,13 @@
 """Outbox payloads: what a row asks the sender to send, as typed values.
 
 A payload is JSON in ``Outbox.payload``. The planner writes digests, naming their
-briefs (``{"v":1,"digest":[ids],"day":"2026-11-27","more":3}``); a broadcast's rows
-name it (``{"v":1,"broadcast":7}``), its message stored once; an alert names its brief
-(``{"v":1,"alert":41}``). Older rows may hold a
+briefs (``{"v":1,"digest":[ids],"day":"2026-11-27","more":3}``, and for a chat not in
+the default language, in /style compact, or the last message of a private chat's digest
+(which has the feedback row) ``"lang":"hi"``, ``"compact":1``, ``"fb":1``); a
+broadcast's rows name it (``{"v":1,"broadcast":7}``), its message stored once; an alert
+names its brief (``{"v":1,"alert":41}``, ``"lang"`` as for digests). The optional
+fields are written only when set, so rows written before them read with their
+defaults (the default language, full items, no buttons). Older rows may hold a
 message itself (``{"text": html}`` or ``{"copy": {"from_chat_id", "message_id"}}``).
 Rows written before payloads carried a version have no ``v``: they are version 1.
 
@@ -19,6 +23,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
+from digestbot import i18n
 from digestbot.errors import DigestbotError
 from digestbot.store.models import Broadcast
 
@@ -62,6 +67,9 @@ class DigestPayload:
     brief_ids: tuple[int, ...]
     day: date | None = None  # the first message has the heading, on this local day
     more: int = 0  # the last one says "+N more"
+    language: str | None = None  # the chat's, when not the default language
+    compact: bool = False  # /style compact: items without their gist line
+    feedback: bool = False  # the digest's feedback row under it (a private chat's last)
 
     def encode(self) -> str:
         data: dict[str, object] = {"v": VERSION, "digest": list(self.brief_ids)}
@@ -69,6 +77,12 @@ class DigestPayload:
             data["day"] = self.day.isoformat()
         if self.more:
             data["more"] = self.more
+        if self.language is not None:
+            data["lang"] = self.language
+        if self.compact:
+            data["compact"] = 1
+        if self.feedback:
+            data["fb"] = 1
         return json.dumps(data, separators=_COMPACT)
 
 
@@ -87,12 +101,23 @@ class AlertPayload:
     """An instant alert: one brief, rendered when sent (see delivery/alerts.py)."""
 
     brief_id: int
+    language: str | None = None  # the chat's, when not the default language
 
     def encode(self) -> str:
-        return json.dumps({"v": VERSION, "alert": self.brief_id}, separators=_COMPACT)
+        data: dict[str, object] = {"v": VERSION, "alert": self.brief_id}
+        if self.language is not None:
+            data["lang"] = self.language
+        return json.dumps(data, separators=_COMPACT)
 
 
 Payload = DigestPayload | BroadcastPayload | AlertPayload | TextMessage | CopyMessage
+
+
+def payload_language(code: str | None) -> str | None:
+    """The language a payload names for a chat's stored language code: the one it will
+    be spoken to in, or None for the default (written as nothing)."""
+    language = i18n.resolve(code)
+    return None if language == i18n.default_language() else language
 
 
 def message_of(broadcast: Broadcast) -> Message:
@@ -130,7 +155,7 @@ def decode(raw: str) -> Payload:
     if "broadcast" in data:
         return BroadcastPayload(_int(data["broadcast"], "broadcast id"))
     if "alert" in data:
-        return AlertPayload(_int(data["alert"], "brief id"))
+        return AlertPayload(_int(data["alert"], "brief id"), _language(data))
     if "text" in data:
         if not isinstance(data["text"], str):
             raise PayloadError(f"text is not a string: {_clip(data['text'])}")
@@ -158,4 +183,27 @@ def _digest(data: dict[str, object]) -> DigestPayload:
         if parsed is None:
             raise PayloadError(f"day is not a date: {_clip(day)}")
     more = _int(data.get("more", 0), "more")
-    return DigestPayload(tuple(_int(i, "brief id") for i in ids), parsed, max(more, 0))
+    return DigestPayload(
+        tuple(_int(i, "brief id") for i in ids),
+        parsed,
+        max(more, 0),
+        _language(data),
+        _flag(data, "compact"),
+        _flag(data, "fb"),
+    )
+
+
+def _language(data: dict[str, object]) -> str | None:
+    """The optional language code (absent: the default language)."""
+    code = data.get("lang")
+    if code is not None and not (isinstance(code, str) and 0 < len(code) <= 16):
+        raise PayloadError(f"lang is not a language code: {_clip(code)}")
+    return code
+
+
+def _flag(data: dict[str, object], name: str) -> bool:
+    """An optional 0/1 flag (absent: off)."""
+    value = data.get(name, 0)
+    if value not in (0, 1) or type(value) not in (int, bool):
+        raise PayloadError(f"{name} is not 0 or 1: {_clip(value)}")
+    return bool(value)

@@ -36,13 +36,13 @@ from typing import Protocol, TypedDict
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from digestbot import store
+from digestbot import i18n, store
 from digestbot.briefs import render
-from digestbot.delivery.payload import DigestPayload
+from digestbot.delivery.payload import DigestPayload, payload_language
 from digestbot.delivery.schedule import local_day, next_due, todays_due
 from digestbot.readers.shaping import ITEM_BOUND, decayed, hits, words_of
 from digestbot.store.db import SessionFactory, server_side, session_scope
-from digestbot.store.models import FilterKind, utcnow
+from digestbot.store.models import ChatType, FilterKind, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,12 @@ class PlanReport:
 
 
 PARKED = datetime(9999, 1, 1, tzinfo=UTC)  # "never": no digest until a change clears it
+
+# How a chat's digest is made besides its briefs: its language (None: the default),
+# /style compact, and the feedback row (private chats). Part of the assembly key.
+Style = tuple[str | None, bool, bool]
+# Which digest: (positions of its briefs, how many more, local day, style).
+DigestKey = tuple[tuple[int, ...], int, date, Style]
 
 
 class Rule(Protocol):
@@ -139,13 +145,15 @@ class _Window:
     blocks: list[render.Block] = field(init=False)
     scores: list[int] = field(init=False)
     tag_masks: dict[int, int] = field(init=False)  # by tag id
-    # Digests planned from these briefs, by (positions, how many more, local day): the
-    # payload of each message. Kept across ticks with the window: chats due at
+    # Digests planned from these briefs, by (positions, how many more, local day,
+    # style): the payload of each message. Kept across ticks with the window: chats due at
     # different minutes often get the same.
-    planned: dict[tuple[tuple[int, ...], int, date], list[str]] = field(default_factory=dict)
+    planned: dict[DigestKey, list[str]] = field(default_factory=dict)
     _after: dict[int, int] = field(default_factory=dict)
     _score: dict[int, int] = field(default_factory=dict)
-    _headers: dict[date, render.Block] = field(default_factory=dict)
+    _headers: dict[tuple[date, str | None], render.Block] = field(default_factory=dict)
+    _footers: dict[tuple[int, str | None], render.Block] = field(default_factory=dict)
+    _compact: list[render.Block] | None = None  # the items measured as /style compact
     _positions: dict[int, int] = field(default_factory=dict)  # by brief id, when needed
     # Readers' filters: the items' words (worked out on first use), the mask of the
     # items each distinct filter (kind, term) finds, and of those each distinct filter
@@ -264,27 +272,45 @@ class _Window:
         keyed.sort()
         return tuple(p for _, p in keyed[:size])
 
-    def payloads(self, chosen: tuple[int, ...], more: int, day: date) -> list[str]:
+    def payloads(self, chosen: tuple[int, ...], more: int, day: date, style: Style) -> list[str]:
         """The messages of one digest, split as Telegram's limits need: each names its
         briefs, and the sender renders them (see ``delivery``), so a row is ~60 bytes
-        rather than the ~2 KB of its text (a million of them a day)."""
-        if day not in self._headers:
-            self._headers[day] = render.measure(render.digest_header(day))
-        footer = render.more_footer(more)
-        blocks = [self._headers[day], *(self.blocks[p] for p in chosen)]
-        if footer:
-            blocks.append(render.measure(footer))
+        rather than the ~2 KB of its text (a million of them a day). The heading and
+        "+N more" are measured in the chat's language (Hindi's are longer), the items
+        as its style shows them."""
+        language, compact, feedback = style
+        header = self._headers.get((day, language))
+        if header is None:
+            with i18n.use(language):
+                header = self._headers[day, language] = render.measure(render.digest_header(day))
+        # measured once per count and language: a translated count (Babel formats the
+        # number) in every distinct digest cost more than the rest of its assembly
+        footer = self._footers.get((more, language)) if more else None
+        if more and footer is None:
+            with i18n.use(language):
+                footer = self._footers[more, language] = render.measure(render.more_footer(more))
+        if compact and self._compact is None:
+            self._compact = [
+                render.measure(render.digest_item(i, compact=True)) for i in self.items
+            ]
+        items = self._compact if compact and self._compact is not None else self.blocks
+        blocks = [header, *(items[p] for p in chosen)]
+        if footer is not None:
+            blocks.append(footer)
         groups = render.pack_groups(blocks)
         ids = [self.items[p].id for p in chosen]
         out: list[str] = []
         start = 0
         for number, group in enumerate(groups):
             last = number == len(groups) - 1
-            count = len(group) - (number == 0) - (last and bool(footer))
+            count = len(group) - (number == 0) - (last and footer is not None)
             part = DigestPayload(
                 tuple(ids[start : start + count]),
                 day if number == 0 else None,
                 more if last else 0,
+                language,
+                compact,
+                feedback and last,
             )
             out.append(part.encode())
             start += count
@@ -447,13 +473,14 @@ class _Assembly:
         self.now = now
         self.window = window
         self.report = report
-        self.seen: set[tuple[tuple[int, ...], int, date]] = set()  # this batch's digests
+        self.seen: set[DigestKey] = set()  # this batch's digests
         self.schedules: dict[tuple[str, str, str, int], datetime] = {}
         self.days: dict[str, date] = {}
         # most chats of a tick share their due moment and zone: (local day, outbox key part)
         self.due_days: dict[tuple[datetime, str], tuple[date, str]] = {}
         self.filters: dict[int, tuple[store.FilterKey, ...]] = {}  # this batch's, by chat
         self.weights: dict[int, dict[str, float]] = {}
+        self.languages: dict[str | None, str | None] = {}  # by stored code (see payload_language)
 
     def assemble(
         self, chats: Sequence[store.DueChat]
@@ -461,6 +488,7 @@ class _Assembly:
         now, window, report = self.now, self.window, self.report
         end = window.end
         seen, schedules, days, due_days = self.seen, self.schedules, self.days, self.due_days
+        languages = self.languages
         planned = window.planned  # shared with the other chats getting the same digest
         report.due += len(chats)
         moves: list[store.ScheduleMove] = []
@@ -499,7 +527,10 @@ class _Assembly:
                 moves.append(store.ScheduleMove(chat.id, next_at, end, end, 0, None))
                 continue
             more = total - len(chosen)
-            key = (chosen, more, today)
+            if chat.language not in languages:
+                languages[chat.language] = payload_language(chat.language)
+            style = (languages[chat.language], chat.compact, chat.type == ChatType.PRIVATE)
+            key = (chosen, more, today, style)
             if key not in seen:
                 seen.add(key)
                 report.distinct += 1
@@ -507,7 +538,7 @@ class _Assembly:
             if payloads is None:
                 if len(planned) >= PLANNED:  # bounded: a day has many distinct digests
                     planned.clear()
-                payloads = planned[key] = window.payloads(chosen, more, today)
+                payloads = planned[key] = window.payloads(chosen, more, today, style)
             if more:  # "+N more: /digest" pages through the rest of this window
                 moves.append(store.ScheduleMove(chat.id, next_at, start, end, len(chosen), now))
             else:

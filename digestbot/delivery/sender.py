@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -42,12 +42,13 @@ from telegram.error import (
     TimedOut,
 )
 
-from digestbot import store
+from digestbot import i18n, store
 from digestbot.briefs import render
 from digestbot.delivery import failures
 from digestbot.delivery.failures import Failure
 from digestbot.delivery.pacing import ChatPacer
 from digestbot.delivery.pacing import SendBudget as SendBudget  # callers' import, kept
+from digestbot.delivery.parts import PartRenderer, feedback_row
 from digestbot.delivery.payload import (
     AlertPayload,
     BroadcastPayload,
@@ -66,6 +67,7 @@ from digestbot.store.models import Chat, OutboxKind, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 
+Buttons = InlineKeyboardMarkup | None  # under a message (a private chat's digest)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # digests link many briefs; no previews
 MAX_BATCH = 64
 CONCURRENCY = 4
@@ -247,30 +249,13 @@ class Sender:
         if not parts:
             return
         wanted = {i for part in parts.values() for i in part.brief_ids}
-        items = await store.items_by_ids(session=session, brief_ids=wanted)
-        # chats share briefs and often whole digests: measure each brief, render each
-        # distinct part once per batch
-        blocks: dict[int, render.Block] = {}
-        texts: dict[str, list[str]] = {}
+        renderer = PartRenderer(await store.items_by_ids(session=session, brief_ids=wanted))
         for row in rows:
             part = parts.get(row.id)
             if part is None:
                 continue
             try:
-                if row.payload not in texts:
-                    found = [i for i in part.brief_ids if i in items]
-                    for i in found:
-                        if i not in blocks:
-                            blocks[i] = render.measure(render.digest_item(items[i]))
-                    # every brief it named is gone: nothing to send (never a bare heading)
-                    texts[row.payload] = (
-                        []
-                        if part.brief_ids and not found
-                        else render.digest_part_measured(
-                            [blocks[i] for i in found], day=part.day, more=part.more
-                        )
-                    )
-                self._digests[row.id] = texts[row.payload]
+                self._digests[row.id] = renderer.texts(row.payload, part)
             except Exception:
                 log.exception("chat %s: rendering %s failed", row.chat_id, row.key)
 
@@ -382,7 +367,9 @@ class Sender:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def _deliver(self, chat_id: int, message: Message, *, plain: bool) -> None:
+    async def _deliver(
+        self, chat_id: int, message: Message, *, plain: bool, buttons: Buttons = None
+    ) -> None:
         stamp = await self.budget.take()
         self._pacer.record(chat_id)
         if isinstance(message, CopyMessage):
@@ -395,23 +382,27 @@ class Sender:
             render.plain_text(text) if plain else text,
             parse_mode=None if plain else ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
+            reply_markup=buttons,
         )
         # only accepted sends: an error answered at once would pass for the quickest trip
         self.budget.answered(stamp)
 
     async def _deliver_all(
-        self, row_id: int, chat_id: int, messages: list[Message], *, plain: bool
+        self, row_id: int, chat_id: int, messages: list[Message], *, plain: bool, buttons: Buttons
     ) -> None:
-        """Send a row's messages in order; a row that is more than one message (a digest
-        part a corrected brief made too long) resumes after those already delivered
-        when it is sent again, so none of them arrives twice."""
+        """Send a row's messages in order, ``buttons`` under the last; a row that is more
+        than one message (a digest part a corrected brief made too long) resumes after
+        those already delivered when it is sent again, so none of them arrives twice."""
         if len(messages) == 1:
-            await self._deliver(chat_id, messages[0], plain=plain)
+            await self._deliver(chat_id, messages[0], plain=plain, buttons=buttons)
             return
         for number in range(self._delivered.get(row_id, 0), len(messages)):
             if wait := self._pacer.ready_in(chat_id):  # one a second per private chat
                 await self.budget.sleep(wait)
-            await self._deliver(chat_id, messages[number], plain=plain)
+            last = number == len(messages) - 1
+            await self._deliver(
+                chat_id, messages[number], plain=plain, buttons=buttons if last else None
+            )
             self._delivered[row_id] = number + 1
         del self._delivered[row_id]
 
@@ -435,7 +426,10 @@ class Sender:
         if isinstance(payload, AlertPayload):  # rendered now: a corrected brief goes corrected
             async with self._sessions() as session:
                 item = await store.get_item(session=session, brief_id=payload.brief_id)
-            return [] if item is None else [TextMessage(render.alert(item))]
+            if item is None:
+                return []
+            with i18n.use(payload.language):
+                return [TextMessage(render.alert(item))]
         if isinstance(payload, DigestPayload):
             if row.id not in self._digests:  # not claimed through _claim: render it now
                 async with self._sessions() as session:
@@ -455,11 +449,12 @@ class Sender:
         messages = await self._messages(row, payload)
         if not messages:
             return SendOutcome(row, error=failures.BRIEFS_GONE_TEXT, failure=Failure.CANCELLED)
+        buttons = feedback_row(payload) if isinstance(payload, DigestPayload) else None
         chat_id = row.chat_id
         plain = False
         for _ in range(3):  # the first try, plus one resend after a migration or a parse error
             try:
-                await self._deliver_all(row.id, chat_id, messages, plain=plain)
+                await self._deliver_all(row.id, chat_id, messages, plain=plain, buttons=buttons)
                 return SendOutcome(
                     row,
                     sent=True,

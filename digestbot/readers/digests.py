@@ -6,7 +6,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from digestbot import store
 from digestbot.briefs import render
 from digestbot.briefs.parse import slugify
+from digestbot.i18n import _
 from digestbot.readers.filters import Shaping, load_shaping
 from digestbot.readers.shaping import compile_filters, rank
 from digestbot.store.db import SessionFactory, session_scope
@@ -120,17 +121,21 @@ class DigestService:
         self._sessions = sessions
         self._clock = clock
 
-    def _heading(self, title: str, chat: Chat | None) -> str:
+    def _today(self, chat: Chat | None) -> date:
+        """The chat's own date, for its headings."""
         zone = ZoneInfo(chat.timezone) if chat else ZoneInfo("UTC")
-        today = self._clock().astimezone(zone)
-        return f"{title} · {today.day} {today:%b}"
+        return self._clock().astimezone(zone).date()
+
+    def _day(self, chat: Chat | None) -> str:
+        """The chat's date as a heading shows it, in the current language."""
+        return render.short_day(self._today(chat))
 
     async def digest_now(self, chat_id: int) -> list[str]:
         """/digest: what is new on the chat's tags; counts as the chat's latest digest."""
         async with session_scope(self._sessions) as session:
             chat = await session.get(Chat, chat_id)
             if chat is None:
-                return ["Send /start first, then pick tags with /tags."]
+                return [_("Send /start first, then pick tags with /tags.")]
             tags = await store.chat_tags(session=session, chat_id=chat_id)
             shaping = await load_shaping(session=session, chat_id=chat_id, now=self._clock())
             pool = chat.digest_size * 4 if shaping.filters else chat.digest_size
@@ -143,11 +148,13 @@ class DigestService:
                 ) or await store.find_items(session=session, limit=pool)
                 items = shaped(items, shaping)[: chat.digest_size]
                 if not items:
-                    return ["There are no briefs yet. Check back soon."]
+                    return [_("There are no briefs yet. Check back soon.")]
                 return render.digest(
                     items,
-                    heading=self._heading("Top briefs", chat),
-                    note="You follow no tags yet: pick some with /tags for a digest of your own.",
+                    heading=_("Top briefs · {day}").format(day=self._day(chat)),
+                    note=_(
+                        "You follow no tags yet: pick some with /tags for a digest of your own."
+                    ),
                     compact=chat.compact,
                 )
             chat.last_digest_at = self._clock()
@@ -155,7 +162,7 @@ class DigestService:
             if page.new:
                 return render.digest(
                     page.items,
-                    heading=self._heading("Your digest", chat),
+                    heading=render.digest_heading(self._today(chat)),
                     more=page.more,
                     compact=chat.compact,
                 )
@@ -168,15 +175,18 @@ class DigestService:
             )
             latest = shaped(latest, Shaping(shaping.filters, {}, {}))[:LATEST_FEW]
             if not latest:
-                return [
-                    "Nothing on your tags yet"
-                    + (f" at score {chat.min_score}+" if chat.min_score else "")
-                    + ". Add tags with /tags, or lower /minscore."
-                ]
+                if chat.min_score:
+                    return [
+                        _(
+                            "Nothing on your tags yet at score {score}+. "
+                            "Add tags with /tags, or lower /minscore."
+                        ).format(score=chat.min_score)
+                    ]
+                return [_("Nothing on your tags yet. Add tags with /tags, or lower /minscore.")]
             return render.digest(
                 latest,
-                heading=self._heading("Latest on your tags", chat),
-                note="Nothing new since your last digest; here are the latest briefs.",
+                heading=_("Latest on your tags · {day}").format(day=self._day(chat)),
+                note=_("Nothing new since your last digest; here are the latest briefs."),
                 compact=chat.compact,
             )
 
@@ -202,8 +212,11 @@ class DigestService:
             chat = await session.get(Chat, chat_id)
         if not items:
             return [_nothing_on(tag)]
-        title = f"Summary: {tags[0]}" if tag and tags else "Summary"
-        return render.summary(items, heading=self._heading(title, chat))
+        if tag and tags:
+            heading = _("Summary: {tag} · {day}").format(tag=tags[0], day=self._day(chat))
+        else:
+            heading = _("Summary · {day}").format(day=self._day(chat))
+        return render.summary(items, heading=heading)
 
     async def watch(self, chat_id: int, tag: str | None = None) -> list[str]:
         """/watch [TAG]: what to watch next, from the recent top briefs its filters pass."""
@@ -223,8 +236,11 @@ class DigestService:
             chat = await session.get(Chat, chat_id)
         if not items:
             return [_nothing_on(tag)]
-        title = f"What to watch: {tags[0]}" if tag and tags else "What to watch"
-        return render.watch_list(items, heading=self._heading(title, chat))
+        if tag and tags:
+            heading = _("What to watch: {tag} · {day}").format(tag=tags[0], day=self._day(chat))
+        else:
+            heading = _("What to watch · {day}").format(day=self._day(chat))
+        return render.watch_list(items, heading=heading)
 
     async def brief(self, brief_id: int, *, timezone: str = "UTC") -> list[str] | None:
         """/brief ID: one brief in full, or None when there is no such brief."""
@@ -295,11 +311,18 @@ class DigestService:
         shown = items[start : start + SUMMARY_SIZE]
         if not shown:
             if page:
-                return [f"No more briefs match {render.esc(query)}."], False
-            return [f"No briefs match {render.esc(query)}. Try fewer or other words."], False
-        heading = f"Search: {query}"
+                return [_("No more briefs match {query}.").format(query=render.esc(query))], False
+            return [
+                _("No briefs match {query}. Try fewer or other words.").format(
+                    query=render.esc(query)
+                )
+            ], False
         if page:
-            heading += f" ({start + 1}–{start + len(shown)})"
+            heading = _("Search: {query} ({first}–{last})").format(
+                query=query, first=start + 1, last=start + len(shown)
+            )
+        else:
+            heading = _("Search: {query}").format(query=query)
         more = len(items) > start + SUMMARY_SIZE and page + 1 < SEARCH_PAGES
         return render.summary(shown, heading=heading), more
 
@@ -317,5 +340,7 @@ def _with_points(items: list[store.Item]) -> list[store.Item]:
 
 def _nothing_on(tag: str | None) -> str:
     if tag:
-        return f"No briefs on {render.esc(slugify(tag) or tag)} yet. See /tags for what there is."
-    return "No briefs yet. Check back soon."
+        return _("No briefs on {tag} yet. See /tags for what there is.").format(
+            tag=render.esc(slugify(tag) or tag)
+        )
+    return _("No briefs yet. Check back soon.")

@@ -68,6 +68,7 @@ class AlertChat(NamedTuple):
     alerted_ids: tuple[int, ...]
     last_brief_id: int  # its digest cursor: alerts at or below it are history
     tag_ids: tuple[int, ...]
+    language: str | None  # its language code as stored (None: not chosen)
 
 
 async def alert_chats(

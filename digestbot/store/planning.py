@@ -15,7 +15,15 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot.store.briefs import BRIEFS_REVISION
-from digestbot.store.models import Brief, Chat, KeyValue, OutboxKind, OutboxStatus, UTCDateTime
+from digestbot.store.models import (
+    Brief,
+    Chat,
+    ChatType,
+    KeyValue,
+    OutboxKind,
+    OutboxStatus,
+    UTCDateTime,
+)
 from digestbot.store.sql import dialect_name
 
 _CHATS = Chat.__table__  # type: ignore[attr-defined]
@@ -36,6 +44,8 @@ _SCHEDULE_COLUMNS = (
     "paused",
 )
 _NOT_DUE = {"active", "paused"}  # due chats are all active and unpaused
+# What a due chat's digest looks like (DueChat's last fields, in order).
+_STYLE = (_CHATS.c.language, _CHATS.c.compact, _CHATS.c.type)
 # A chat's digest times as schedule.py takes them ("08:00" or "08:00,18:00"), read as
 # digest_time: digest_times when it has several (see models.Chat.times).
 _TIMES = sa.func.coalesce(sa.func.nullif(_CHATS.c.digest_times, ""), _CHATS.c.digest_time)
@@ -69,6 +79,11 @@ class DueChat(NamedTuple):
     next_digest_at: datetime
     tag_ids: tuple[int, ...]  # the tags it follows
     alerted_ids: tuple[int, ...] = ()  # briefs it had as alerts: left out of its digest
+    # how its digest is made: its language code as stored (None: not chosen), /style
+    # compact, and its type (a private chat's digest has the feedback row)
+    language: str | None = None
+    compact: bool = False
+    type: str = ChatType.PRIVATE
 
 
 async def due_chats(
@@ -98,6 +113,7 @@ async def due_chats(
             ),
             _CHATS.c.tag_ids,
             _CHATS.c.alerted_ids,
+            *_STYLE,
         )
         .where(
             _CHATS.c.next_digest_at <= now,
@@ -112,7 +128,19 @@ async def due_chats(
     conn = await session.connection()
     rows = (await conn.execute(stmt)).all()
     moment = _moments(session)
-    return [DueChat._make((*r[:-3], moment(r[-3]), _ids(r[-2]), _ids(r[-1]))) for r in rows]
+    style = len(_STYLE)
+    return [
+        DueChat._make(
+            (
+                *r[: -3 - style],
+                moment(r[-3 - style]),
+                _ids(r[-2 - style]),
+                _ids(r[-1 - style]),
+                *r[-style:],
+            )
+        )
+        for r in rows
+    ]
 
 
 def _ids(text: str) -> tuple[int, ...]:
