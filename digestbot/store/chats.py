@@ -75,9 +75,13 @@ async def _refresh_tag_ids(session: AsyncSession, *chat_ids: int) -> None:
         await conn.execute(stmt, {"id": chat_id})
 
 
-async def add_subscription(*, session: AsyncSession, chat_id: int, tag: str) -> bool:
-    """Subscribe a chat to a tag; False when it already was."""
-    tag_id = (await ensure_tags(session=session, slugs=[tag]))[tag]
+async def add_subscription(
+    *, session: AsyncSession, chat_id: int, tag: str, tag_id: int | None = None
+) -> bool:
+    """Subscribe a chat to a tag (its ``tag_id`` when the caller knows it exists: no
+    lookup); False when it already was."""
+    if tag_id is None:
+        tag_id = (await ensure_tags(session=session, slugs=[tag]))[tag]
     await _lock_chats(session, chat_id)
     stmt = dialect_insert(session, Subscription).values(
         chat_id=chat_id, tag_id=tag_id, created_at=utcnow()
@@ -122,6 +126,38 @@ async def delete_chat(*, session: AsyncSession, chat_id: int) -> bool:
     await session.exec(sa.delete(Outbox).where(col(Outbox.chat_id) == chat_id))
     result = await session.exec(sa.delete(Chat).where(col(Chat.id) == chat_id))
     return bool(result.rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """A chat as a command that reads briefs needs it, from one statement: its row, the
+    ids of the tags it follows (its ``tag_ids``), and whether it has filters or weights
+    (only then are they read)."""
+
+    chat: Chat
+    tag_ids: list[int]
+    shaped: bool
+
+
+def parse_tag_ids(text: str) -> list[int]:
+    """``chats.tag_ids`` ("3,17,22") as ids."""
+    return [int(part) for part in text.split(",") if part]
+
+
+async def reader(*, session: AsyncSession, chat_id: int) -> Reader | None:
+    """The chat, the tags it follows and whether it shapes its digests; None when there
+    is no such chat. One round trip where the chat, its tags, its filters and its
+    weights took four (each ~1 ms on a busy SQLite; bench/RESULTS.md, issue 19)."""
+    shaped = sa.or_(
+        sa.exists().where(col(ChatFilter.chat_id) == chat_id),
+        sa.exists().where(col(TagWeight.chat_id) == chat_id),
+    )
+    stmt = select(Chat, shaped.label("shaped")).where(col(Chat.id) == chat_id)
+    row = (await session.exec(stmt)).first()
+    if row is None:
+        return None
+    chat, has_shaping = row
+    return Reader(chat, parse_tag_ids(chat.tag_ids), bool(has_shaping))
 
 
 async def chat_tags(*, session: AsyncSession, chat_id: int) -> list[str]:
