@@ -181,7 +181,7 @@ class DigestService:
                     note="You follow no tags yet: pick some with /tags for a digest of your own.",
                     compact=chat.compact,
                 )
-            newest = 0 if chat.window_shown else await store.max_brief_id(session=session)
+            newest = 0 if chat.window_shown else found.newest
             page = await take_digest(
                 session=session,
                 chat=chat,

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from digestbot.store.filters import delete_shaping
 from digestbot.store.kv import delete_chat_values
 from digestbot.store.models import (
+    Brief,
     Chat,
     ChatFilter,
     Outbox,
@@ -131,12 +132,13 @@ async def delete_chat(*, session: AsyncSession, chat_id: int) -> bool:
 @dataclass(frozen=True, slots=True)
 class Reader:
     """A chat as a command that reads briefs needs it, from one statement: its row, the
-    ids of the tags it follows (its ``tag_ids``), and whether it has filters or weights
-    (only then are they read)."""
+    ids of the tags it follows (its ``tag_ids``), whether it has filters or weights
+    (only then are they read), and the newest brief's id."""
 
     chat: Chat
     tag_ids: list[int]
     shaped: bool
+    newest: int  # the newest brief's id (0: none), where a new digest window ends
 
 
 def parse_tag_ids(text: str) -> list[int]:
@@ -152,12 +154,15 @@ async def reader(*, session: AsyncSession, chat_id: int) -> Reader | None:
         sa.exists().where(col(ChatFilter.chat_id) == chat_id),
         sa.exists().where(col(TagWeight.chat_id) == chat_id),
     )
-    stmt = select(Chat, shaped.label("shaped")).where(col(Chat.id) == chat_id)
+    newest = sa.select(sa.func.max(Brief.id)).scalar_subquery()
+    stmt = select(Chat, shaped.label("shaped"), newest.label("newest")).where(
+        col(Chat.id) == chat_id
+    )
     row = (await session.exec(stmt)).first()
     if row is None:
         return None
-    chat, has_shaping = row
-    return Reader(chat, parse_tag_ids(chat.tag_ids), bool(has_shaping))
+    chat, has_shaping, newest_id = row
+    return Reader(chat, parse_tag_ids(chat.tag_ids), bool(has_shaping), newest_id or 0)
 
 
 async def chat_tags(*, session: AsyncSession, chat_id: int) -> list[str]:
