@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from digestbot import store
+from digestbot.delivery.leader import postgres_dsn
 from digestbot.errors import SchemaOutdatedError, StoreError
 from digestbot.store import db
 from digestbot.store.models import Broadcast, Chat, Feed, OutboxKind, is_model_object
@@ -81,6 +83,49 @@ async def test_many_concurrent_writers_on_one_sqlite_file_all_succeed(engine, da
     async with db.session_scope(factories[0]) as session:
         followers = await store.top_tags(session=session, limit=1)
     assert followers == [("llm", 120)]
+
+
+async def _backend_of(engine: AsyncEngine) -> int:
+    """The server process of the connection the pool hands out next (the only one)."""
+    async with engine.connect() as conn:
+        return int((await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one())
+
+
+async def _terminate(database_url: str, pid: int) -> None:
+    """The server ends that session, as a restart or a failover would."""
+    admin = await asyncpg.connect(postgres_dsn(database_url))
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced_unseen(
+    database_url,
+):
+    engine = db.create_engine(database_url, idle_ping_seconds=0)  # every reuse is "idle"
+    try:
+        old = await _backend_of(engine)
+        await _terminate(database_url, old)
+        # the next use pings the dead connection, and gets a fresh one instead
+        assert await _backend_of(engine) != old
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_connection_in_use_a_moment_ago_is_not_pinged_again(database_url):
+    # what the threshold saves: a busy bot's connections are reused without a round
+    # trip; one dropped within the threshold fails once, and the pool replaces it
+    engine = db.create_engine(database_url, idle_ping_seconds=3600)
+    try:
+        await _terminate(database_url, await _backend_of(engine))
+        with pytest.raises(sa.exc.DBAPIError):
+            await _backend_of(engine)
+        assert await _backend_of(engine) > 0
+    finally:
+        await engine.dispose()
 
 
 async def test_unreachable_database_is_a_store_error_not_a_traceback():
