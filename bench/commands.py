@@ -78,6 +78,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")  # as the digestbot command sets 
 
 import argparse
 import asyncio
+import cProfile
 import json
 import logging
 import resource
@@ -85,7 +86,7 @@ import shutil
 import statistics
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -275,6 +276,8 @@ async def register_users(app: BotApp, users: range) -> None:
     async with db.session_scope(services.sessions) as session:
         tag_ids = await store.ensure_tags(session=session, slugs=FOLLOWED)
         conn = await session.connection()
+        # the chats' copy of their subscriptions, as store.add_subscription keeps it
+        followed = ",".join(str(i) for i in sorted(tag_ids[slug] for slug in FOLLOWED))
         chats = [
             {
                 "id": user,
@@ -295,6 +298,7 @@ async def register_users(app: BotApp, users: range) -> None:
                 "last_digest_at": None,
                 "next_digest_at": now + timedelta(days=1),
                 "created_at": now - timedelta(days=30),
+                "tag_ids": followed,
             }
             for user in users
         ]
@@ -375,13 +379,30 @@ async def as_daily_readers(url: str, users: range) -> None:
         await engine.dispose()
 
 
+async def profiled(profile: cProfile.Profile | None, work: Awaitable[Figures]) -> Figures:
+    """``work``, under ``profile`` when given: only digestbot's measured loads are
+    profiled (the process runs the bot and the event loop; the server is a child)."""
+    if profile is None:
+        return await work
+    profile.enable()
+    try:
+        return await work
+    finally:
+        profile.disable()
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set: the bot's (the fake server is a child process)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 async def run(
-    updates: int, rate: float, seconds: float, rounds: int, year: Year | None = None
+    updates: int,
+    rate: float,
+    seconds: float,
+    rounds: int,
+    year: Year | None = None,
+    profile: cProfile.Profile | None = None,
 ) -> dict[str, float]:
     per_round = WARM_UP + updates + max(1, round(rate * seconds))
     if year is not None and year.size.chats < rounds * per_round:
@@ -404,13 +425,17 @@ async def run(
                     registered = range(users.next, users.next + per_round)
                     url = f"sqlite:///{Path(tmp) / f'round{n}.db'}"
                     async with real_bot(server, url, registered):
-                        figures = await measure(server, users, updates, rate, seconds)
+                        figures = await profiled(
+                            profile, measure(server, users, updates, rate, seconds)
+                        )
                 else:  # the year store's own chats (ids 1..chats), new ones each round
                     users = Users(1 + n * per_round)
                     async with year_copy(year, Path(tmp), n) as url:
                         await as_daily_readers(url, range(users.next, users.next + per_round))
                         async with real_bot(server, url, None):
-                            figures = await measure(server, users, updates, rate, seconds)
+                            figures = await profiled(
+                                profile, measure(server, users, updates, rate, seconds)
+                            )
                 real = figures if real is None else real + figures
     assert base is not None and real is not None
 
@@ -483,6 +508,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "cached; its size options below), its chats as the users",
     )
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="write a cProfile of digestbot's measured loads (not the echo bot's) to FILE "
+        "(read it with python -m pstats FILE); profiling slows the bot, so its figures "
+        "are not comparable with an unprofiled run's",
+    )
     yearstore.add_size_options(parser)
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else DEFAULT_ROUNDS)
@@ -506,7 +538,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.db != "sqlite":
         parser_error = "--db postgres needs --year (the default run uses a fresh SQLite file)"
         raise SystemExit(parser_error)
-    result = asyncio.run(run(args.updates, args.rate, args.seconds, args.rounds, year))
+    profile = cProfile.Profile() if args.profile else None
+    result = asyncio.run(
+        run(args.updates, args.rate, args.seconds, args.rounds, year, profile=profile)
+    )
+    if profile is not None:
+        profile.dump_stats(args.profile)
     print(json.dumps(result))
     return 0
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from digestbot import store
+from digestbot.delivery.leader import postgres_dsn
 from digestbot.errors import SchemaOutdatedError, StoreError
 from digestbot.store import db
 from digestbot.store.models import Broadcast, Chat, Feed, OutboxKind, is_model_object
@@ -53,6 +56,76 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(engine):
         assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
         assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 10_000
         assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_many_concurrent_writers_on_one_sqlite_file_all_succeed(engine, database_url):
+    # Two engines on one file (the bot and a CLI command, say), 120 transactions at once,
+    # each reading before it writes and yielding to the others in between: none may fail
+    # with "database is locked". Each write waits on the busy timeout, and a read never
+    # holds a lock a write must then upgrade (the driver begins a transaction at the
+    # first write, reads before it run outside one).
+    other = db.create_engine(database_url)
+    factories = [db.session_factory(engine), db.session_factory(other)]
+
+    async def subscribe(chat_id: int) -> None:
+        async with db.session_scope(factories[chat_id % 2]) as session:
+            assert await store.chat_tags(session=session, chat_id=chat_id) == []
+            await asyncio.sleep(0)
+            await store.get_or_create_chat(session=session, chat_id=chat_id)
+            await asyncio.sleep(0)
+            await store.add_subscription(session=session, chat_id=chat_id, tag="llm")
+
+    try:
+        await asyncio.gather(*(subscribe(chat_id) for chat_id in range(1, 121)))
+    finally:
+        await other.dispose()
+    async with db.session_scope(factories[0]) as session:
+        followers = await store.top_tags(session=session, limit=1)
+    assert followers == [("llm", 120)]
+
+
+async def _backend_of(engine: AsyncEngine) -> int:
+    """The server process of the connection the pool hands out next (the only one)."""
+    async with engine.connect() as conn:
+        return int((await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one())
+
+
+async def _terminate(database_url: str, pid: int) -> None:
+    """The server ends that session, as a restart or a failover would."""
+    admin = await asyncpg.connect(postgres_dsn(database_url))
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced_unseen(
+    database_url,
+):
+    engine = db.create_engine(database_url, idle_ping_seconds=0)  # every reuse is "idle"
+    try:
+        old = await _backend_of(engine)
+        await _terminate(database_url, old)
+        # the next use pings the dead connection, and gets a fresh one instead
+        assert await _backend_of(engine) != old
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_connection_in_use_a_moment_ago_is_not_pinged_again(database_url):
+    # what the threshold saves: a busy bot's connections are reused without a round
+    # trip; one dropped within the threshold fails once, and the pool replaces it
+    engine = db.create_engine(database_url, idle_ping_seconds=3600)
+    try:
+        await _terminate(database_url, await _backend_of(engine))
+        with pytest.raises(sa.exc.DBAPIError):
+            await _backend_of(engine)
+        assert await _backend_of(engine) > 0
+    finally:
+        await engine.dispose()
 
 
 async def test_unreachable_database_is_a_store_error_not_a_traceback():

@@ -146,6 +146,32 @@ async def test_new_briefs_on_the_chats_tags_above_its_min_score_come_best_first(
     assert f"/brief_{ids['Chips nine']}" in text  # each brief links to its full text
 
 
+async def test_a_new_chats_first_digest_reaches_back_fifteen_days_of_ingestion_not_further(
+    chats, digests, sessions
+):
+    # briefs ingested over a month: the first digest of a chat that never had one holds
+    # those ingested within 15 days of the newest (as the scheduled digests do), rather
+    # than counting every brief ever stored
+    await add(sessions, story("Chips a month ago", 9), story("Chips sixteen days ago", 9))
+    await add(sessions, story("Chips fourteen days ago", 6), story("Chips today", 5))
+    ids = await ids_by_title(sessions)
+    ingested = {"a month ago": 30, "sixteen days ago": 16, "fourteen days ago": 14, "today": 0}
+    async with db.session_scope(sessions) as session:
+        for when, days in ingested.items():
+            row = await session.get(Brief, ids[f"Chips {when}"])
+            assert row is not None
+            row.ingested_at = NOW - timedelta(days=days)
+    await reader(chats, "chips")
+
+    messages = await digests.digest_now(CHAT)
+
+    titles = [f"Chips {when}" for when in ingested]
+    assert shown(messages, titles) == ["Chips fourteen days ago", "Chips today"]
+    assert "more: /digest" not in read(messages)
+    # and the next one says there is nothing new (the old briefs are not owed)
+    assert NOTHING_NEW in read(await digests.digest_now(CHAT))
+
+
 async def test_a_second_digest_right_after_says_nothing_new_and_shows_the_latest_few(
     chats, digests, sessions
 ):

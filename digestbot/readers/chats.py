@@ -193,17 +193,19 @@ class ChatService:
         async with session_scope(self._sessions) as session:
             # only the typed tags are looked up: counting every brief's tags for each
             # /subscribe cost ~100 ms on a year of briefs (bench/commands.py --year)
-            known_set = await store.tags_with_briefs(
+            known_ids = await store.tags_with_briefs(
                 session=session, slugs=[slugify(raw) for raw in typed]
             )
             known: list[str] | None = None  # every known tag, most used first: suggestions
             for raw in typed:
                 slug = slugify(raw)
-                if slug not in known_set:
+                if slug not in known_ids:
                     if known is None:
                         known = [t.slug for t in await store.tag_counts(session=session)]
                     result.unknown[raw] = suggest_tags(raw, known)
-                elif await store.add_subscription(session=session, chat_id=chat_id, tag=slug):
+                elif await store.add_subscription(
+                    session=session, chat_id=chat_id, tag=slug, tag_id=known_ids[slug]
+                ):
                     result.added.append(slug)
                 else:
                     result.already.append(slug)

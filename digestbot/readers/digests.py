@@ -21,6 +21,12 @@ from digestbot.store.db import SessionFactory, session_scope
 from digestbot.store.models import MAX_BRIEF_ID, Chat, utcnow
 
 RECENT = timedelta(days=7)
+# How far back a digest window reaches: a chat's first /digest (or its first in months)
+# starts at the briefs ingested in the REACH_DAYS before the newest, as the planner's
+# scheduled digests do (delivery/planner.py's RECENT), rather than counting a year of
+# briefs (0.4-0.6 s on the year store; bench/RESULTS.md, issue 19).
+REACH_DAYS = 15
+NO_SHAPING = Shaping((), {}, {})
 LATEST_FEW = 5
 SUMMARY_SIZE = 15
 WATCH_SIZE = 8
@@ -64,23 +70,31 @@ def shaped(items: list[store.Item], shaping: Shaping | None) -> list[store.Item]
 
 
 async def take_digest(
-    *, session: AsyncSession, chat: Chat, tags: list[str], shaping: Shaping | None = None
+    *,
+    session: AsyncSession,
+    chat: Chat,
+    tag_ids: list[int],
+    shaping: Shaping | None = None,
+    newest: int = 0,
+    floor: int = 0,
 ) -> DigestPage:
     """The chat's next digest page, moving its window; see ``Chat.last_brief_id``.
 
-    New briefs since the last digest, on ``tags``, at or above the chat's minimum
-    score, best first (by score plus the chat's weights, less what its filters hide,
-    when it has any), ``digest_size`` at a time; "+N more" pages through the rest.
+    New briefs since the last digest (none at or below ``floor``), on the tags of
+    ``tag_ids``, at or above the chat's minimum score, best first (by score plus the
+    chat's weights, less what its filters hide, when it has any), ``digest_size`` at a
+    time; "+N more" pages through the rest. ``newest`` is the newest brief's id (the
+    window's end when a new one opens).
     """
     size, min_score = chat.digest_size, chat.min_score
     if chat.window_shown:  # a capped digest is still being paged through
         start, end, offset = chat.last_brief_id, chat.window_end_id, chat.window_shown
     else:
-        start, end, offset = chat.last_brief_id, await store.max_brief_id(session=session), 0
+        start, end, offset = max(chat.last_brief_id, floor), newest, 0
     if shaping is not None and (shaping.filters or shaping.weights):
         found = await store.find_items(
             session=session,
-            tags=tags,
+            tag_ids=tag_ids,
             min_score=min_score,
             after_id=start,
             upto_id=end,
@@ -90,13 +104,13 @@ async def take_digest(
         total, items = len(pool), pool[offset : offset + size]
     else:
         total = await store.count_items(
-            session=session, tags=tags, min_score=min_score, after_id=start, upto_id=end
+            session=session, tag_ids=tag_ids, min_score=min_score, after_id=start, upto_id=end
         )
         items = []
         if total > offset:
             items = await store.find_items(
                 session=session,
-                tags=tags,
+                tag_ids=tag_ids,
                 min_score=min_score,
                 after_id=start,
                 upto_id=end,
@@ -120,6 +134,7 @@ class DigestService:
     def __init__(self, sessions: SessionFactory, clock: Callable[[], datetime] = utcnow) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._reach = (0, 0)  # (newest brief id, the floor of a window ending there)
 
     def _today(self, chat: Chat | None) -> date:
         """The chat's own date, for its headings."""
@@ -130,16 +145,32 @@ class DigestService:
         """The chat's date as a heading shows it, in the current language."""
         return render.short_day(self._today(chat))
 
+    async def _shaping(self, session: AsyncSession, found: store.Reader | None) -> Shaping:
+        """The chat's filters and weights, read only when it has some (most have none)."""
+        if found is None or not found.shaped:
+            return NO_SHAPING
+        return await load_shaping(session=session, chat_id=found.chat.id, now=self._clock())
+
+    async def _floor(self, session: AsyncSession, newest: int) -> int:
+        """The id a window ending at ``newest`` starts after at the earliest (REACH_DAYS),
+        looked up once for each newest brief."""
+        if self._reach[0] != newest:
+            floor = await store.first_brief_since(
+                session=session, newest_id=newest, days=REACH_DAYS
+            )
+            self._reach = (newest, floor)
+        return self._reach[1]
+
     async def digest_now(self, chat_id: int) -> list[str]:
         """/digest: what is new on the chat's tags; counts as the chat's latest digest."""
         async with session_scope(self._sessions) as session:
-            chat = await session.get(Chat, chat_id)
-            if chat is None:
+            found = await store.reader(session=session, chat_id=chat_id)
+            if found is None:
                 return [_("Send /start first, then pick tags with /tags.")]
-            tags = await store.chat_tags(session=session, chat_id=chat_id)
-            shaping = await load_shaping(session=session, chat_id=chat_id, now=self._clock())
+            chat, tag_ids = found.chat, found.tag_ids
+            shaping = await self._shaping(session, found)
             pool = chat.digest_size * 4 if shaping.filters else chat.digest_size
-            if not tags:
+            if not tag_ids:
                 items = await store.find_items(
                     session=session,
                     min_score=chat.min_score,
@@ -157,8 +188,19 @@ class DigestService:
                     ),
                     compact=chat.compact,
                 )
+            newest = 0 if chat.window_shown else found.newest
+            page = await take_digest(
+                session=session,
+                chat=chat,
+                tag_ids=tag_ids,
+                shaping=shaping,
+                newest=newest,
+                floor=await self._floor(session, newest) if newest else 0,
+            )
+            # set after the reads, so the row is written once, at commit (set before, the
+            # next query's autoflush wrote it on its own, and on SQLite took the write
+            # lock for the rest of the transaction)
             chat.last_digest_at = self._clock()
-            page = await take_digest(session=session, chat=chat, tags=tags, shaping=shaping)
             if page.new:
                 return render.digest(
                     page.items,
@@ -168,7 +210,7 @@ class DigestService:
                 )
             latest = await store.find_items(
                 session=session,
-                tags=tags,
+                tag_ids=tag_ids,
                 min_score=chat.min_score,
                 order="latest",
                 limit=LATEST_FEW * 4 if shaping.filters else LATEST_FEW,
@@ -190,26 +232,33 @@ class DigestService:
                 compact=chat.compact,
             )
 
-    async def _scope(
-        self, session: AsyncSession, chat_id: int, tag: str | None
-    ) -> list[str] | None:
+    @staticmethod
+    def _scope(
+        found: store.Reader | None, tag: str | None
+    ) -> tuple[list[str] | None, list[int] | None]:
+        """The tags to read, as slugs (a typed ``tag``) or as ids (the chat's own tags);
+        (None, None): every tag."""
         if tag:
-            return [slugify(tag)]
-        mine = await store.chat_tags(session=session, chat_id=chat_id)
-        return mine or None
+            return [slugify(tag)], None
+        return None, (found.tag_ids if found is not None and found.tag_ids else None)
 
     async def summary(self, chat_id: int, tag: str | None = None) -> list[str]:
         """/summary [TAG]: one line per recent brief, best first (by score plus the
         chat's weights), less what its filters hide."""
         async with self._sessions() as session:
-            tags = await self._scope(session, chat_id, tag)
-            shaping = await load_shaping(session=session, chat_id=chat_id, now=self._clock())
+            found = await store.reader(session=session, chat_id=chat_id)
+            tags, tag_ids = self._scope(found, tag)
+            shaping = await self._shaping(session, found)
             pool = SUMMARY_SIZE * 4 if shaping.filters else SUMMARY_SIZE
             items = await store.find_items(
-                session=session, tags=tags, published_after=self._clock() - RECENT, limit=pool
-            ) or await store.find_items(session=session, tags=tags, limit=pool)
+                session=session,
+                tags=tags,
+                tag_ids=tag_ids,
+                published_after=self._clock() - RECENT,
+                limit=pool,
+            ) or await store.find_items(session=session, tags=tags, tag_ids=tag_ids, limit=pool)
             items = shaped(items, shaping)[:SUMMARY_SIZE]
-            chat = await session.get(Chat, chat_id)
+        chat = found.chat if found is not None else None
         if not items:
             return [_nothing_on(tag)]
         if tag and tags:
@@ -221,19 +270,24 @@ class DigestService:
     async def watch(self, chat_id: int, tag: str | None = None) -> list[str]:
         """/watch [TAG]: what to watch next, from the recent top briefs its filters pass."""
         async with self._sessions() as session:
-            tags = await self._scope(session, chat_id, tag)
-            shaping = await load_shaping(session=session, chat_id=chat_id, now=self._clock())
+            found = await store.reader(session=session, chat_id=chat_id)
+            tags, tag_ids = self._scope(found, tag)
+            shaping = await self._shaping(session, found)
             only = Shaping(shaping.filters, {}, {})
             recent = await store.find_items(
                 session=session,
                 tags=tags,
+                tag_ids=tag_ids,
                 published_after=self._clock() - RECENT,
                 limit=WATCH_POOL,
             )
-            items = _with_points(shaped(recent, only)) or _with_points(
-                shaped(await store.find_items(session=session, tags=tags, limit=WATCH_POOL), only)
-            )
-            chat = await session.get(Chat, chat_id)
+            items = _with_points(shaped(recent, only))
+            if not items:
+                everything = await store.find_items(
+                    session=session, tags=tags, tag_ids=tag_ids, limit=WATCH_POOL
+                )
+                items = _with_points(shaped(everything, only))
+        chat = found.chat if found is not None else None
         if not items:
             return [_nothing_on(tag)]
         if tag and tags:

@@ -353,9 +353,12 @@ async def items_by_ids(*, session: AsyncSession, brief_ids: Iterable[int]) -> di
 
 
 async def _items(session: AsyncSession, rows: Sequence[Brief]) -> list[Item]:
-    ids = [r.id for r in rows if r.id is not None]
-    tags = await tags_of(session=session, brief_ids=ids)
-    return [Item(r.id, to_brief_data(r, tags[r.id])) for r in rows if r.id is not None]
+    # The tags from the row's own copy of them (``tag_text``, in the source's order, kept
+    # with brief_tags by upsert_briefs), not a second query of brief_tags: every digest,
+    # summary and watch list reads its briefs here, and on a busy SQLite each statement
+    # is a round trip to its thread (~1 ms; bench/RESULTS.md, issue 19).
+    del session  # kept in the signature: callers pass the session their rows came from
+    return [Item(r.id, to_brief_data(r, r.tag_text.split())) for r in rows if r.id is not None]
 
 
 async def max_brief_id(*, session: AsyncSession) -> int:
@@ -363,10 +366,28 @@ async def max_brief_id(*, session: AsyncSession) -> int:
     return newest or 0
 
 
-async def _tag_ids(session: AsyncSession, tags: Sequence[str] | None) -> list[int] | None:
-    """The ids of the tags that exist among ``tags`` (None: no tag filter)."""
+async def first_brief_since(*, session: AsyncSession, newest_id: int, days: int) -> int:
+    """The id just before the first brief ingested within ``days`` days of brief
+    ``newest_id``'s ingestion: what a digest window may reach back to (0: the first)."""
+    stamp = (
+        await session.exec(select(Brief.ingested_at).where(col(Brief.id) == newest_id))
+    ).first()
+    if stamp is None:
+        return 0
+    since = stamp - timedelta(days=days)
+    first: int | None = (
+        await session.exec(select(sa.func.min(Brief.id)).where(col(Brief.ingested_at) >= since))
+    ).one()
+    return max(0, (first or 1) - 1)
+
+
+async def _tag_ids(
+    session: AsyncSession, tags: Sequence[str] | None, ids: Sequence[int] | None = None
+) -> list[int] | None:
+    """The ids of the tags that exist among ``tags`` (None: no tag filter), or ``ids``
+    as given when there are no slugs (a chat's ``tag_ids``: no lookup)."""
     if tags is None:
-        return None
+        return None if ids is None else list(ids)
     rows = await session.exec(select(Tag.id).where(col(Tag.slug).in_(list(tags))))
     return [i for i in rows if i is not None]
 
@@ -407,6 +428,7 @@ async def find_items(
     *,
     session: AsyncSession,
     tags: Sequence[str] | None = None,
+    tag_ids: Sequence[int] | None = None,
     min_score: int = 0,
     after_id: int | None = None,
     upto_id: int | None = None,
@@ -415,7 +437,8 @@ async def find_items(
     limit: int = 10,
     offset: int = 0,
 ) -> list[Item]:
-    """Briefs on any of ``tags`` (None: all), at or above ``min_score``, in an id window.
+    """Briefs on any of ``tags`` (slugs) or, without them, of ``tag_ids`` (None: all), at
+    or above ``min_score``, in an id window.
 
     ``order`` is ``best`` (score, then newest) or ``latest`` (newest published first).
     """
@@ -426,7 +449,7 @@ async def find_items(
     )
     stmt = _filtered(
         select(Brief),
-        tag_ids=await _tag_ids(session, tags),
+        tag_ids=await _tag_ids(session, tags, tag_ids),
         min_score=min_score,
         after_id=after_id,
         upto_id=upto_id,
@@ -440,13 +463,14 @@ async def count_items(
     *,
     session: AsyncSession,
     tags: Sequence[str] | None = None,
+    tag_ids: Sequence[int] | None = None,
     min_score: int = 0,
     after_id: int | None = None,
     upto_id: int | None = None,
 ) -> int:
     stmt = _filtered(
         select(sa.func.count()).select_from(Brief),
-        tag_ids=await _tag_ids(session, tags),
+        tag_ids=await _tag_ids(session, tags, tag_ids),
         min_score=min_score,
         after_id=after_id,
         upto_id=upto_id,

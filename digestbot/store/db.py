@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any
@@ -12,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,12 +22,22 @@ from digestbot.errors import SchemaOutdatedError, StoreError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_CHECKPOINT_PAGES = 10_000
+# A PostgreSQL connection idle in the pool longer than this is checked before use (one
+# round trip): one that has not been idle was just working. Checking every checkout
+# (pool_pre_ping) cost three round trips per session, the bot a third of its rate on
+# the year store (bench/RESULTS.md, issue 19).
+IDLE_PING_SECONDS = 1.0
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``sqlite:///...`` or ``postgresql://...`` (or their async forms)."""
+def create_engine(
+    database_url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, **kwargs: Any
+) -> AsyncEngine:
+    """An async engine for ``sqlite:///...`` or ``postgresql://...`` (or their async forms).
+
+    On PostgreSQL a pooled connection idle for ``idle_ping_seconds`` or more is pinged
+    before use and replaced if the server dropped it (a restart, a failover)."""
     url = async_database_url(database_url)
     if url.startswith("sqlite"):
         engine = create_async_engine(
@@ -34,7 +45,31 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    sa.event.listen(engine.sync_engine, "checkin", _note_checkin)
+    sa.event.listen(engine.sync_engine, "checkout", _ping_if_idle(idle_ping_seconds))
+    return engine
+
+
+_CHECKED_IN = "digestbot_checked_in"
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(seconds: float) -> Callable[[Any, Any, Any], None]:
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN)
+        if checked_in is None or time.monotonic() - checked_in < seconds:
+            return  # new, or busy a moment ago
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # the pool then invalidates it and checks out another (a fresh one)
+            raise DisconnectionError(f"dropped while idle in the pool: {exc}") from exc
+
+    return ping
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

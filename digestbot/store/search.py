@@ -119,17 +119,22 @@ async def search_items(
         query = sqlite_query(found)
         params = {"every": query, "title": f"title : ({query})"}
     conn = await session.connection()
-    if postgres:
-        # a rare word's matches come through the GIN index, never a read of the table
-        # (for this transaction only: the search's own)
-        await conn.execute(sa.text("SELECT set_config('enable_seqscan', 'off', true)"))
     sql = _postgres if postgres else _sqlite
+    seqscan_off = False
 
     async def first(tier: int, n: int) -> list[int]:
+        nonlocal seqscan_off
         match = ("title", "every")[tier]
         bounds = {**params, "limit": n, "window": WINDOW}
         rows = list(await conn.execute(sa.text(sql(match, window=True)), bounds))
         if len(rows) < n:  # fewer in the window: a rarer word, few matches in all
+            if postgres and not seqscan_off:
+                # a rare word's matches come through the GIN index, never a read of the
+                # table (for this transaction only: the search's own). Set only here: the
+                # window's queries read the rank index either way, and most searches end
+                # there, a round trip sooner (bench/RESULTS.md, issue 19)
+                await conn.execute(sa.text("SELECT set_config('enable_seqscan', 'off', true)"))
+                seqscan_off = True
             rows = list(await conn.execute(sa.text(sql(match, window=False)), bounds))
         return [row[0] for row in rows]
 

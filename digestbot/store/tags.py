@@ -47,15 +47,16 @@ async def tag_counts(*, session: AsyncSession) -> list[TagCount]:
     return [TagCount(slug, count) for slug, count in await session.exec(stmt)]
 
 
-async def tags_with_briefs(*, session: AsyncSession, slugs: Iterable[str]) -> set[str]:
+async def tags_with_briefs(*, session: AsyncSession, slugs: Iterable[str]) -> dict[str, int]:
     """Those of ``slugs`` that name a tag with at least one brief (what /subscribe
-    accepts): one index probe each, where :func:`tag_counts` counts every brief's tags."""
+    accepts), with their ids: one index probe each, where :func:`tag_counts` counts
+    every brief's tags."""
     wanted = sorted(set(slugs))
-    found: set[str] = set()
+    found: dict[str, int] = {}
     has_briefs = sa.exists().where(col(BriefTag.tag_id) == col(Tag.id))
     for chunk in chunks(wanted):
-        rows = await session.exec(select(Tag.slug).where(col(Tag.slug).in_(chunk), has_briefs))
-        found.update(rows)
+        stmt = select(Tag.slug, Tag.id).where(col(Tag.slug).in_(chunk), has_briefs)
+        found.update((slug, tag_id) for slug, tag_id in await session.exec(stmt) if tag_id)
     return found
 
 
