@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -245,18 +246,37 @@ class _Window:
         """The ``size`` best of ``mask`` by score plus weights (as ``shaping.rank``: the
         sum of the item's tags' weights, bounded). Only items on a weighted tag move;
         of the others, only the first ``size`` (in rank order) can make it. The sums
-        go tag by tag over the tag masks, not item by item over their tags."""
+        go tag by tag over the tag masks, not item by item over their tags.
+
+        The first ``size`` items set a bar (the lowest of their weighted scores): an
+        item whose score plus the most the weights can add stays under it is beaten by
+        all of those, so the mask is cut to the scores that can reach it before any
+        sums are made (most of a long mask, with 10 to pick)."""
+        masks, tag_ids = self.tag_masks, self.tag_ids
+        # (the tag's mask within this one, its weight), in the weights' order: the sums
+        # below add in that order, as shaping.boost does
+        weighed = [
+            (found, weight)
+            for tag, weight in weights.items()
+            if (tag_id := tag_ids.get(tag)) is not None and (found := masks.get(tag_id, 0) & mask)
+        ]
+        if not weighed:
+            return tuple(_positions(mask, size))
+        scores = self.scores
+        first = _positions(mask, size)
+        if len(first) == size:
+            bar = min(_lifted(scores[p], p, weighed) for p in first)
+            lift = min(ITEM_BOUND, sum(weight for _, weight in weighed if weight > 0))
+            # strictly under the bar, with room for the sums' rounding (an ulp or so)
+            least = math.floor(bar - lift - 1e-6) + 1
+            mask &= self._mask(self._score, least, lambda i: i.brief.score >= least)
         extra: dict[int, float] = {}
         moving = 0
-        for tag, weight in weights.items():
-            tag_id = self.tag_ids.get(tag)
-            found = self.tag_masks.get(tag_id, 0) & mask if tag_id is not None else 0
+        for found, weight in weighed:
+            found &= mask
             moving |= found
             for p in _positions(found):
                 extra[p] = extra.get(p, 0.0) + weight
-        if not extra:
-            return tuple(_positions(mask, size))
-        scores = self.scores
         keyed: list[tuple[float, int]] = [(-scores[p], p) for p in _positions(mask & ~moving, size)]
         keyed += [
             (-(scores[p] + max(-ITEM_BOUND, min(ITEM_BOUND, e))), p) for p, e in extra.items()
@@ -289,6 +309,17 @@ class _Window:
             out.append(part.encode())
             start += count
         return out
+
+
+def _lifted(score: int, position: int, weighed: list[tuple[int, float]]) -> float:
+    """An item's score plus the weights of its tags (``weighed``: each weighted tag's
+    mask and weight), bounded, summed in the same order as ``_Window._weighted``."""
+    extra, moved = 0.0, False
+    for found, weight in weighed:
+        if found >> position & 1:
+            extra += weight
+            moved = True
+    return score + max(-ITEM_BOUND, min(ITEM_BOUND, extra)) if moved else score
 
 
 def _positions(mask: int, limit: int | None = None) -> list[int]:
@@ -409,11 +440,13 @@ class DigestPlanner:
         million chats. SQLite's work shares our interpreter, and there chunks only add
         statements (53 s against 57 s): one write per batch."""
         assembly.seen.clear()  # distinct digests are counted per batch
-        # readers' filters and weights, for the few chats that have them: two reads a
-        # batch; every other chat keeps sharing its assembly
+        # readers' filters and weights, read only for the chats that have some (the due
+        # chats say which): every other chat keeps sharing its assembly, and a batch
+        # without any costs no read at all
         now = assembly.now
-        assembly.filters, found = await store.shaping_of(
-            session=session, chat_ids=[c.id for c in chats]
+        shaped = [c.id for c in chats if c.shaped]
+        assembly.filters, found = (
+            await store.shaping_of(session=session, chat_ids=shaped) if shaped else ({}, {})
         )
         assembly.weights = {}
         for chat_id, kept in found.items():
