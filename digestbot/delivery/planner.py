@@ -27,8 +27,8 @@ Assembly stays cheap at scale (a day of a million chats, see bench/plan.py):
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
-import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -244,45 +244,44 @@ class _Window:
 
     def _weighted(self, mask: int, size: int, weights: dict[str, float]) -> tuple[int, ...]:
         """The ``size`` best of ``mask`` by score plus weights (as ``shaping.rank``: the
-        sum of the item's tags' weights, bounded). Only items on a weighted tag move;
-        of the others, only the first ``size`` (in rank order) can make it. The sums
-        go tag by tag over the tag masks, not item by item over their tags.
+        sum of the item's tags' weights, bounded), ties in rank order.
 
-        The first ``size`` items set a bar (the lowest of their weighted scores): an
-        item whose score plus the most the weights can add stays under it is beaten by
-        all of those, so the mask is cut to the scores that can reach it before any
-        sums are made (most of a long mask, with 10 to pick)."""
+        An item's boost depends only on which weighted tags it has, so the mask splits
+        into a few groups (one per such set, split tag by tag over the tag masks) whose
+        items share a boost: within a group, rank order (score, best first) is the
+        weighted order too. The digest is then a merge of the groups' heads, ``size``
+        steps, rather than a sum per item and a sort of every item a chat may get."""
         masks, tag_ids = self.tag_masks, self.tag_ids
-        # (the tag's mask within this one, its weight), in the weights' order: the sums
-        # below add in that order, as shaping.boost does
-        weighed = [
-            (found, weight)
-            for tag, weight in weights.items()
-            if (tag_id := tag_ids.get(tag)) is not None and (found := masks.get(tag_id, 0) & mask)
-        ]
-        if not weighed:
-            return tuple(_positions(mask, size))
+        # (items, the sum of their weights, whether any weighted tag is theirs); the sums
+        # add in the weights' order, as shaping.boost does, so they come out the same
+        groups: list[tuple[int, float, bool]] = [(mask, 0.0, False)] if mask else []
+        for tag, weight in weights.items():
+            tag_id = tag_ids.get(tag)
+            found = masks.get(tag_id, 0) & mask if tag_id is not None else 0
+            if not found:
+                continue
+            split: list[tuple[int, float, bool]] = []
+            for items, extra, moved in groups:
+                if inside := items & found:
+                    split.append((inside, extra + weight, True))
+                if outside := items ^ inside:
+                    split.append((outside, extra, moved))
+            groups = split
         scores = self.scores
-        first = _positions(mask, size)
-        if len(first) == size:
-            bar = min(_lifted(scores[p], p, weighed) for p in first)
-            lift = min(ITEM_BOUND, sum(weight for _, weight in weighed if weight > 0))
-            # strictly under the bar, with room for the sums' rounding (an ulp or so)
-            least = math.floor(bar - lift - 1e-6) + 1
-            mask &= self._mask(self._score, least, lambda i: i.brief.score >= least)
-        extra: dict[int, float] = {}
-        moving = 0
-        for found, weight in weighed:
-            found &= mask
-            moving |= found
-            for p in _positions(found):
-                extra[p] = extra.get(p, 0.0) + weight
-        keyed: list[tuple[float, int]] = [(-scores[p], p) for p in _positions(mask & ~moving, size)]
-        keyed += [
-            (-(scores[p] + max(-ITEM_BOUND, min(ITEM_BOUND, e))), p) for p, e in extra.items()
-        ]
-        keyed.sort()
-        return tuple(p for _, p in keyed[:size])
+        heads: list[tuple[float, int, int, float | None]] = []  # (key, position, rest, lift)
+        for items, extra, moved in groups:
+            lift = max(-ITEM_BOUND, min(ITEM_BOUND, extra)) if moved else None
+            heads.append((*_head(items, scores, lift), lift))
+        heapq.heapify(heads)
+        chosen: list[int] = []
+        while heads and len(chosen) < size:
+            _, position, rest, lift = heads[0]
+            chosen.append(position)
+            if rest:
+                heapq.heapreplace(heads, (*_head(rest, scores, lift), lift))
+            else:
+                heapq.heappop(heads)
+        return tuple(chosen)
 
     def payloads(self, chosen: tuple[int, ...], more: int, day: date) -> list[str]:
         """The messages of one digest, split as Telegram's limits need: each names its
@@ -311,15 +310,13 @@ class _Window:
         return out
 
 
-def _lifted(score: int, position: int, weighed: list[tuple[int, float]]) -> float:
-    """An item's score plus the weights of its tags (``weighed``: each weighted tag's
-    mask and weight), bounded, summed in the same order as ``_Window._weighted``."""
-    extra, moved = 0.0, False
-    for found, weight in weighed:
-        if found >> position & 1:
-            extra += weight
-            moved = True
-    return score + max(-ITEM_BOUND, min(ITEM_BOUND, extra)) if moved else score
+def _head(items: int, scores: list[int], lift: float | None) -> tuple[float, int, int]:
+    """A group's best item: (its sort key, as shaping.rank's: minus score plus ``lift``,
+    its position), its position, and the group's other items."""
+    low = items & -items
+    position = low.bit_length() - 1
+    key = -scores[position] if lift is None else -(scores[position] + lift)
+    return key, position, items ^ low
 
 
 def _positions(mask: int, limit: int | None = None) -> list[int]:
