@@ -248,8 +248,8 @@ class _Window:
 
         An item's boost depends only on which weighted tags it has, so the mask splits
         into a few groups (one per such set, split tag by tag over the tag masks) whose
-        items share a boost: within a group, rank order (score, best first) is the
-        weighted order too. The digest is then a merge of the groups' heads, ``size``
+        items share a boost: within a group, rank order (the window's, best score first)
+        is the weighted order too. The digest is then a merge of the groups' heads, ``size``
         steps, rather than a sum per item and a sort of every item a chat may get."""
         masks, tag_ids = self.tag_masks, self.tag_ids
         # (items, the sum of their weights, whether any weighted tag is theirs); the sums
@@ -311,8 +311,8 @@ class _Window:
 
 
 def _head(items: int, scores: list[int], lift: float | None) -> tuple[float, int, int]:
-    """A group's best item: (its sort key, as shaping.rank's: minus score plus ``lift``,
-    its position), its position, and the group's other items."""
+    """A group's best item and the rest: (its sort key, the one shaping.rank sorts by:
+    minus its score plus ``lift``; its position; the group's other items)."""
     low = items & -items
     position = low.bit_length() - 1
     key = -scores[position] if lift is None else -(scores[position] + lift)
