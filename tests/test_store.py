@@ -286,6 +286,31 @@ async def test_due_chats_come_earliest_first_without_the_unreachable_paused_or_o
     assert [c.id for c in unscheduled] == [4]
 
 
+async def test_due_chats_say_which_have_filters_or_weights(sessions):
+    """The planner reads filters and weights only for the due chats that have some."""
+    now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    due = now - timedelta(minutes=1)
+    async with session_scope(sessions) as session:
+        session.add_all([Chat(id=n, next_digest_at=due) for n in (1, 2, 3, 4)])
+    async with session_scope(sessions) as session:
+        await store.add_filter(
+            session=session, chat_id=2, kind="mute", term="crypto", text="crypto"
+        )
+        await store.save_weights(session=session, chat_id=3, values={"llm": (1.0, 1)}, now=now)
+        await store.add_filter(session=session, chat_id=4, kind="tag", term="llm", text="llm")
+        await store.save_weights(session=session, chat_id=4, values={"chips": (-1.0, 1)}, now=now)
+
+    async with sessions() as session:
+        found = await store.due_chats(session=session, now=now, limit=10)
+    assert {c.id: c.shaped for c in found} == {1: False, 2: True, 3: True, 4: True}
+
+    async with session_scope(sessions) as session:
+        await store.delete_shaping(session=session, chat_id=4)
+    async with sessions() as session:
+        found = await store.due_chats(session=session, now=now, limit=10)
+    assert [c.id for c in found if c.shaped] == [2, 3]
+
+
 async def test_every_change_to_the_briefs_moves_the_window_revision(sessions):
     """The planner keeps briefs between ticks while the window stays the same: an edit
     must change it even when stamped earlier than the latest change (a clock behind)."""

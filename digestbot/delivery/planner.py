@@ -27,6 +27,7 @@ Assembly stays cheap at scale (a day of a million chats, see bench/plan.py):
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -251,26 +252,44 @@ class _Window:
 
     def _weighted(self, mask: int, size: int, weights: dict[str, float]) -> tuple[int, ...]:
         """The ``size`` best of ``mask`` by score plus weights (as ``shaping.rank``: the
-        sum of the item's tags' weights, bounded). Only items on a weighted tag move;
-        of the others, only the first ``size`` (in rank order) can make it. The sums
-        go tag by tag over the tag masks, not item by item over their tags."""
-        extra: dict[int, float] = {}
-        moving = 0
+        sum of the item's tags' weights, bounded), ties in rank order.
+
+        An item's boost depends only on which weighted tags it has, so the mask splits
+        into a few groups (one per such set, split tag by tag over the tag masks) whose
+        items share a boost: within a group, rank order (the window's, best score first)
+        is the weighted order too. The digest is then a merge of the groups' heads, ``size``
+        steps, rather than a sum per item and a sort of every item a chat may get."""
+        masks, tag_ids = self.tag_masks, self.tag_ids
+        # (items, the sum of their weights, whether any weighted tag is theirs); the sums
+        # add in the weights' order, as shaping.boost does, so they come out the same
+        groups: list[tuple[int, float, bool]] = [(mask, 0.0, False)] if mask else []
         for tag, weight in weights.items():
-            tag_id = self.tag_ids.get(tag)
-            found = self.tag_masks.get(tag_id, 0) & mask if tag_id is not None else 0
-            moving |= found
-            for p in _positions(found):
-                extra[p] = extra.get(p, 0.0) + weight
-        if not extra:
-            return tuple(_positions(mask, size))
+            tag_id = tag_ids.get(tag)
+            found = masks.get(tag_id, 0) & mask if tag_id is not None else 0
+            if not found:
+                continue
+            split: list[tuple[int, float, bool]] = []
+            for items, extra, moved in groups:
+                if inside := items & found:
+                    split.append((inside, extra + weight, True))
+                if outside := items ^ inside:
+                    split.append((outside, extra, moved))
+            groups = split
         scores = self.scores
-        keyed: list[tuple[float, int]] = [(-scores[p], p) for p in _positions(mask & ~moving, size)]
-        keyed += [
-            (-(scores[p] + max(-ITEM_BOUND, min(ITEM_BOUND, e))), p) for p, e in extra.items()
-        ]
-        keyed.sort()
-        return tuple(p for _, p in keyed[:size])
+        heads: list[tuple[float, int, int, float | None]] = []  # (key, position, rest, lift)
+        for items, extra, moved in groups:
+            lift = max(-ITEM_BOUND, min(ITEM_BOUND, extra)) if moved else None
+            heads.append((*_head(items, scores, lift), lift))
+        heapq.heapify(heads)
+        chosen: list[int] = []
+        while heads and len(chosen) < size:
+            _, position, rest, lift = heads[0]
+            chosen.append(position)
+            if rest:
+                heapq.heapreplace(heads, (*_head(rest, scores, lift), lift))
+            else:
+                heapq.heappop(heads)
+        return tuple(chosen)
 
     def payloads(self, chosen: tuple[int, ...], more: int, day: date, style: Style) -> list[str]:
         """The messages of one digest, split as Telegram's limits need: each names its
@@ -315,6 +334,15 @@ class _Window:
             out.append(part.encode())
             start += count
         return out
+
+
+def _head(items: int, scores: list[int], lift: float | None) -> tuple[float, int, int]:
+    """A group's best item and the rest: (its sort key, the one shaping.rank sorts by:
+    minus its score plus ``lift``; its position; the group's other items)."""
+    low = items & -items
+    position = low.bit_length() - 1
+    key = -scores[position] if lift is None else -(scores[position] + lift)
+    return key, position, items ^ low
 
 
 def _positions(mask: int, limit: int | None = None) -> list[int]:
@@ -435,11 +463,13 @@ class DigestPlanner:
         million chats. SQLite's work shares our interpreter, and there chunks only add
         statements (53 s against 57 s): one write per batch."""
         assembly.seen.clear()  # distinct digests are counted per batch
-        # readers' filters and weights, for the few chats that have them: two reads a
-        # batch; every other chat keeps sharing its assembly
+        # readers' filters and weights, read only for the chats that have some (the due
+        # chats say which): every other chat keeps sharing its assembly, and a batch
+        # without any costs no read at all
         now = assembly.now
-        assembly.filters, found = await store.shaping_of(
-            session=session, chat_ids=[c.id for c in chats]
+        shaped = [c.id for c in chats if c.shaped]
+        assembly.filters, found = (
+            await store.shaping_of(session=session, chat_ids=shaped) if shaped else ({}, {})
         )
         assembly.weights = {}
         for chat_id, kept in found.items():

@@ -95,6 +95,26 @@ async def weights_of(
 _FILTERS = ChatFilter.__table__  # type: ignore[attr-defined]
 _WEIGHTS = TagWeight.__table__  # type: ignore[attr-defined]
 _WEIGHT = "w"  # the kind of a weight row in shaping_of's union (no filter kind is)
+# Built once, the chat ids bound as an expanding parameter: building it per call cost
+# more than running it (SQLAlchemy coerced each of a chunk's ids and keyed the
+# statement for its cache again, every batch of every tick).
+_SHAPING_IDS: sa.BindParameter[list[int]] = sa.bindparam("chat_ids", expanding=True)
+_SHAPING = sa.union_all(
+    sa.select(
+        _WEIGHTS.c.chat_id,
+        sa.literal(_WEIGHT).label("kind"),
+        _WEIGHTS.c.tag.label("term"),
+        _WEIGHTS.c.value,
+        _WEIGHTS.c.updated_at,
+    ).where(_WEIGHTS.c.chat_id.in_(_SHAPING_IDS)),
+    sa.select(
+        _FILTERS.c.chat_id,
+        _FILTERS.c.kind,
+        _FILTERS.c.term,
+        sa.literal(0.0, sa.Float),
+        sa.cast(sa.null(), UTCDateTime),
+    ).where(_FILTERS.c.chat_id.in_(_SHAPING_IDS)),
+)
 
 
 async def shaping_of(
@@ -107,23 +127,8 @@ async def shaping_of(
     weights: dict[int, list[tuple[str, float, datetime]]] = defaultdict(list)
     conn = await session.connection()
     for chunk in chunks(sorted(set(chat_ids))):
-        stmt = sa.union_all(
-            sa.select(
-                _WEIGHTS.c.chat_id,
-                sa.literal(_WEIGHT).label("kind"),
-                _WEIGHTS.c.tag.label("term"),
-                _WEIGHTS.c.value,
-                _WEIGHTS.c.updated_at,
-            ).where(_WEIGHTS.c.chat_id.in_(chunk)),
-            sa.select(
-                _FILTERS.c.chat_id,
-                _FILTERS.c.kind,
-                _FILTERS.c.term,
-                sa.literal(0.0, sa.Float),
-                sa.cast(sa.null(), UTCDateTime),
-            ).where(_FILTERS.c.chat_id.in_(chunk)),
-        )
-        for chat_id, kind, term, value, updated_at in (await conn.execute(stmt)).all():
+        found = await conn.execute(_SHAPING, {"chat_ids": list(chunk)})
+        for chat_id, kind, term, value, updated_at in found.all():
             if kind == _WEIGHT:
                 weights[chat_id].append((term, value, updated_at))
             else:

@@ -18,15 +18,19 @@ from digestbot.store.briefs import BRIEFS_REVISION
 from digestbot.store.models import (
     Brief,
     Chat,
+    ChatFilter,
     ChatType,
     KeyValue,
     OutboxKind,
     OutboxStatus,
+    TagWeight,
     UTCDateTime,
 )
 from digestbot.store.sql import dialect_name
 
 _CHATS = Chat.__table__  # type: ignore[attr-defined]
+_FILTERS = ChatFilter.__table__  # type: ignore[attr-defined]
+_WEIGHTS = TagWeight.__table__  # type: ignore[attr-defined]
 # What planning reads of a chat; Core rows, not ORM objects: thousands per tick.
 _SCHEDULE_COLUMNS = (
     "id",
@@ -79,6 +83,7 @@ class DueChat(NamedTuple):
     next_digest_at: datetime
     tag_ids: tuple[int, ...]  # the tags it follows
     alerted_ids: tuple[int, ...] = ()  # briefs it had as alerts: left out of its digest
+    shaped: bool = False  # it has filters or tag weights (see store.shaping_of)
     # how its digest is made: its language code as stored (None: not chosen), /style
     # compact, and its type (a private chat's digest has the feedback row)
     language: str | None = None
@@ -100,6 +105,10 @@ async def due_chats(
     skips what is due at or before it: on PostgreSQL a moved schedule leaves its old
     index entry behind until vacuum, so an open-ended read would walk over every
     schedule moved since then (by evening, most of a million).
+
+    Each chat also says whether it has filters or tag weights (``shaped``: two index
+    probes in the same query), so the planner reads those only for the chats that have
+    some, rather than looking up every due chat (most have none).
     """
     # The due moment comes as the driver gives it (no per-row type processing); the
     # few distinct moments of a tick are converted once, below.
@@ -113,6 +122,10 @@ async def due_chats(
             ),
             _CHATS.c.tag_ids,
             _CHATS.c.alerted_ids,
+            sa.or_(
+                sa.exists().where(_FILTERS.c.chat_id == _CHATS.c.id),
+                sa.exists().where(_WEIGHTS.c.chat_id == _CHATS.c.id),
+            ),
             *_STYLE,
         )
         .where(
@@ -132,10 +145,11 @@ async def due_chats(
     return [
         DueChat._make(
             (
-                *r[: -3 - style],
-                moment(r[-3 - style]),
+                *r[: -4 - style],
+                moment(r[-4 - style]),
+                _ids(r[-3 - style]),
                 _ids(r[-2 - style]),
-                _ids(r[-1 - style]),
+                bool(r[-1 - style]),
                 *r[-style:],
             )
         )
