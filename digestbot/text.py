@@ -1,8 +1,8 @@
-"""Counts in words: "1 chat", "2 chats", "1,204 messages".
+"""Counts in words for the command line: "1 chat", "2 chats", "1,204 messages".
 
-A stopgap until the texts move to gettext, whose plural forms handle every language;
-until then every place in bot/ and delivery/ where a count meets a noun comes through
-here, so that move has one helper to replace.
+The ``digestbot`` command speaks English to the operator's terminal, so it counts here.
+Everything Telegram readers and admins see counts through :func:`digestbot.i18n.count`,
+whose plural forms follow each language's rules.
 """
 
 from __future__ import annotations
