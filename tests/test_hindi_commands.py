@@ -127,3 +127,31 @@ async def test_a_forged_language_button_is_refused(database_url):
         answers = [r for r in pressed if r.method == "answerCallbackQuery"]
         assert "expired" in str(answers[0].params.get("text"))
         assert await bot.services.chats.language(READER, None) == "en"
+
+
+async def test_a_group_speaks_the_language_of_whoever_added_the_bot(database_url):
+    group_id = -1009876543210
+    async with running_bot(database_url) as bot:
+        bot.server.user(READER, language_code="hi")
+        bot.server.user(READER + 1, language_code="en")
+        group = bot.server.group_chat(group_id, "Newsroom", type="supergroup", admins=[READER])
+        await bot.update(
+            await bot.server.chat_member_update(group, "member", "left", from_user=READER)
+        )
+        # an English member speaks first after the Hindi admin added the bot
+        (reply,) = await bot.texts(group, "/help", READER + 1)
+        assert DEVANAGARI.search(reply)
+    async with running_bot(database_url) as bot:  # kept with the group, not remembered
+        assert await bot.services.chats.language(group_id, "en") == "hi"
+
+
+async def test_forget_forgets_the_language_chosen(database_url):
+    async with running_bot(database_url) as bot:
+        chat = bot.server.private_chat(READER, language_code="en")
+        await bot.say(chat, "/language")
+        await bot.press(chat, bot.server.messages(chat)[-1].message_id, "lg:hi", READER)
+        await bot.say(chat, "/forget")
+        forget = bot.server.messages(chat)[-1]
+        await bot.press(chat, forget.message_id, "fg:yes", READER)
+        (reply,) = await bot.texts(chat, "/help")
+        assert "What I can do" in reply  # this user's Telegram is in English

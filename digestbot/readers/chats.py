@@ -114,6 +114,9 @@ class ChatService:
         self._defaults = defaults
         self._clock = clock
         self._languages: TTLCache[int, str] = TTLCache(LANGUAGES_CACHED, LANGUAGE_TTL)
+        # The Telegram language of a chat's first contact, seen before the chat is
+        # registered (a group's adder, a command before /start): register() keeps it.
+        self._first_contact: TTLCache[int, str] = TTLCache(LANGUAGES_CACHED, LANGUAGE_TTL)
 
     async def register(
         self,
@@ -123,7 +126,11 @@ class ChatService:
         title: str | None = None,
         language: str | None = None,
     ) -> tuple[Chat, bool]:
-        """Create the chat (or wake it up: active, not paused); returns (chat, is_new)."""
+        """Create the chat (or wake it up: active, not paused); returns (chat, is_new).
+
+        A new chat's language is ``language``, else its first contact's (see language()).
+        """
+        language = language or self._first_contact.pop(chat_id, None)
         async with session_scope(self._sessions) as session:
             chat, created = await store.get_or_create_chat(
                 session=session,
@@ -172,9 +179,11 @@ class ChatService:
             if known and stored is None and telegram_code:
                 stored = telegram_code[:16]
                 await store.set_chat_language(session=session, chat_id=chat_id, language=stored)
-        language = i18n.resolve(stored if known else telegram_code)
-        if known:  # a chat not yet registered is asked again once it is
-            self._languages[chat_id] = language
+        if not known and telegram_code:
+            self._first_contact[chat_id] = telegram_code[:16]
+        # cached even for a chat not registered yet: a flood of its updates then costs no
+        # reads, and registering it keeps the same first-contact language
+        language = self._languages[chat_id] = i18n.resolve(stored if known else telegram_code)
         return language
 
     async def set_language(self, chat_id: int, language: str) -> None:
@@ -403,4 +412,7 @@ class ChatService:
         async with session_scope(self._sessions) as session:
             # saved briefs, shares and channel choices first: they name the chat too
             await store.delete_user_rows(session=session, chat_id=chat_id)
-            return await store.delete_chat(session=session, chat_id=chat_id)
+            deleted = await store.delete_chat(session=session, chat_id=chat_id)
+        # again once deleted: a lookup while the delete ran may have cached the old one
+        self._languages.pop(chat_id, None)
+        return deleted

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 
 from digestbot import i18n
@@ -11,6 +14,8 @@ from digestbot.bot.handlers import managed
 from digestbot.bot.handlers.common import reply, stale_button
 from digestbot.bot.handlers.guards import may_configure
 from digestbot.i18n import _
+
+log = logging.getLogger(__name__)
 
 
 async def speak_chat_language(update: object, context: BotContext) -> None:
@@ -22,7 +27,15 @@ async def speak_chat_language(update: object, context: BotContext) -> None:
     if chat is None:  # an inline query: no chat, so the user's own language
         i18n.set_current(i18n.resolve(code))
         return
-    i18n.set_current(await context.services.chats.language(chat.id, code))
+    try:
+        language = await context.services.chats.language(chat.id, code)
+    except (SQLAlchemyError, OSError) as exc:
+        # the store is down: answer in the user's own language rather than apologise
+        # for an update that may not even need an answer (the handler that does reach
+        # the store reports the failure once)
+        log.warning("chat %s: could not read its language (%s)", chat.id, exc)
+        language = i18n.resolve(code)
+    i18n.set_current(language)
 
 
 async def language(update: Update, context: BotContext) -> None:

@@ -214,4 +214,4 @@ async def feedback_button(update: Update, context: BotContext, parts: list[str])
         return
     named = ", ".join(f"#{t}" for t in tags[:4])
     done = _("More like {tags}") if delta > 0 else _("Less of {tags}")
-    await query.answer(done.format(tags=named))
+    await query.answer(done.format(tags=named)[:200])  # Telegram refuses longer answers
