@@ -744,6 +744,10 @@ def bench_one(stores: SqliteStores | PostgresStores, chats: int, args: argparse.
     finally:
         if not args.year:  # the cached year store is only ever copied
             stores.drop(template)
+        elif args.forget:
+            from bench import yearstore
+
+            yearstore.forget(stores.name, template, pg_url=args.pg_url)
     day = runs["day"]
     assert day is not None
     return Row(stores.name, chats, build_s, day, runs["burst"], runs["traced"], lateness, floor)
@@ -847,6 +851,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="run on a copy of bench/yearstore.py's cached year store (default 1,000,000 "
         "chats, with a year of briefs and outbox history) instead of the generated store",
     )
+    parser.add_argument(
+        "--forget", action="store_true", help="with --year: delete the cached store after"
+    )
     parser.add_argument("--year-briefs", type=int, default=110_000, help="with --year")
     parser.add_argument("--year-outbox", type=int, default=3_000_000, help="with --year")
     parser.add_argument(
@@ -925,7 +932,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stats.sort_stats("cumulative").print_stats(40)
         stats.sort_stats("tottime").print_stats(25)
     last = rows[-1]
-    day, burst, traced = last.day, last.burst, last.burst_traced
+    day, burst, traced, floor = last.day, last.burst, last.burst_traced, last.floor
     print(
         json.dumps(
             {
@@ -953,10 +960,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "late_p95_s": round(last.lateness["p95_s"], 1),
                 "late_worst_s": round(last.lateness["worst_s"], 1),
                 "year": args.year,
-                "floor_s": _round(last.floor and last.floor.seconds, 3),
-                "floor_by": last.floor and last.floor.driver,
-                "floor_transactions": last.floor and last.floor.transactions,
-                "ratio": _round(last.floor and last.day["seconds"] / last.floor.seconds, 2),
+                "floor_s": round(floor.seconds, 3) if floor else None,
+                "floor_by": floor.driver if floor else None,
+                "floor_transactions": floor.transactions if floor else None,
+                "ratio": round(day["seconds"] / floor.seconds, 2) if floor else None,
             }
         )
     )
