@@ -25,6 +25,18 @@ Two measurements, each on a fresh copy of the store:
   after an outage; issue 4's measurement, on this scenario). Timed once, then once more under
   tracemalloc unless ``--no-trace`` (tracemalloc hooks every allocation and slows this
   code 3-5x; its peak counts only Python allocations made during planning).
+* **floor** (``floor_s``; ``ratio`` is ``seconds / floor_s``), unless ``--no-floor``:
+  after the day, the outbox rows it queued and the schedules it moved are read back and
+  written again into another fresh copy of the pre-day store by the driver alone (plain
+  ``sqlite3`` / ``asyncpg``), in the planner's transactions (per tick, 5,000 chats at a
+  time), with no planning and no SQLAlchemy: see ``bench/floor.py``. Machines differ and
+  this one is shared, so the day's seconds mean more beside a floor from the same run.
+
+With ``--year`` the store is not generated: each run is on a copy of
+``bench/yearstore.py``'s cached year store (its chats are this population, 1,000,000 by
+default, following 1-3 tags; 110,000 briefs and 3,000,000 outbox rows of history; the
+cached store itself is never written to). ``build s`` is then the time to find it
+(building it, the first time, takes minutes).
 
 Run from the repository root::
 
@@ -33,6 +45,7 @@ Run from the repository root::
     .venv/bin/python bench/plan.py --quick                           # 2,000 chats, SQLite
     .venv/bin/python bench/plan.py --chats 1000000 --db postgres --no-trace
     .venv/bin/python bench/plan.py --chats 1000000 --filters 0.2 --weights 0.2  # issue 16
+    .venv/bin/python bench/plan.py --year --db sqlite --no-burst --no-trace     # issue 19
 
 The store is built with bulk SQL on the migrated schema: chats and subscriptions go in
 through the driver directly (``executemany`` of plain tuples on SQLite, ``COPY`` on
@@ -80,10 +93,12 @@ Output: a table on standard output, then, as the last line, JSON of the largest 
     {"chats": N, "digests": D, "seconds": S, "peak_mb": M, "db": ..., "cpu_s": ..., "ticks": 1440,
      "due_ticks": ..., "slowest_tick_s": ..., "due": ..., "queued": ..., "stale": ...,
      "build_s": ..., "rss_delta_mb": ..., "burst_seconds": ..., "burst_digests": ...,
-     "burst_traced_mb": ...}
+     "burst_traced_mb": ..., "year": ..., "floor_s": ..., "floor_by": ...,
+     "floor_transactions": ..., "ratio": ...}
 
 ``seconds`` and ``digests`` are the whole day's; ``peak_mb`` is the day's peak RSS of
-the measuring process; ``burst_*`` are null with ``--no-burst``.
+the measuring process; ``burst_*`` are null with ``--no-burst``, ``floor_*`` and
+``ratio`` with ``--no-floor``.
 """
 
 from __future__ import annotations
