@@ -25,6 +25,18 @@ Two measurements, each on a fresh copy of the store:
   after an outage; issue 4's measurement, on this scenario). Timed once, then once more under
   tracemalloc unless ``--no-trace`` (tracemalloc hooks every allocation and slows this
   code 3-5x; its peak counts only Python allocations made during planning).
+* **floor** (``floor_s``; ``ratio`` is ``seconds / floor_s``), unless ``--no-floor``:
+  after the day, the outbox rows it queued and the schedules it moved are read back and
+  written again into another fresh copy of the pre-day store by the driver alone (plain
+  ``sqlite3`` / ``asyncpg``), in the planner's transactions (per tick, 5,000 chats at a
+  time), with no planning and no SQLAlchemy: see ``bench/floor.py``. Machines differ and
+  this one is shared, so the day's seconds mean more beside a floor from the same run.
+
+With ``--year`` the store is not generated: each run is on a copy of
+``bench/yearstore.py``'s cached year store (its chats are this population, 1,000,000 by
+default, following 1-3 tags; 110,000 briefs and 3,000,000 outbox rows of history; the
+cached store itself is never written to). ``build s`` is then the time to find it
+(building it, the first time, takes minutes).
 
 Run from the repository root::
 
@@ -33,6 +45,7 @@ Run from the repository root::
     .venv/bin/python bench/plan.py --quick                           # 2,000 chats, SQLite
     .venv/bin/python bench/plan.py --chats 1000000 --db postgres --no-trace
     .venv/bin/python bench/plan.py --chats 1000000 --filters 0.2 --weights 0.2  # issue 16
+    .venv/bin/python bench/plan.py --year --db sqlite --no-burst --no-trace     # issue 19
 
 The store is built with bulk SQL on the migrated schema: chats and subscriptions go in
 through the driver directly (``executemany`` of plain tuples on SQLite, ``COPY`` on
@@ -80,10 +93,12 @@ Output: a table on standard output, then, as the last line, JSON of the largest 
     {"chats": N, "digests": D, "seconds": S, "peak_mb": M, "db": ..., "cpu_s": ..., "ticks": 1440,
      "due_ticks": ..., "slowest_tick_s": ..., "due": ..., "queued": ..., "stale": ...,
      "build_s": ..., "rss_delta_mb": ..., "burst_seconds": ..., "burst_digests": ...,
-     "burst_traced_mb": ...}
+     "burst_traced_mb": ..., "year": ..., "floor_s": ..., "floor_by": ...,
+     "floor_transactions": ..., "ratio": ...}
 
 ``seconds`` and ``digests`` are the whole day's; ``peak_mb`` is the day's peak RSS of
-the measuring process; ``burst_*`` are null with ``--no-burst``.
+the measuring process; ``burst_*`` are null with ``--no-burst``, ``floor_*`` and
+``ratio`` with ``--no-floor``.
 """
 
 from __future__ import annotations
@@ -119,6 +134,7 @@ if str(ROOT) not in sys.path:
 import asyncpg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from bench.floor import Floor, measure_floor  # noqa: E402
 from digestbot import store  # noqa: E402
 from digestbot.briefs.parse import BriefData  # noqa: E402
 from digestbot.config import Settings  # noqa: E402
@@ -664,6 +680,7 @@ class Row:
     burst: dict[str, Any] | None
     burst_traced: dict[str, Any] | None
     lateness: dict[str, float]  # the day's queue at --send-rate (see queue_lateness)
+    floor: Floor | None = None  # the day's writes alone (bench/floor.py)
 
 
 def profiled() -> bool:
@@ -678,24 +695,40 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def year_template(kind: str, chats: int, args: argparse.Namespace) -> tuple[str, float]:
+    """The cached year store (bench/yearstore.py) of ``chats`` chats: its URL, and how
+    long finding (or, the first time, building) it took. Only ever copied."""
+    from bench import yearstore  # it imports this module: not at the top
+
+    size = yearstore.Size(chats, args.year_briefs, args.year_outbox, args.seed)
+    url, _, seconds = yearstore.year_store(kind, size, cache=args.cache_dir, pg_url=args.pg_url)
+    return url, seconds
+
+
 def bench_one(stores: SqliteStores | PostgresStores, chats: int, args: argparse.Namespace) -> Row:
-    template = stores.new(f"template_{chats}")
-    tag = f"[{stores.name} {chats:,}]"
+    tag = f"[{stores.name} {chats:,}{' year' if args.year else ''}]"
+    if args.year:
+        progress(f"{tag} finding the year store...")
+        template, build_s = year_template(stores.name, chats, args)
+    else:
+        template = stores.new(f"template_{chats}")
+    floor: Floor | None = None
     try:
-        progress(f"{tag} building the store...")
-        started = time.perf_counter()
-        asyncio.run(
-            build_store(
-                template,
-                chats,
-                skew=args.skew,
-                seed=args.seed,
-                filters=args.filters,
-                weights=args.weights,
+        if not args.year:
+            progress(f"{tag} building the store...")
+            started = time.perf_counter()
+            asyncio.run(
+                build_store(
+                    template,
+                    chats,
+                    skew=args.skew,
+                    seed=args.seed,
+                    filters=args.filters,
+                    weights=args.weights,
+                )
             )
-        )
-        build_s = time.perf_counter() - started
-        progress(f"{tag} built in {build_s:.1f} s")
+            build_s = time.perf_counter() - started
+        progress(f"{tag} store ready in {build_s:.1f} s")
         runs: dict[str, dict[str, Any] | None] = {"day": None, "burst": None, "traced": None}
         lateness: dict[str, float] = {}
         for label, mode, trace in (
@@ -719,13 +752,30 @@ def bench_one(stores: SqliteStores | PostgresStores, chats: int, args: argparse.
                     runs[label] = measure_in_child(url, mode=mode, trace=trace)
                 if mode == "day":
                     lateness = queue_lateness(asyncio.run(day_waves(url)), args.send_rate)
+                    if not args.no_floor:
+                        floor = floor_of(stores, template, url, tag)
             finally:
                 stores.drop(url)
     finally:
-        stores.drop(template)
+        if not args.year:  # the cached year store is only ever copied
+            stores.drop(template)
+        elif args.forget:
+            from bench import yearstore
+
+            yearstore.forget(stores.name, template, pg_url=args.pg_url)
     day = runs["day"]
     assert day is not None
-    return Row(stores.name, chats, build_s, day, runs["burst"], runs["traced"], lateness)
+    return Row(stores.name, chats, build_s, day, runs["burst"], runs["traced"], lateness, floor)
+
+
+def floor_of(stores: SqliteStores | PostgresStores, template: str, day_url: str, tag: str) -> Floor:
+    """The day's writes again, with no planning, into a fresh copy of the pre-day store."""
+    progress(f"{tag} floor run...")
+    url = stores.copy(template, f"floor_{uuid.uuid4().hex[:6]}")
+    try:
+        return measure_floor(day_url, url)
+    finally:
+        stores.drop(url)
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -754,6 +804,15 @@ def print_table(rows: Sequence[Row], rate: float) -> None:
             f"{_fmt(b and b['distinct'], ',d'):>9}{_fmt(b and b['peak_rss_mb'], '.0f'):>9}"
             f"{_fmt(t and t['traced_peak_mb'], '.1f'):>7}"
         )
+    for row in rows:
+        if row.floor is not None:
+            f = row.floor
+            print(
+                f"{row.db} {row.chats:,}: day {row.day['seconds']:.2f} s; floor: {f.seconds:.2f} s "
+                f"({f.driver}: the day's {f.rows:,} outbox rows and {f.moves:,} schedule "
+                f"updates in {f.transactions:,} transactions, no planning; cpu "
+                f"{f.cpu_s:.1f} s); ratio: day/floor {row.day['seconds'] / f.seconds:.2f}"
+            )
     for row in rows:
         late = row.lateness
         print(
@@ -799,6 +858,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-burst", action="store_true", help="measure the day only")
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc run")
     parser.add_argument(
+        "--no-floor", action="store_true", help="skip the floor (the day's writes alone)"
+    )
+    parser.add_argument(
+        "--year",
+        action="store_true",
+        help="run on a copy of bench/yearstore.py's cached year store (default 1,000,000 "
+        "chats, with a year of briefs and outbox history) instead of the generated store",
+    )
+    parser.add_argument(
+        "--forget", action="store_true", help="with --year: delete the cached store after"
+    )
+    parser.add_argument("--year-briefs", type=int, default=110_000, help="with --year")
+    parser.add_argument("--year-outbox", type=int, default=3_000_000, help="with --year")
+    parser.add_argument(
+        "--cache-dir", help="with --year: where its SQLite stores are kept (see yearstore.py)"
+    )
+    parser.add_argument(
         "--in-process",
         action="store_true",
         help="plan in this process (implied under a profiler); no tracemalloc run",
@@ -825,7 +901,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     elif args.quick:
         args.size_list = [QUICK_CHATS]
     else:
-        args.size_list = [args.chats or 100_000]
+        args.size_list = [args.chats or (1_000_000 if args.year else 100_000)]
+    if args.year and (args.filters or args.weights):
+        parser.error("--year uses the year store's chats, which have no filters or weights")
     if any(n < 1 for n in args.size_list):
         parser.error("chat counts must be positive")
     if not (0 <= args.filters <= 1 and 0 <= args.weights <= 1):
@@ -869,7 +947,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stats.sort_stats("cumulative").print_stats(40)
         stats.sort_stats("tottime").print_stats(25)
     last = rows[-1]
-    day, burst, traced = last.day, last.burst, last.burst_traced
+    day, burst, traced, floor = last.day, last.burst, last.burst_traced, last.floor
     print(
         json.dumps(
             {
@@ -896,6 +974,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "late_p50_s": round(last.lateness["p50_s"], 1),
                 "late_p95_s": round(last.lateness["p95_s"], 1),
                 "late_worst_s": round(last.lateness["worst_s"], 1),
+                "year": args.year,
+                "floor_s": round(floor.seconds, 3) if floor else None,
+                "floor_by": floor.driver if floor else None,
+                "floor_transactions": floor.transactions if floor else None,
+                "ratio": round(day["seconds"] / floor.seconds, 2) if floor else None,
             }
         )
     )

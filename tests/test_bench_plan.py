@@ -27,6 +27,50 @@ def test_plan_quick_sqlite_plans_every_chat_once_over_the_day():
     assert result["burst_traced_mb"] > 0  # tracemalloc saw the planner allocate
     assert result["send_rate"] == 25
     assert 0 < result["late_p50_s"] <= result["late_p95_s"] <= result["late_worst_s"]
+    assert result["year"] is False
+    _assert_floor_beside_the_day(result)
+
+
+def _assert_floor_beside_the_day(result):
+    # the floor wrote what the day wrote, in about as many transactions as it committed
+    # (one per due tick here: under 5,000 chats a tick), with no planning: faster
+    assert result["floor_by"] in ("plain sqlite3", "plain asyncpg")
+    assert result["floor_transactions"] >= result["due_ticks"]
+    assert 0 < result["floor_s"] < result["seconds"]
+    # the ratio of the unrounded figures (rounded to 0.01): floor_s is rounded to the
+    # millisecond, which on a tiny store is a few percent of it
+    floor_s, day_s, ratio = result["floor_s"], result["seconds"], result["ratio"]
+    low, high = day_s / (floor_s + 0.0006), day_s / max(floor_s - 0.0006, 1e-6)
+    assert low - 0.006 <= ratio <= high + 0.006
+
+
+@pytest.mark.postgres
+def test_plan_quick_postgres_prints_the_floor_beside_the_day():
+    result = run_script("plan.py", "--quick", "--db", "postgres", "--no-burst")
+    assert result["db"] == "postgres" and result["due"] == 2000 and result["stale"] == 0
+    assert result["burst_seconds"] is None
+    _assert_floor_beside_the_day(result)
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_plan_year_runs_the_day_on_a_copy_of_a_tiny_year_store(db, tmp_path):
+    tiny = ("--chats", "300", "--year-briefs", "400", "--year-outbox", "900", "--seed", "5")
+    cache = ("--cache-dir", str(tmp_path))
+    first = run_script("plan.py", "--year", *tiny, *cache, "--db", db, "--no-burst")
+    # the year store's chats are plan.py's population: each due once in the measured day
+    assert first["year"] is True and first["chats"] == 300
+    assert first["due"] == 300 and first["stale"] == 0
+    assert 1 <= first["queued"] <= 300
+    _assert_floor_beside_the_day(first)
+    # the day ran on copies: the cached store is unchanged, so a second run plans the
+    # same day again (the same digests), then deletes it
+    again = run_script("plan.py", "--year", *tiny, *cache, "--db", db, "--no-burst", "--forget")
+    assert (again["due"], again["queued"], again["digests"]) == (
+        first["due"],
+        first["queued"],
+        first["digests"],
+    )
+    assert not list(tmp_path.glob("yearstore_*.db"))
 
 
 def test_a_morning_wave_drains_at_the_send_rate_and_delays_the_next_minute():
