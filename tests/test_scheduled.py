@@ -15,7 +15,7 @@ from digestbot.delivery.planner import PARKED
 from digestbot.delivery.sender import SendBudget, Sender
 from digestbot.fakeapi import Fault
 from digestbot.store import db
-from digestbot.store.models import Chat, FilterKind, OutboxStatus
+from digestbot.store.models import Brief, Chat, FilterKind, OutboxStatus
 from tests.factories import make_brief
 
 
@@ -432,6 +432,49 @@ async def test_a_brief_corrected_between_two_ticks_goes_out_corrected(bot):
     (second,) = digests_in(bot, late)
     assert "first take" in first
     assert "corrected" in second and "first take" not in second
+
+
+async def ingested(bot, brief_id: int, at: datetime) -> None:
+    """Back-date a brief's ingestion (ingestion stamps the real clock)."""
+    async with bot.services.sessions() as session:
+        row = await session.get(Brief, brief_id)
+        row.ingested_at = at
+        session.add(row)
+        await session.commit()
+
+
+async def test_a_brief_that_ages_out_of_the_window_leaves_the_next_digests(bot):
+    # the planner keeps its briefs while they only age out (a year of briefs ages one
+    # out every few minutes); what aged out must still stay out, what comes must show
+    start = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+    bot.clock.set(start)
+    old_id, fresh_id = await bot.add_briefs(
+        [
+            make_brief(title="Fortnight-old news", tags=("llm",)),
+            make_brief(title="Fresh news", tags=("llm",)),
+        ]
+    )
+    await ingested(bot, old_id, start - planner.RECENT + timedelta(minutes=30))
+    await ingested(bot, fresh_id, start - timedelta(hours=1))
+    before = await user(bot, 1, at="06:15")
+    after = await user(bot, 2, at="07:00")
+    later = await user(bot, 3, at="08:00")
+    await bot.services.planner.plan()  # their schedules
+
+    await tick_until(bot, start + timedelta(minutes=15), step=timedelta(minutes=15))
+    window = bot.services.planner._window
+    await tick_until(bot, start + timedelta(hours=1), step=timedelta(minutes=15))
+    assert bot.services.planner._window is window  # kept: only a brief aged out
+    (newest_id,) = await bot.add_briefs([make_brief(title="Newer news", tags=("llm",))])
+    await ingested(bot, newest_id, start + timedelta(hours=1))
+    await tick_until(bot, start + timedelta(hours=2), step=timedelta(minutes=15))
+
+    (first,) = digests_in(bot, before)
+    (second,) = digests_in(bot, after)
+    (third,) = digests_in(bot, later)
+    assert "Fortnight-old news" in first and "Fresh news" in first
+    assert "Fortnight-old news" not in second and "Fresh news" in second
+    assert "Fortnight-old news" not in third and "Newer news" in third
 
 
 async def test_paused_and_unreachable_chats_are_parked_until_they_come_back(bot):

@@ -376,7 +376,11 @@ async def first_brief_since(*, session: AsyncSession, newest_id: int, days: int)
         return 0
     since = stamp - timedelta(days=days)
     first: int | None = (
-        await session.exec(select(sa.func.min(Brief.id)).where(col(Brief.ingested_at) >= since))
+        # id + 0: read through ix_briefs_ingested_at, not the primary key from the
+        # oldest brief (see planning.brief_window)
+        await session.exec(
+            select(sa.func.min(col(Brief.id) + 0)).where(col(Brief.ingested_at) >= since)
+        )
     ).one()
     return max(0, (first or 1) - 1)
 

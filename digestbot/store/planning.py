@@ -214,8 +214,12 @@ async def brief_window(*, session: AsyncSession, since: datetime) -> BriefWindow
     trip: the planner asks every minute. Ids grow with ingestion, and a brief is only
     ever added or updated (``upsert_briefs`` stamps ``updated_at``), so while these stay
     the same so do the briefs from ``first`` on."""
+    # min(id + 0), not min(id): given min(id), both databases walk the primary key
+    # from the first brief until one is recent enough, most of a year of briefs every
+    # minute (87 ms on SQLite, bench/RESULTS.md issue 19); this reads the recent end of
+    # ix_briefs_ingested_at instead
     first = (
-        sa.select(sa.func.min(Brief.id))
+        sa.select(sa.func.min(col(Brief.id) + 0))
         .where(col(Brief.ingested_at) >= since)
         .scalar_subquery()
         .correlate(None)
