@@ -141,6 +141,7 @@ from digestbot.config import Settings  # noqa: E402
 from digestbot.delivery.planner import DigestPlanner  # noqa: E402
 from digestbot.delivery.schedule import next_due  # noqa: E402
 from digestbot.store import db  # noqa: E402
+from digestbot.store.briefs import BRIEFS_REVISION  # noqa: E402
 from digestbot.store.models import Brief, Chat, Outbox  # noqa: E402
 
 DAY = datetime(2026, 11, 27, tzinfo=UTC)  # the measured day (a Friday, no DST change)
@@ -563,8 +564,13 @@ async def measure(
     due_ticks = 0
     try:
         sessions = db.session_factory(engine)
-        async with engine.connect() as conn:  # open the pool before the clock starts
-            await conn.execute(sa.text("SELECT 1"))
+        async with engine.begin() as conn:  # open the pool before the clock starts
+            # the briefs as ingestion leaves them, counted (store.upsert_briefs bumps the
+            # revision): the store's builders write them with bulk SQL, which does not
+            await conn.execute(
+                sa.text("INSERT INTO kv (key, value) VALUES (:key, '1') ON CONFLICT DO NOTHING"),
+                {"key": BRIEFS_REVISION},
+            )
         planner = DigestPlanner(sessions, clock=lambda: clock[0])
         hwm_reset = _reset_rss_peak()
         rss_before = _proc_status_mb("VmRSS")

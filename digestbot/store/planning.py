@@ -206,6 +206,24 @@ class BriefWindow:
     count: int  # briefs with ids from ``first`` on
     changed: datetime | None  # when the latest of those was added or updated
     revision: str | None = None  # counts every change to the briefs (see upsert_briefs)
+    first_at: datetime | None = None  # when ``first`` was ingested: until then it stays first
+
+
+async def brief_head(*, session: AsyncSession) -> tuple[int, str | None]:
+    """The newest brief's id and the briefs' revision (see upsert_briefs): while both
+    stay the same no brief came or changed. Two index probes, for the planner's ticks
+    between two briefs leaving its window (see :func:`brief_window`)."""
+    newest = sa.select(sa.func.max(Brief.id)).scalar_subquery().correlate(None)
+    conn = await session.connection()
+    row = (await conn.execute(sa.select(newest, _revision()))).one()
+    return row[0] or 0, row[1]
+
+
+def _revision() -> Any:
+    kv = KeyValue.__table__  # type: ignore[attr-defined]
+    return (
+        sa.select(kv.c.value).where(kv.c.key == BRIEFS_REVISION).scalar_subquery().correlate(None)
+    )
 
 
 async def brief_window(*, session: AsyncSession, since: datetime) -> BriefWindow:
@@ -238,13 +256,18 @@ async def brief_window(*, session: AsyncSession, since: datetime) -> BriefWindow
         .scalar_subquery()
         .correlate(None)
     )
-    kv = KeyValue.__table__  # type: ignore[attr-defined]
-    revision = (
-        sa.select(kv.c.value).where(kv.c.key == BRIEFS_REVISION).scalar_subquery().correlate(None)
-    )
+    first_at = sa.select(col(Brief.ingested_at)).where(col(Brief.id) == first).scalar_subquery()
     conn = await session.connection()
-    row = (await conn.execute(sa.select(newest, first, count, changed, revision))).one()
-    return BriefWindow(end=row[0] or 0, first=row[1], count=row[2], changed=row[3], revision=row[4])
+    stmt = sa.select(newest, first, count, changed, _revision(), first_at.correlate(None))
+    row = (await conn.execute(stmt)).one()
+    return BriefWindow(
+        end=row[0] or 0,
+        first=row[1],
+        count=row[2],
+        changed=row[3],
+        revision=row[4],
+        first_at=row[5],
+    )
 
 
 class DigestRow(NamedTuple):
