@@ -8,7 +8,7 @@ tags each (Zipf-like popularity, as in ``bench/plan.py``), scores 1-10. The chat
 The outbox holds a year of sent digests (some failed, a few cancelled). Everything is
 drawn from ``--seed``, so a store of given parameters is always the same.
 
-Built with bulk SQL on the migrated schema (``bench/plan.py``'s ``_bulk_insert``:
+Built with bulk SQL on the migrated schema (``bench/scenario.py``'s ``_bulk_insert``:
 ``executemany`` of plain tuples on SQLite, ``COPY`` on PostgreSQL), so the full size takes
 minutes, then kept:
 
@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
 import asyncpg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench.plan import (  # noqa: E402
+from bench.scenario import (  # noqa: E402
     ADMIN_URL,
     CHAT_COLUMNS,
     SUB_COLUMNS,
@@ -72,7 +72,7 @@ YEAR_START = datetime(2025, 12, 1, tzinfo=UTC)  # a year of briefs up to 30 Nov 
 CHUNK = 50_000
 HINDI_SHARE = 0.05
 
-# 40 tag slugs, most popular first (TagPicker draws indexes into bench.plan.TAGS)
+# 40 tag slugs, most popular first (TagPicker draws indexes into bench.scenario.TAGS)
 SLUGS = (
     "llm", "generative-ai", "chips", "open-source", "policy", "security", "robotics",
     "funding", "research", "cloud", "energy", "climate", "space", "biotech", "startups",

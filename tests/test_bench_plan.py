@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench.plan import queue_lateness
+from bench.lateness import queue_lateness
 from tests.benchrun import assert_explains_itself, run_script
 
 
