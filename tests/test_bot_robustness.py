@@ -74,6 +74,9 @@ FORGED = [
     "fg:maybe",
     "fg",
     "fg:yes:now",
+    "lg:xx",  # a language this bot does not speak
+    "lg",
+    "lg:en:hi",
     "zz:1:2",
     "tg:1:0" + "9" * 80,  # more than 64 bytes: never made by this bot
     "é" * 40,

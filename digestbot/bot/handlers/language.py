@@ -11,8 +11,7 @@ from digestbot import i18n
 from digestbot.bot import keyboards
 from digestbot.bot.context import BotContext
 from digestbot.bot.handlers import managed
-from digestbot.bot.handlers.common import reply, stale_button
-from digestbot.bot.handlers.guards import may_configure
+from digestbot.bot.handlers.common import reply
 from digestbot.i18n import _
 
 log = logging.getLogger(__name__)
@@ -51,17 +50,10 @@ async def language(update: Update, context: BotContext) -> None:
 
 async def language_button(update: Update, context: BotContext, parts: list[str]) -> None:
     """lg:<code>: switch to that language and say so in it."""
+    known = len(parts) == 2 and parts[1] in i18n.NAMES
+    where = await managed.to_change_by_button(update, context, known=known)
     query = update.callback_query
-    if query is None:
-        return
-    if len(parts) != 2 or parts[1] not in i18n.NAMES:
-        await query.answer(stale_button())
-        return
-    if not await may_configure(update, context):
-        await query.answer(_("Only this group's admins can change settings."))
-        return
-    where = await managed.target(update, context)
-    if where is None:
+    if where is None or query is None:
         return
     await context.services.chats.ensure(where.id, type=where.type)
     await context.services.chats.set_language(where.id, parts[1])

@@ -15,8 +15,8 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from digestbot.bot.context import BotContext
-from digestbot.bot.handlers.common import chat_type
-from digestbot.bot.handlers.guards import ADMIN_STATUSES, require_group_admin
+from digestbot.bot.handlers.common import chat_type, stale_button
+from digestbot.bot.handlers.guards import ADMIN_STATUSES, may_configure, require_group_admin
 from digestbot.briefs.render import esc
 from digestbot.i18n import N_, _
 
@@ -83,5 +83,23 @@ async def to_change(update: Update, context: BotContext) -> Target | None:
     """The chat a settings command may change: in a group only its admins may (the
     others are told), and in a private chat the channel picked with /channels, if any."""
     if not await require_group_admin(update, context):
+        return None
+    return await target(update, context)
+
+
+async def to_change_by_button(update: Update, context: BotContext, *, known: bool) -> Target | None:
+    """:func:`to_change` for a press on a settings button: None, the press answered,
+    when the button is not one this bot makes now (``known`` false: stale or forged),
+    when a group's member who is not its admin pressed it, or when a managed channel's
+    admin is no longer one. Every settings button asks this, so each refuses the same
+    presses with the same answers."""
+    query = update.callback_query
+    if query is None or update.effective_chat is None:
+        return None
+    if not known:
+        await query.answer(stale_button())
+        return None
+    if not await may_configure(update, context):
+        await query.answer(_("Only this group's admins can change settings."))
         return None
     return await target(update, context)

@@ -266,17 +266,9 @@ async def forget_button(update: Update, context: BotContext, parts: list[str]) -
 
 async def setting_button(update: Update, context: BotContext, parts: list[str]) -> None:
     """A press on the /settings keyboard."""
+    chat = await managed.to_change_by_button(update, context, known=len(parts) == 3)
     query = update.callback_query
-    if query is None or update.effective_chat is None:
-        return
-    if len(parts) != 3:
-        await query.answer(stale_button())
-        return
-    if not await may_configure(update, context):
-        await query.answer(_("Only this group's admins can change settings."))
-        return
-    chat = await managed.target(update, context)
-    if chat is None:
+    if chat is None or query is None:
         return
     chats = context.services.chats
     current = await chats.ensure(chat.id, type=chat.type)
