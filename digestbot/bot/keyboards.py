@@ -47,15 +47,20 @@ FREQUENCY_LABELS: dict[str, str] = {
 MAX_INT_PART = MAX_INT32
 
 
+# Every callback prefix above (anything else is stale or forged); handlers/buttons.py
+# routes each to its handler.
+PREFIXES = frozenset({
+    TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST, FILTER_REMOVE, MUTE, FEEDBACK,
+    CHANNEL, SHARED, SAVE, UNSAVE, SEARCH_MORE, LANGUAGE,
+})  # fmt: skip
+
+
 def parse(data: str | None) -> list[str] | None:
     """The callback's parts, or None when it is not something this bot made."""
     if not data or len(data.encode()) > 64:
         return None
     parts = data.split(":")
-    if parts[0] not in {
-        TAG_TOGGLE, TAG_PAGE, TAGS_DONE, SETTING, FORGET, BROADCAST, FILTER_REMOVE, MUTE, FEEDBACK,
-        CHANNEL, SHARED, SAVE, UNSAVE, SEARCH_MORE, LANGUAGE,
-    }:  # fmt: skip
+    if parts[0] not in PREFIXES:
         return None
     return parts
 

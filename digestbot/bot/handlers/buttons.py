@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 
 from telegram import Update
 from telegram.error import BadRequest
@@ -29,42 +30,42 @@ log = logging.getLogger(__name__)
 _HARMLESS_EDIT_ERRORS = ("message is not modified", "message to edit not found")
 
 
+# what a button handler is: a coroutine function of (update, context, the data's parts)
+ButtonHandler = Callable[[Update, BotContext, list[str]], Coroutine[object, None, None]]
+
+# The one button table: each callback prefix (keyboards.PREFIXES, all of them) and the
+# handler its presses go to. A handler checks the rest of the data itself.
+BUTTONS: dict[str, ButtonHandler] = {
+    keyboards.TAG_TOGGLE: tags.picker_button,
+    keyboards.TAG_PAGE: tags.picker_button,
+    keyboards.TAGS_DONE: tags.picker_button,
+    keyboards.BROADCAST: admin.broadcast_button,
+    keyboards.FILTER_REMOVE: shaping.filter_button,
+    keyboards.MUTE: shaping.mute_button,
+    keyboards.FEEDBACK: shaping.feedback_button,
+    keyboards.CHANNEL: channels.channel_button,
+    keyboards.SHARED: channels.shared_button,
+    keyboards.SAVE: saved.save_button,
+    keyboards.UNSAVE: saved.unsave_button,
+    keyboards.SEARCH_MORE: reading.search_more_button,
+    keyboards.LANGUAGE: language.language_button,
+    keyboards.SETTING: settings.setting_button,
+    keyboards.FORGET: settings.forget_button,
+}
+
+
 async def button(update: Update, context: BotContext) -> None:
     """Route a callback query by its prefix."""
     query = update.callback_query
     if query is None:
         return
     parts, chat = keyboards.parse(query.data), update.effective_chat
-    if parts is None or chat is None:
+    handler = BUTTONS.get(parts[0]) if parts is not None else None
+    if parts is None or handler is None or chat is None:
         await query.answer(stale_button())
         return
     try:
-        if parts[0] in {keyboards.TAG_TOGGLE, keyboards.TAG_PAGE, keyboards.TAGS_DONE}:
-            await tags.picker_button(update, context, parts)
-        elif parts[0] == keyboards.BROADCAST:
-            await admin.broadcast_button(update, context, parts)
-        elif parts[0] == keyboards.FILTER_REMOVE:
-            await shaping.filter_button(update, context, parts)
-        elif parts[0] == keyboards.MUTE:
-            await shaping.mute_button(update, context, parts)
-        elif parts[0] == keyboards.FEEDBACK:
-            await shaping.feedback_button(update, context, parts)
-        elif parts[0] == keyboards.CHANNEL:
-            await channels.channel_button(update, context, parts)
-        elif parts[0] == keyboards.SHARED:
-            await channels.shared_button(update, context, parts)
-        elif parts[0] == keyboards.SAVE:
-            await saved.save_button(update, context, parts)
-        elif parts[0] == keyboards.UNSAVE:
-            await saved.unsave_button(update, context, parts)
-        elif parts[0] == keyboards.SEARCH_MORE:
-            await reading.search_more_button(update, context, parts)
-        elif parts[0] == keyboards.LANGUAGE:
-            await language.language_button(update, context, parts)
-        elif parts[0] == keyboards.SETTING:
-            await settings.setting_button(update, context, parts)
-        else:
-            await settings.forget_button(update, context, parts)
+        await handler(update, context, parts)
     except BadRequest as exc:
         if not any(harmless in exc.message.lower() for harmless in _HARMLESS_EDIT_ERRORS):
             raise
