@@ -41,6 +41,9 @@ FTS_TABLE = "briefs_fts"
 # fills the page there, and that page is the right one. Only a rarer word, with fewer
 # matches there, goes through the full-text index, which then has few to return.
 WINDOW = 2000
+# PostgreSQL reads its window once for both tiers, and a miss costs one GIN scan, not
+# two: 1,000 gave the lowest p99 of 500, 1,000 and 2,000 (bench/RESULTS.md, issue 19).
+POSTGRES_WINDOW = 1000
 _ORDER = "ORDER BY score DESC, published_at DESC, id DESC"
 _ROW = "id, score, published_at"
 _BEST = f"SELECT {_ROW}{{extra}} FROM briefs {_ORDER} LIMIT :window"
@@ -151,22 +154,24 @@ def postgres_query(found: Sequence[str]) -> str:
 
 
 async def search_items(
-    *, session: AsyncSession, words: Sequence[str], limit: int = 10, window: int = WINDOW
+    *, session: AsyncSession, words: Sequence[str], limit: int = 10, window: int | None = None
 ) -> list[Item]:
     """Briefs holding every word (whole, or as the start of a word) in their title,
     summary or tags: those with every word in the title first, then best scored, then
     newest. ``window``: how many of the best briefs are looked through before the
-    full-text index (tests make it small to reach every step with a few briefs)."""
+    full-text index (WINDOW, POSTGRES_WINDOW; tests make it small to reach every step
+    with a few briefs)."""
     found = terms(words)
     if not found:  # only punctuation or symbols: nothing a word index can match
         return []
     conn = await session.connection()
     if session.get_bind().dialect.name == "postgresql":
         bounds = {"query": postgres_query(found), "limit": limit}
-        sql = _POSTGRES.format(window=int(window))
+        sql = _POSTGRES.format(window=POSTGRES_WINDOW if window is None else int(window))
         ids = [row[0] for row in await conn.execute(sa.text(sql), bounds)]
     else:
-        ids = await _sqlite_ids(conn, found, limit=limit, window=window)
+        rows_seen = WINDOW if window is None else window
+        ids = await _sqlite_ids(conn, found, limit=limit, window=rows_seen)
     items = await items_by_ids(session=session, brief_ids=ids)
     return [items[brief_id] for brief_id in ids if brief_id in items]
 
