@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from digestbot.store.briefs import Item, items_by_ids
+from digestbot.store.briefs import Item, items_by_ids, to_brief_data
+from digestbot.store.models import Brief
 
 MAX_TERMS = 8
 # No indexed word is longer: PostgreSQL leaves words over 2,047 bytes out of a tsvector,
@@ -116,10 +119,14 @@ others AS MATERIALIZED (
         UNION SELECT {_ROW} FROM every_all WHERE NOT in_title
     ) AS o {_ORDER} LIMIT :limit
 )
-SELECT id FROM (
+SELECT {{columns}} FROM (
     SELECT {_ROW}, 0 AS tier FROM titles UNION ALL SELECT {_ROW}, 1 FROM others
-) AS found ORDER BY tier, score DESC, published_at DESC, id DESC LIMIT :limit
+) AS found JOIN briefs USING (id)
+ORDER BY tier, found.score DESC, found.published_at DESC, id DESC LIMIT :limit
 """
+# the briefs themselves, read in the same statement: a round trip fewer
+_BRIEF_COLUMNS: list[sa.Column[Any]] = list(Brief.__table__.columns)  # type: ignore[attr-defined]
+_COLUMNS = ", ".join(f"briefs.{c.name}" for c in _BRIEF_COLUMNS)
 
 
 def terms(words: Sequence[str]) -> list[str]:
@@ -164,14 +171,18 @@ async def search_items(
     found = terms(words)
     if not found:  # only punctuation or symbols: nothing a word index can match
         return []
-    conn = await session.connection()
     if session.get_bind().dialect.name == "postgresql":
-        bounds = {"query": postgres_query(found), "limit": limit}
-        sql = _POSTGRES.format(window=POSTGRES_WINDOW if window is None else int(window))
-        ids = [row[0] for row in await conn.execute(sa.text(sql), bounds)]
-    else:
-        rows_seen = WINDOW if window is None else window
-        ids = await _sqlite_ids(conn, found, limit=limit, window=rows_seen)
+        sql = _POSTGRES.format(
+            window=POSTGRES_WINDOW if window is None else int(window), columns=_COLUMNS
+        )
+        bound = sa.text(sql).bindparams(query=postgres_query(found), limit=limit)
+        typed = bound.columns(*_BRIEF_COLUMNS)
+        briefs = select(Brief).from_statement(typed)
+        rows = (await session.exec(briefs)).scalars()  # type: ignore[call-overload]
+        return [Item(r.id, to_brief_data(r, r.tag_text.split())) for r in rows if r.id]
+    conn = await session.connection()
+    rows_seen = WINDOW if window is None else window
+    ids = await _sqlite_ids(conn, found, limit=limit, window=rows_seen)
     items = await items_by_ids(session=session, brief_ids=ids)
     return [items[brief_id] for brief_id in ids if brief_id in items]
 
