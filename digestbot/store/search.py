@@ -179,7 +179,8 @@ async def search_items(
         typed = bound.columns(*_BRIEF_COLUMNS)
         briefs = select(Brief).from_statement(typed)
         rows = (await session.exec(briefs)).scalars()  # type: ignore[call-overload]
-        return [Item(r.id, to_brief_data(r, r.tag_text.split())) for r in rows if r.id]
+        # tags from the row's tag_text, as items_by_ids reads them
+        return [Item(r.id, to_brief_data(r, r.tag_text.split())) for r in rows if r.id is not None]
     conn = await session.connection()
     rows_seen = WINDOW if window is None else window
     ids = await _sqlite_ids(conn, found, limit=limit, window=rows_seen)
