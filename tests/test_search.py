@@ -100,6 +100,41 @@ async def test_title_beats_summary_then_score_then_newest(sessions):
     ]
 
 
+async def test_the_order_is_the_same_however_few_best_briefs_are_looked_through(sessions):
+    # The search looks among the `window` best briefs first and through the full-text
+    # index only when they hold too few matches; with a few briefs, small windows take
+    # every one of those paths (both tiers found in the window, either or both not).
+    await add(
+        sessions,
+        story("Budget talk", "Mentions quantum once.", score=10, published_at=ago(1)),
+        story("Grid news", "Lab news.", score=10, published_at=ago(2), tags=("quantum",)),
+        story("Quantum chips, part one", "Lab news.", score=6, published_at=ago(9)),
+        story("Quantum chips, part two", "Lab news.", score=6, published_at=ago(2)),
+        story("Quantum chips, part six", "Lab news.", score=9, published_at=ago(20)),
+        story("Quantum leap in batteries", "Lab news.", score=2, published_at=ago(3)),
+        story("Old budget", "Quantum is mentioned.", score=1, published_at=ago(30)),
+        # better scored briefs without the word, which fill the first windows
+        *(story(f"Other news {n}", "Lab news.", score=10, published_at=ago(n)) for n in range(4)),
+    )
+    expected = [
+        "Quantum chips, part six",  # title, best score
+        "Quantum chips, part two",  # title, same score, newer
+        "Quantum chips, part one",
+        "Quantum leap in batteries",
+        "Budget talk",  # summary or tags alone: after the titles, best scored first
+        "Grid news",
+        "Old budget",
+    ]
+
+    for window in (0, 1, 2, 4, 5, 7, 9, 12, 2000):
+        for limit in (1, 2, 3, 4, 5, 6, 10):
+            async with sessions() as session:
+                found = await store.search_items(
+                    session=session, words=["quant"], limit=limit, window=window
+                )
+            assert [i.brief.title for i in found] == expected[:limit], (window, limit)
+
+
 async def test_devanagari_words_and_prefixes(sessions):
     await add(
         sessions,
