@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -114,6 +115,58 @@ async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+# Each engine's twin on the same pool whose connections run in autocommit (PostgreSQL).
+_AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit_bind(factory: SessionFactory) -> AsyncEngine | None:
+    """The autocommit twin of ``factory``'s engine on PostgreSQL; None on SQLite (whose
+    driver begins a transaction only before a write, so reads cost no BEGIN there) or
+    for a factory bound to no engine."""
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
+        return None
+    twin = _AUTOCOMMIT.get(engine)
+    if twin is None:
+        # shares the pool: the level is set on the connection at checkout and reset at
+        # checkin, by the driver adapter alone (no round trip)
+        twin = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return twin
+
+
+@asynccontextmanager
+async def read_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session for reads only: nothing is committed.
+
+    On PostgreSQL its statements run outside a transaction (autocommit), so the session
+    costs no BEGIN and no ROLLBACK round trip beside its statements: a transaction
+    around reads at READ COMMITTED (each statement its own snapshot anyway) bought
+    nothing, and cost the command path two of its ~5 round trips per session
+    (bench/RESULTS.md, issue 19). On SQLite it is a plain session."""
+    bind = _autocommit_bind(factory)
+    async with factory() if bind is None else factory(bind=bind) as session:
+        yield session
+
+
+@asynccontextmanager
+async def autocommit_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session for a use case that reads and then writes **one** statement at most:
+    on PostgreSQL every statement commits on its own (no BEGIN, no COMMIT round trip);
+    what the session changed is flushed when the block ends, as by ``session_scope``.
+
+    With two writes a failure between them would keep the first, so a use case writing
+    more than one statement (or reading what it must lock) takes ``session_scope``.
+    On SQLite it *is* ``session_scope`` (the driver begins only before the write)."""
+    bind = _autocommit_bind(factory)
+    if bind is None:
+        async with session_scope(factory) as session:
+            yield session
+        return
+    async with factory(bind=bind) as session:
+        yield session
+        await session.flush()
 
 
 def alembic_config() -> Config:

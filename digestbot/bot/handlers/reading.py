@@ -35,7 +35,7 @@ async def digest(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    await context.services.chats.ensure(chat.id, type=chat_type(update))
+    await context.services.chats.ensure(chat.id, type=chat_type(update), known=context.chat_row)
     messages = await context.services.digests.digest_now(chat.id)
     # feedback on what the digest holds: private chats only (a group's members would
     # all be moving one shared ranking)
