@@ -28,6 +28,13 @@ SQLITE_CHECKPOINT_PAGES = 10_000
 # (pool_pre_ping) cost three round trips per session, the bot a third of its rate on
 # the year store (bench/RESULTS.md, issue 19).
 IDLE_PING_SECONDS = 1.0
+# PostgreSQL connections kept in the pool, and no more opened beside them. SQLAlchemy's
+# default (5 kept, 10 more opened for a burst and closed when given back) opened a new
+# connection for every second update under 64 concurrent updates: a server process
+# forked, a few round trips, and an empty statement cache (each statement parsed
+# again), which cost the command path more than its queries (bench/RESULTS.md, issue
+# 19). 15 is the most the default ever held open at once; a session past it waits.
+PG_POOL_SIZE = 15
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -46,6 +53,12 @@ def create_engine(
         )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", PG_POOL_SIZE)
+        kwargs.setdefault("max_overflow", 0)
+        # the connection given back last is taken first: under light load the same few
+        # stay busy (warm caches, no ping) and the rest idle, pinged when next used
+        kwargs.setdefault("pool_use_lifo", True)
     engine = create_async_engine(url, **kwargs)
     sa.event.listen(engine.sync_engine, "checkin", _note_checkin)
     sa.event.listen(engine.sync_engine, "checkout", _ping_if_idle(idle_ping_seconds))
