@@ -36,7 +36,7 @@ async def speak_chat_language(update: object, context: BotContext) -> None:
         log.warning("chat %s: could not read its language (%s)", chat.id, exc)
         i18n.set_current(i18n.resolve(code))
         return
-    context.chat_row = speaking.chat  # handed down to the handler's chats.ensure
+    context.reader = speaking.found  # handed down to the handler and its use case
     i18n.set_current(speaking.language)
 
 
