@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from digestbot import store
 from digestbot.delivery.leader import postgres_dsn
@@ -124,6 +125,69 @@ async def test_a_connection_in_use_a_moment_ago_is_not_pinged_again(database_url
         with pytest.raises(sa.exc.DBAPIError):
             await _backend_of(engine)
         assert await _backend_of(engine) > 0
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_reads_run_outside_a_transaction_and_a_write_session_inside_one(sessions):
+    # a transaction has one id: each statement of an autocommit session is a
+    # transaction of its own, so each gets another
+    xid = sa.text("SELECT txid_current()")
+
+    async def two_ids(session: AsyncSession) -> set[int]:
+        conn = await session.connection()
+        return {(await conn.execute(xid)).scalar_one() for _ in range(2)}
+
+    async with db.read_scope(sessions) as session:
+        assert len(await two_ids(session)) == 2
+    async with db.autocommit_scope(sessions) as session:
+        assert len(await two_ids(session)) == 2
+    async with db.session_scope(sessions) as session:
+        assert len(await two_ids(session)) == 1
+
+
+async def test_an_autocommit_session_writes_what_it_changed_and_a_read_session_sees_it(
+    sessions,
+):
+    async with db.session_scope(sessions) as session:
+        session.add(Chat(id=5, type="private", timezone="UTC", digest_time="08:00"))
+    async with db.autocommit_scope(sessions) as session:
+        chat = await session.get(Chat, 5)
+        assert chat is not None
+        chat.min_score = 7  # flushed when the block ends
+    async with db.read_scope(sessions) as session:
+        again = await session.get(Chat, 5)
+        assert again is not None and again.min_score == 7
+    with pytest.raises(RuntimeError):
+        async with db.autocommit_scope(sessions) as session:
+            chat = await session.get(Chat, 5)
+            assert chat is not None
+            chat.min_score = 9
+            raise RuntimeError("before the block's end: nothing written")
+    async with db.read_scope(sessions) as session:
+        again = await session.get(Chat, 5)
+        assert again is not None and again.min_score == 7
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_64_sessions_at_once_share_the_pools_connections_and_open_no_more(database_url):
+    # the default pool opened and closed a connection for every other update under the
+    # bot's 64 concurrent updates (bench/RESULTS.md, issue 19)
+    engine = db.create_engine(database_url)
+    opened = []
+    sa.event.listen(engine.sync_engine, "connect", lambda *_args: opened.append(1))
+    sessions = db.session_factory(engine)
+
+    async def one(n: int) -> None:
+        scope = db.read_scope if n % 2 else db.session_scope
+        async with scope(sessions) as session:
+            await (await session.connection()).execute(sa.text("SELECT 1"))
+
+    try:
+        for _round in range(3):
+            await asyncio.gather(*(one(n) for n in range(64)))
+        assert len(opened) <= db.PG_POOL_SIZE
     finally:
         await engine.dispose()
 

@@ -27,7 +27,9 @@ from digestbot.readers.chats import ChatService
 from digestbot.readers.digests import DigestService
 from digestbot.readers.filters import FilterService
 from digestbot.readers.saved import SavedService
+from digestbot.store.chats import Reader
 from digestbot.store.db import SessionFactory
+from digestbot.store.models import Chat
 
 
 @dataclass
@@ -75,6 +77,16 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         user_id: int | None = None,
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        # PTB builds one context per update and hands it to every handler group: the
+        # chat as the language middleware read it (None: not read, or unknown), so the
+        # handler's ``chats.ensure`` and a reading use case need not read it again (two
+        # round trips less per /digest on PostgreSQL; bench/RESULTS.md, issue 19)
+        self.reader: Reader | None = None
+
+    @property
+    def chat_row(self) -> Chat | None:
+        """The chat's row as read for this update (for ``chats.ensure(known=...)``)."""
+        return self.reader.chat if self.reader is not None else None
 
     @property
     def services(self) -> Services:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from digestbot import store
 from digestbot.i18n import count
 from digestbot.readers.chats import ChatService, SubscribeResult
-from digestbot.store.db import SessionFactory, session_scope
+from digestbot.store.db import SessionFactory, read_scope, session_scope
 from digestbot.store.models import Chat
 
 SHARE_CODE_BYTES = 6  # 8 characters of A-Za-z0-9_-: "tags-" + code fits a start payload
@@ -39,7 +39,7 @@ class ChannelService:
 
     async def managed(self, user_id: int) -> Chat | None:
         """The active channel ``user_id`` manages, None for their own chat."""
-        async with self._sessions() as session:
+        async with read_scope(self._sessions) as session:
             chat_id = await store.managed_chat(session=session, user_id=user_id)
             chat = await session.get(Chat, chat_id) if chat_id is not None else None
         return chat if chat is not None and chat.active else None

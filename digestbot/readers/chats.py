@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cachetools import TTLCache
+from sqlalchemy.orm.attributes import set_committed_value
 
 from digestbot import i18n, store, zones
 from digestbot.briefs.parse import slugify
@@ -16,7 +17,7 @@ from digestbot.briefs.render import clip
 from digestbot.config import parse_hhmm, parse_hhmm_range
 from digestbot.errors import InputError
 from digestbot.i18n import _
-from digestbot.store.db import SessionFactory, session_scope
+from digestbot.store.db import SessionFactory, read_scope, session_scope
 from digestbot.store.models import Chat, ChatType, Frequency, Tag, utcnow
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -34,6 +35,22 @@ LANGUAGES_CACHED = 100_000
 class ChatDefaults:
     timezone: str = "UTC"
     digest_time: str = "08:00"
+
+
+@dataclass(frozen=True, slots=True)
+class Speaking:
+    """The language to answer an update in, and the chat as read for it (None: the
+    language came from the cache, or the chat is not registered yet): its row, its
+    tags, whether it shapes its digests and the newest brief's id, in the one statement
+    the language took, for the update's handler and use case to use instead of reading
+    them again (``ensure(known=...)``, ``DigestService.digest_now(known=...)``)."""
+
+    language: str
+    found: store.Reader | None = None
+
+    @property
+    def chat(self) -> Chat | None:
+        return self.found.chat if self.found is not None else None
 
 
 @dataclass
@@ -152,12 +169,17 @@ class ChatService:
             return chat, created
 
     async def get(self, chat_id: int) -> Chat | None:
-        async with self._sessions() as session:
+        async with read_scope(self._sessions) as session:
             return await session.get(Chat, chat_id)
 
-    async def ensure(self, chat_id: int, *, type: str = ChatType.PRIVATE) -> Chat:
-        """The chat, registering it quietly if a command arrives before /start."""
-        chat = await self.get(chat_id)
+    async def ensure(
+        self, chat_id: int, *, type: str = ChatType.PRIVATE, known: Chat | None = None
+    ) -> Chat:
+        """The chat, registering it quietly if a command arrives before /start.
+
+        ``known``: the chat's row as read earlier for this update (``speaking``), used
+        instead of reading it again when it is this chat's."""
+        chat = known if known is not None and known.id == chat_id else await self.get(chat_id)
         if chat is None:
             chat, _created = await self.register(chat_id=chat_id, type=type)
         return chat
@@ -171,20 +193,32 @@ class ChatService:
         A chat known but with no language yet (registered by a command before /start,
         or before languages existed) keeps ``telegram_code`` as its first contact's.
         """
+        return (await self.speaking(chat_id, telegram_code)).language
+
+    async def speaking(self, chat_id: int, telegram_code: str | None) -> Speaking:
+        """``language()``, with the chat's row when it had to be read for it: the one read
+        of the chat an update needs before its use case (the handler's ``ensure``)."""
         cached = self._languages.get(chat_id)
         if cached is not None:
-            return cached
-        async with session_scope(self._sessions) as session:
-            known, stored = await store.chat_language(session=session, chat_id=chat_id)
-            if known and stored is None and telegram_code:
-                stored = telegram_code[:16]
+            return Speaking(cached)
+        # what the handler and a reading use case need of the chat, in the one statement
+        # the language took: they then read none of it again (bench/RESULTS.md, issue 19)
+        async with read_scope(self._sessions) as session:
+            found = await store.reader(session=session, chat_id=chat_id)
+        chat = found.chat if found is not None else None
+        stored = chat.language if chat is not None else None
+        if chat is not None and stored is None and telegram_code:
+            stored = telegram_code[:16]
+            async with session_scope(self._sessions) as session:
                 await store.set_chat_language(session=session, chat_id=chat_id, language=stored)
-        if not known and telegram_code:
+            set_committed_value(chat, "language", stored)  # written: not a change to flush
+        if chat is None and telegram_code:
             self._first_contact[chat_id] = telegram_code[:16]
         # cached even for a chat not registered yet: a flood of its updates then costs no
         # reads, and registering it keeps the same first-contact language
-        language = self._languages[chat_id] = i18n.resolve(stored if known else telegram_code)
-        return language
+        resolved = i18n.resolve(stored if chat is not None else telegram_code)
+        self._languages[chat_id] = resolved
+        return Speaking(resolved, found)
 
     async def set_language(self, chat_id: int, language: str) -> None:
         """Speak ``language`` (one with a catalog) in ``chat_id`` from now on."""
@@ -223,7 +257,7 @@ class ChatService:
     async def unknown_tag(self, typed: str) -> list[str] | None:
         """None when ``typed`` names a known tag; otherwise the tags close to it, the
         suggestions /subscribe gives (so /summary and /watch offer the same)."""
-        async with self._sessions() as session:
+        async with read_scope(self._sessions) as session:
             known = [t.slug for t in await store.tag_counts(session=session)]
         return None if slugify(typed) in known else suggest_tags(typed, known)
 
@@ -245,12 +279,12 @@ class ChatService:
             return await store.remove_all_subscriptions(session=session, chat_id=chat_id)
 
     async def tags(self, chat_id: int) -> list[str]:
-        async with self._sessions() as session:
+        async with read_scope(self._sessions) as session:
             return await store.chat_tags(session=session, chat_id=chat_id)
 
     async def tag_page(self, chat_id: int, page: int, per_page: int = TAGS_PER_PAGE) -> TagPage:
         """One page of the tag picker: known tags, most used first, with ✓ state."""
-        async with self._sessions() as session:
+        async with read_scope(self._sessions) as session:
             counts = await store.tag_counts(session=session)
             mine = set(await store.chat_tags(session=session, chat_id=chat_id))
             ids = await store.tag_ids(session=session, slugs=[c.slug for c in counts])

@@ -17,7 +17,7 @@ from digestbot.briefs.parse import slugify
 from digestbot.i18n import _
 from digestbot.readers.filters import Shaping, load_shaping
 from digestbot.readers.shaping import compile_filters, rank
-from digestbot.store.db import SessionFactory, session_scope
+from digestbot.store.db import SessionFactory, autocommit_scope, read_scope, session_scope
 from digestbot.store.models import MAX_BRIEF_ID, Chat, utcnow
 
 RECENT = timedelta(days=7)
@@ -161,10 +161,15 @@ class DigestService:
             self._reach = (newest, floor)
         return self._reach[1]
 
-    async def digest_now(self, chat_id: int) -> list[str]:
-        """/digest: what is new on the chat's tags; counts as the chat's latest digest."""
-        async with session_scope(self._sessions) as session:
-            found = await store.reader(session=session, chat_id=chat_id)
+    async def digest_now(self, chat_id: int, *, known: store.Reader | None = None) -> list[str]:
+        """/digest: what is new on the chat's tags; counts as the chat's latest digest.
+
+        ``known``: the chat as read earlier for this update (ChatService.speaking), used
+        instead of reading it again when it is this chat's."""
+        # its one write is the chat's row (its window and last_digest_at), flushed at the
+        # end: no transaction needed around the reads before it (bench/RESULTS.md, issue 19)
+        async with autocommit_scope(self._sessions) as session:
+            found = await _reader(session, chat_id, known)
             if found is None:
                 return [_("Send /start first, then pick tags with /tags.")]
             chat, tag_ids = found.chat, found.tag_ids
@@ -242,11 +247,13 @@ class DigestService:
             return [slugify(tag)], None
         return None, (found.tag_ids if found is not None and found.tag_ids else None)
 
-    async def summary(self, chat_id: int, tag: str | None = None) -> list[str]:
+    async def summary(
+        self, chat_id: int, tag: str | None = None, *, known: store.Reader | None = None
+    ) -> list[str]:
         """/summary [TAG]: one line per recent brief, best first (by score plus the
-        chat's weights), less what its filters hide."""
-        async with self._sessions() as session:
-            found = await store.reader(session=session, chat_id=chat_id)
+        chat's weights), less what its filters hide. ``known``: as for digest_now."""
+        async with read_scope(self._sessions) as session:
+            found = await _reader(session, chat_id, known)
             tags, tag_ids = self._scope(found, tag)
             shaping = await self._shaping(session, found)
             pool = SUMMARY_SIZE * 4 if shaping.filters else SUMMARY_SIZE
@@ -267,10 +274,13 @@ class DigestService:
             heading = _("Summary · {day}").format(day=self._day(chat))
         return render.summary(items, heading=heading)
 
-    async def watch(self, chat_id: int, tag: str | None = None) -> list[str]:
-        """/watch [TAG]: what to watch next, from the recent top briefs its filters pass."""
-        async with self._sessions() as session:
-            found = await store.reader(session=session, chat_id=chat_id)
+    async def watch(
+        self, chat_id: int, tag: str | None = None, *, known: store.Reader | None = None
+    ) -> list[str]:
+        """/watch [TAG]: what to watch next, from the recent top briefs its filters pass.
+        ``known``: as for digest_now."""
+        async with read_scope(self._sessions) as session:
+            found = await _reader(session, chat_id, known)
             tags, tag_ids = self._scope(found, tag)
             shaping = await self._shaping(session, found)
             only = Shaping(shaping.filters, {}, {})
@@ -304,12 +314,12 @@ class DigestService:
     async def brief_item(self, brief_id: int) -> store.Item | None:
         if not 0 < brief_id <= MAX_BRIEF_ID:  # no such brief; the database would refuse it
             return None
-        async with self._sessions() as session:
+        async with read_scope(self._sessions) as session:
             return await store.get_item(session=session, brief_id=brief_id)
 
     async def render_brief(self, item: store.Item, *, timezone: str = "UTC") -> list[str]:
         """A brief in full, closed by the links and feeds it came from."""
-        async with self._sessions() as session:
+        async with read_scope(self._sessions) as session:
             sources = await store.sources_of(session=session, brief_id=item.id)
         return render.full_brief(item, zone=ZoneInfo(timezone), sources=sources)
 
@@ -340,7 +350,7 @@ class DigestService:
         search replaced it, /forget deleted it, or the page is out of range)."""
         if not 0 < page < SEARCH_PAGES:
             return None
-        async with self._sessions() as session:
+        async with read_scope(self._sessions) as session:
             kept = await store.get_value(session=session, key=store.chat_key(chat_id, SEARCH_KEY))
             if kept is None:
                 return None
@@ -383,8 +393,19 @@ class DigestService:
     async def find(self, words: list[str], limit: int) -> list[store.Item]:
         """The briefs /search would list first (inline mode sends them as articles)."""
         words = [w.replace("\x00", "") for w in words]  # PostgreSQL refuses NUL in text
-        async with self._sessions() as session:
+        async with read_scope(self._sessions) as session:
             return await store.search_items(session=session, words=words, limit=limit)
+
+
+async def _reader(
+    session: AsyncSession, chat_id: int, known: store.Reader | None
+) -> store.Reader | None:
+    """``known`` when it is this chat's (its row then belongs to ``session``, so what a
+    use case changes on it is written when the session flushes), else read."""
+    if known is None or known.chat.id != chat_id:
+        return await store.reader(session=session, chat_id=chat_id)
+    session.add(known.chat)
+    return known
 
 
 def _with_points(items: list[store.Item]) -> list[store.Item]:

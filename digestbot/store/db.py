@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -27,6 +28,13 @@ SQLITE_CHECKPOINT_PAGES = 10_000
 # (pool_pre_ping) cost three round trips per session, the bot a third of its rate on
 # the year store (bench/RESULTS.md, issue 19).
 IDLE_PING_SECONDS = 1.0
+# PostgreSQL connections kept in the pool, and no more opened beside them. SQLAlchemy's
+# default (5 kept, 10 more opened for a burst and closed when given back) opened a new
+# connection for every second update under 64 concurrent updates: a server process
+# forked, a few round trips, and an empty statement cache (each statement parsed
+# again), which cost the command path more than its queries (bench/RESULTS.md, issue
+# 19). 15 is the most the default ever held open at once; a session past it waits.
+PG_POOL_SIZE = 15
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -45,6 +53,12 @@ def create_engine(
         )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", PG_POOL_SIZE)
+        kwargs.setdefault("max_overflow", 0)
+        # the connection given back last is taken first: under light load the same few
+        # stay busy (warm caches, no ping) and the rest idle, pinged when next used
+        kwargs.setdefault("pool_use_lifo", True)
     engine = create_async_engine(url, **kwargs)
     sa.event.listen(engine.sync_engine, "checkin", _note_checkin)
     sa.event.listen(engine.sync_engine, "checkout", _ping_if_idle(idle_ping_seconds))
@@ -114,6 +128,58 @@ async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+# Each engine's twin on the same pool whose connections run in autocommit (PostgreSQL).
+_AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit_bind(factory: SessionFactory) -> AsyncEngine | None:
+    """The autocommit twin of ``factory``'s engine on PostgreSQL; None on SQLite (whose
+    driver begins a transaction only before a write, so reads cost no BEGIN there) or
+    for a factory bound to no engine."""
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
+        return None
+    twin = _AUTOCOMMIT.get(engine)
+    if twin is None:
+        # shares the pool: the level is set on the connection at checkout and reset at
+        # checkin, by the driver adapter alone (no round trip)
+        twin = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return twin
+
+
+@asynccontextmanager
+async def read_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session for reads only: nothing is committed.
+
+    On PostgreSQL its statements run outside a transaction (autocommit), so the session
+    costs no BEGIN and no ROLLBACK round trip beside its statements: a transaction
+    around reads at READ COMMITTED (each statement its own snapshot anyway) bought
+    nothing, and cost the command path two of its ~5 round trips per session
+    (bench/RESULTS.md, issue 19). On SQLite it is a plain session."""
+    bind = _autocommit_bind(factory)
+    async with factory() if bind is None else factory(bind=bind) as session:
+        yield session
+
+
+@asynccontextmanager
+async def autocommit_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session for a use case that reads and then writes **one** statement at most:
+    on PostgreSQL every statement commits on its own (no BEGIN, no COMMIT round trip);
+    what the session changed is flushed when the block ends, as by ``session_scope``.
+
+    With two writes a failure between them would keep the first, so a use case writing
+    more than one statement (or reading what it must lock) takes ``session_scope``.
+    On SQLite it *is* ``session_scope`` (the driver begins only before the write)."""
+    bind = _autocommit_bind(factory)
+    if bind is None:
+        async with session_scope(factory) as session:
+            yield session
+        return
+    async with factory(bind=bind) as session:
+        yield session
+        await session.flush()
 
 
 def alembic_config() -> Config:

@@ -28,7 +28,7 @@ async def start(update: Update, context: BotContext) -> None:
     services = context.services
     if chat.type != ChatType.PRIVATE and not await may_configure(update, context):
         # in a group, only its admins may resume digests or follow tags by deep link
-        await services.chats.ensure(chat.id, type=chat_type(update))
+        await services.chats.ensure(chat.id, type=chat_type(update), known=context.chat_row)
         await reply(update, [_("Hi! Group admins pick my tags with /tags; anyone can /digest.")])
         return
     before = await services.chats.get(chat.id)

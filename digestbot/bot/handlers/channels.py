@@ -146,7 +146,7 @@ async def shared_button(update: Update, context: BotContext, parts: list[str]) -
     where = await managed.target(update, context)
     if where is None:
         return
-    await context.services.chats.ensure(where.id, type=where.type)
+    await context.services.chats.ensure(where.id, type=where.type, known=context.chat_row)
     result = await context.services.channels.follow_shared(where.id, parts[1])
     if result is None:
         await query.answer(stale_button())

@@ -27,14 +27,16 @@ async def speak_chat_language(update: object, context: BotContext) -> None:
         i18n.set_current(i18n.resolve(code))
         return
     try:
-        language = await context.services.chats.language(chat.id, code)
+        speaking = await context.services.chats.speaking(chat.id, code)
     except (SQLAlchemyError, OSError) as exc:
         # the store is down: answer in the user's own language rather than apologise
         # for an update that may not even need an answer (the handler that does reach
         # the store reports the failure once)
         log.warning("chat %s: could not read its language (%s)", chat.id, exc)
-        language = i18n.resolve(code)
-    i18n.set_current(language)
+        i18n.set_current(i18n.resolve(code))
+        return
+    context.reader = speaking.found  # handed down to the handler and its use case
+    i18n.set_current(speaking.language)
 
 
 async def language(update: Update, context: BotContext) -> None:
@@ -42,7 +44,7 @@ async def language(update: Update, context: BotContext) -> None:
     where = await managed.to_change(update, context)
     if where is None:
         return
-    await context.services.chats.ensure(where.id, type=where.type)
+    await context.services.chats.ensure(where.id, type=where.type, known=context.chat_row)
     current = await context.services.chats.language(where.id, None)
     text = where.note + _("Which language should I use here?")
     await reply(update, [text], keyboards.language_picker(current))
@@ -55,7 +57,7 @@ async def language_button(update: Update, context: BotContext, parts: list[str])
     query = update.callback_query
     if where is None or query is None:
         return
-    await context.services.chats.ensure(where.id, type=where.type)
+    await context.services.chats.ensure(where.id, type=where.type, known=context.chat_row)
     await context.services.chats.set_language(where.id, parts[1])
     if where.title is None:  # this chat's own language: answer in it from now on
         i18n.set_current(parts[1])

@@ -35,8 +35,8 @@ async def digest(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    await context.services.chats.ensure(chat.id, type=chat_type(update))
-    messages = await context.services.digests.digest_now(chat.id)
+    await context.services.chats.ensure(chat.id, type=chat_type(update), known=context.chat_row)
+    messages = await context.services.digests.digest_now(chat.id, known=context.reader)
     # feedback on what the digest holds: private chats only (a group's members would
     # all be moving one shared ranking)
     shown = chat.type == ChatType.PRIVATE and "/brief_" in messages[-1]
@@ -59,7 +59,7 @@ async def summary(update: Update, context: BotContext) -> None:
     chat, tag = update.effective_chat, _tag_arg(context)
     if chat is None or not await _known_tag(update, context, tag):
         return
-    await reply(update, await context.services.digests.summary(chat.id, tag))
+    await reply(update, await context.services.digests.summary(chat.id, tag, known=context.reader))
 
 
 async def watch(update: Update, context: BotContext) -> None:
@@ -67,7 +67,7 @@ async def watch(update: Update, context: BotContext) -> None:
     chat, tag = update.effective_chat, _tag_arg(context)
     if chat is None or not await _known_tag(update, context, tag):
         return
-    await reply(update, await context.services.digests.watch(chat.id, tag))
+    await reply(update, await context.services.digests.watch(chat.id, tag, known=context.reader))
 
 
 async def _show_brief(update: Update, context: BotContext, typed: str | None) -> None:

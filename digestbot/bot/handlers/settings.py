@@ -75,7 +75,7 @@ async def settings(update: Update, context: BotContext) -> None:
     where = await managed.target(update, context)
     if where is None:
         return
-    known = await context.services.chats.ensure(where.id, type=where.type)
+    known = await context.services.chats.ensure(where.id, type=where.type, known=context.chat_row)
     filters = await context.services.filters.count(where.id)
     await reply(update, [where.note + describe(known, filters)], keyboards.settings_keyboard(known))
 
@@ -93,7 +93,7 @@ async def _change(update: Update, context: BotContext, usage: str, action: str) 
         return
     chat_id = where.id
     chats = context.services.chats
-    await chats.ensure(chat_id, type=where.type)
+    await chats.ensure(chat_id, type=where.type, known=context.chat_row)
     try:
         if action == "time":
             updated = await chats.set_time(chat_id, args)
@@ -271,7 +271,7 @@ async def setting_button(update: Update, context: BotContext, parts: list[str]) 
     if chat is None or query is None:
         return
     chats = context.services.chats
-    current = await chats.ensure(chat.id, type=chat.type)
+    current = await chats.ensure(chat.id, type=chat.type, known=context.chat_row)
     field, value = parts[1], parts[2]
     step = keyboards.int_part(parts, 2)
     try:

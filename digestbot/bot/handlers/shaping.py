@@ -42,7 +42,7 @@ async def _words(update: Update, context: BotContext, kind: FilterKind, usage: s
     where = await managed.to_change(update, context)  # a channel picked with /channels
     if where is None:
         return
-    await context.services.chats.ensure(where.id, type=where.type)
+    await context.services.chats.ensure(where.id, type=where.type, known=context.chat_row)
     answer = await context.services.filters.add_words(where.id, kind, text)
     await reply(update, [where.note + answer])
 
@@ -107,7 +107,7 @@ async def style(update: Update, context: BotContext) -> None:
     where = await managed.to_change(update, context)
     if where is None:
         return
-    await context.services.chats.ensure(where.id, type=where.type)
+    await context.services.chats.ensure(where.id, type=where.type, known=context.chat_row)
     await context.services.chats.set_compact(where.id, args[0] == "compact")
     done = (
         _("Compact digests: title and tags only.")
@@ -166,7 +166,7 @@ async def mute_button(update: Update, context: BotContext, parts: list[str]) -> 
             _("Undone: {filter} is off.").format(filter=echo(removed, 60))
         )
         return
-    await context.services.chats.ensure(chat.id, type=chat_type(update))
+    await context.services.chats.ensure(chat.id, type=chat_type(update), known=context.chat_row)
     kind = FilterKind.TAG if what == keyboards.MUTE_TAG else FilterKind.SOURCE
     muted = await service.mute_from_brief(chat.id, number, kind)
     if not isinstance(muted, Muted):
@@ -191,7 +191,8 @@ async def feedback_button(update: Update, context: BotContext, parts: list[str])
     text = getattr(query.message, "text", None) or ""
     shown = [int(n) for n in _LINKS.findall(text)]
     service = context.services.filters
-    await context.services.chats.ensure(chat.id, type=chat_type(update))  # /brief before /start
+    # /brief before /start
+    await context.services.chats.ensure(chat.id, type=chat_type(update), known=context.chat_row)
     if parts[1:] == [keyboards.FEEDBACK_TUNE]:
         if not shown:
             await query.answer(stale_button())

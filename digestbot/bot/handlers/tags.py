@@ -54,7 +54,7 @@ async def tags(update: Update, context: BotContext) -> None:
     where = await managed.target(update, context)
     if where is None:
         return
-    await context.services.chats.ensure(where.id, type=where.type)
+    await context.services.chats.ensure(where.id, type=where.type, known=context.chat_row)
     page = await context.services.chats.tag_page(where.id, 0)
     if not page.entries:
         await reply(update, [_("There are no tags yet: no briefs have arrived.")])
@@ -76,7 +76,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
     where = await managed.to_change(update, context)
     if where is None:
         return
-    await context.services.chats.ensure(where.id, type=where.type)
+    await context.services.chats.ensure(where.id, type=where.type, known=context.chat_row)
     result = await context.services.chats.subscribe(where.id, typed)
     await reply(update, [where.note + describe_subscribe(result)])
 
@@ -149,7 +149,7 @@ async def picker_button(update: Update, context: BotContext, parts: list[str]) -
         if not await may_configure(update, context):
             await query.answer(_("Only this group's admins can change its tags."))
             return
-        await context.services.chats.ensure(chat.id, type=chat.type)
+        await context.services.chats.ensure(chat.id, type=chat.type, known=context.chat_row)
         toggled = await context.services.chats.toggle(chat.id, tag_id)
         if toggled is None:
             await query.answer(stale_button())
