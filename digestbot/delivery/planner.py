@@ -10,7 +10,8 @@ moment first, so a tick's keys sit together in the key's index).
 Assembly stays cheap at scale (a day of a million chats, see bench/plan.py):
 
 * the briefs a tick can use (those of the last ``RECENT`` days) are loaded and measured
-  once, and kept from tick to tick until a brief comes, changes or ages out; each tag
+  once, and kept from tick to tick until a brief comes or changes (one ageing out
+  only raises the window's floor); each tag
   becomes a bit mask over them in rank order, and a chat's digest is a few integer
   operations on masks. Chats that get the same digest share one assembly.
 * an outbox row names its digest's briefs rather than holding its text
