@@ -11,9 +11,9 @@ Assembly stays cheap at scale (a day of a million chats, see bench/plan.py):
 
 * the briefs a tick can use (those of the last ``RECENT`` days) are loaded and measured
   once, and kept from tick to tick until a brief comes or changes (one ageing out
-  only raises the window's floor); each tag
-  becomes a bit mask over them in rank order, and a chat's digest is a few integer
-  operations on masks. Chats that get the same digest share one assembly.
+  only raises the window's floor); each tag becomes a bit mask over them in rank
+  order, and a chat's digest is a few integer operations on masks. Chats that get
+  the same digest share one assembly.
 * an outbox row names its digest's briefs rather than holding its text
   (a :class:`~digestbot.delivery.payload.DigestPayload`); the sender renders it (see
   sender.py). A row is then ~60 bytes, not ~2 KB: writing a million rows of text was

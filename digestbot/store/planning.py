@@ -227,11 +227,12 @@ def _revision() -> Any:
 
 
 async def brief_window(*, session: AsyncSession, since: datetime) -> BriefWindow:
-    """The newest brief's id, the oldest one ingested at or after ``since``, and how many
-    briefs there are from that one on and when the latest of them changed, in one round
-    trip: the planner asks whenever a brief may have left its window. Ids grow with ingestion, and a brief is only
-    ever added or updated (``upsert_briefs`` stamps ``updated_at``), so while these stay
-    the same so do the briefs from ``first`` on."""
+    """The newest brief's id, the oldest one ingested at or after ``since`` (and when),
+    and how many briefs there are from that one on and when the latest of them changed,
+    in one round trip: the planner asks whenever a brief may have left its window. Ids
+    grow with ingestion, and a brief is only ever added or updated (``upsert_briefs``
+    stamps ``updated_at``), so while these stay the same so do the briefs from
+    ``first`` on."""
     # min(id + 0), not min(id): given min(id), both databases walk the primary key
     # from the first brief until one is recent enough, most of a year of briefs every
     # minute (87 ms on SQLite, bench/RESULTS.md issue 19); this reads the recent end of
