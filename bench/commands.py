@@ -52,7 +52,7 @@ newest brief, so "the last 7 days" of /summary and /watch hold briefs; and 4 bri
 of the copy get a *What to watch next* paragraph (the builder writes none; filled in SQL
 on the copy, so the cached store and its build version stay as they are). Without both,
 /summary and /watch took their fallback queries every time and /watch answered "No
-briefs yet" (every ``--year`` run before 8 Dec 2026, 01:00 UTC measured that);
+briefs yet" (every ``--year`` run before branch ``h-cmdclock``, 8 Dec 2026, measured that);
 ``--as-built`` measures that way again. Before the loads, one spare chat asks /summary
 and /watch through the same services, and the table shows what they answer (also in the
 JSON, as ``answers``), so a run that measured the fallback paths shows it.
