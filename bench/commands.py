@@ -46,6 +46,16 @@ outbox rows; built once and cached): each round on a scratch copy of it (a file 
 chats as the users (ids 1, 2, ...; fresh ones each round) and no sample briefs. Their
 digest cursors are moved to the day before the newest brief first (the builder leaves
 them at 0 though it gives them a year of sent digests), so /digest reads a day's briefs.
+The store is made to look live, as readers find it: the bot's clock (``build_application
+(clock=...)``, the one "now" its commands read) runs from ``FRESHNESS`` after the store's
+newest brief, so "the last 7 days" of /summary and /watch hold briefs; and 4 briefs in 5
+of the copy get a *What to watch next* paragraph (the builder writes none; filled in SQL
+on the copy, so the cached store and its build version stay as they are). Without both,
+/summary and /watch took their fallback queries every time and /watch answered "No
+briefs yet" (every ``--year`` run before branch ``h-cmdclock``, 8 Dec 2026, measured that);
+``--as-built`` measures that way again. Before the loads, one spare chat asks /summary
+and /watch through the same services, and the table shows what they answer (also in the
+JSON, as ``answers``), so a run that measured the fallback paths shows it.
 
 The bot process's peak RSS (``ru_maxrss``: the fake server is a child process) and the
 load average at the end are printed and in the JSON.
@@ -66,6 +76,8 @@ Output: a table, then, as the last line, JSON::
 
     {"updates_per_s": A, "baseline_updates_per_s": B, "ratio": A/B, "p50_ms": X, "p99_ms": Y,
      "peak_rss_mb": R, "load_average": L}
+
+(``--year`` adds ``clock``, the bot's "now" when the first round started, and ``answers``.)
 
 ``p50_ms`` and ``p99_ms`` are the real bot's, at the ``--rate``.
 """
@@ -89,7 +101,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +117,18 @@ from telegram.ext import filters as ptb_filters  # noqa: E402
 
 from bench import yearstore  # noqa: E402
 from bench.fakeserver import ServerProcess  # noqa: E402
+from bench.livestore import (  # noqa: E402
+    FRESHNESS,
+    Clock,
+    as_daily_readers,
+    as_live_store,
+    running_from,
+    sample_answers,
+)
 from digestbot import store  # noqa: E402
 from digestbot.bot.app import BotApp, build_application  # noqa: E402
 from digestbot.config import load_settings  # noqa: E402
+from digestbot.readers.digests import RECENT  # noqa: E402
 from digestbot.store import db  # noqa: E402
 from digestbot.store.models import Chat, Subscription, utcnow  # noqa: E402
 
@@ -234,8 +255,8 @@ async def echo_bot(server: ServerProcess) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def real_bot(
-    server: ServerProcess, database_url: str, users: range | None
-) -> AsyncIterator[None]:
+    server: ServerProcess, database_url: str, users: range | None, clock: Clock = utcnow
+) -> AsyncIterator[BotApp]:
     """digestbot as ``digestbot run`` builds it (see the module docstring for what differs).
 
     ``users`` are registered first (on a fresh database, seeded with the sample briefs);
@@ -248,7 +269,9 @@ async def real_bot(
         send_rate=SEND_RATE,
         log_level="WARNING",
     )
-    app = build_application(settings, token=server.token, seed=users is not None, background=False)
+    app = build_application(
+        settings, token=server.token, seed=users is not None, background=False, clock=clock
+    )
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)  # opens the database, seeds the briefs
@@ -258,7 +281,7 @@ async def real_bot(
         await app.start()
         await _poll(app)
         try:
-            yield
+            yield app
         finally:
             await _unpoll(app)
             await app.stop()
@@ -332,6 +355,7 @@ class Year:
     size: yearstore.Size
     url: str  # the cached store, never written to: each round gets a copy
     pg_url: str
+    live: bool = True  # as readers find it (module docstring); False: --as-built
 
 
 @asynccontextmanager
@@ -354,29 +378,6 @@ async def year_copy(year: Year, folder: Path, n: int) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
-
-
-DAY_OF_BRIEFS = 300  # the year store's briefs a day
-
-
-async def as_daily_readers(url: str, users: range) -> None:
-    """The year store's chats have a year of sent digests but their digest cursor at 0
-    (the builder leaves it so): move the users' cursors to yesterday's last digest, as
-    the planner would have, so /digest reads a day of new briefs, not the whole year."""
-    engine = db.create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            newest = (await conn.execute(sa.text("SELECT max(id) FROM briefs"))).scalar_one()
-            cursor = max(0, (newest or 0) - DAY_OF_BRIEFS)
-            await conn.execute(
-                sa.text(
-                    "UPDATE chats SET last_brief_id = :c, window_end_id = :c, window_shown = 0"
-                    " WHERE id BETWEEN :first AND :last"
-                ),
-                {"c": cursor, "first": users.start, "last": users.stop - 1},
-            )
-    finally:
-        await engine.dispose()
 
 
 async def profiled(profile: cProfile.Profile | None, work: Awaitable[Figures]) -> Figures:
@@ -403,12 +404,14 @@ async def run(
     rounds: int,
     year: Year | None = None,
     profile: cProfile.Profile | None = None,
-) -> dict[str, float]:
+) -> dict[str, object]:
     per_round = WARM_UP + updates + max(1, round(rate * seconds))
     if year is not None and year.size.chats < rounds * per_round:
         raise SystemExit(f"--year needs {rounds * per_round:,} chats in the store, one an update")
     base: Figures | None = None
     real: Figures | None = None
+    clock_at: datetime | None = None  # the bot's "now" as the first round began
+    answers: dict[str, dict[str, int | str]] = {}
     with tempfile.TemporaryDirectory(prefix="digestbot_bench_commands_") as tmp:
         async with ServerProcess() as server:
             for n in range(rounds):
@@ -432,7 +435,14 @@ async def run(
                     users = Users(1 + n * per_round)
                     async with year_copy(year, Path(tmp), n) as url:
                         await as_daily_readers(url, range(users.next, users.next + per_round))
-                        async with real_bot(server, url, None):
+                        clock: Clock = utcnow
+                        if year.live:
+                            clock = running_from(await as_live_store(url, year.kind) + FRESHNESS)
+                        async with real_bot(server, url, None, clock) as app:
+                            if clock_at is None:
+                                clock_at = clock()
+                                # the store's last chat: never one of the first round's users
+                                answers = await sample_answers(app, year.size.chats)
                             figures = await profiled(
                                 profile, measure(server, users, updates, rate, seconds)
                             )
@@ -464,6 +474,16 @@ async def run(
     rss = peak_rss_mb()
     store_note = "a fresh SQLite database" if year is None else f"the year store ({year.kind})"
     print(f"on {store_note}; the bot process's peak RSS {rss:.0f} MB")
+    extra: dict[str, object] = {}
+    if year is not None and clock_at is not None:
+        how = "live: watch points added" if year.live else "as built: the wall clock"
+        print(f"the bot's clock at round 1: {clock_at:%Y-%m-%d %H:%M} UTC ({how})")
+        for command, answer in answers.items():
+            print(
+                f"  {command} answers {answer['heading']!r}: {answer['briefs']} briefs linked, "
+                f"{answer['recent']} of the last {RECENT.days} days"
+            )
+        extra = {"clock": clock_at.isoformat(), "answers": answers}
     return {
         "updates_per_s": round(real.throughput.per_second, 1),
         "baseline_updates_per_s": round(base.throughput.per_second, 1),
@@ -472,6 +492,7 @@ async def run(
         "p99_ms": round(real.latency.percentile(99), 1),
         "peak_rss_mb": round(rss, 1),
         "load_average": round(os.getloadavg()[0], 2),
+        **extra,
     }
 
 
@@ -509,6 +530,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument(
+        "--as-built",
+        action="store_true",
+        help="with --year: the store as the builder left it and the machine's clock, as "
+        "runs before 8 Dec 2026 measured (/summary and /watch on their fallback queries)",
+    )
+    parser.add_argument(
         "--profile",
         metavar="FILE",
         help="write a cProfile of digestbot's measured loads (not the echo bot's) to FILE "
@@ -534,7 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         url, _, _ = yearstore.year_store(
             args.db, size, rebuild=args.rebuild, cache=args.cache_dir, pg_url=args.pg_url
         )
-        year = Year(args.db, size, url, args.pg_url)
+        year = Year(args.db, size, url, args.pg_url, live=not args.as_built)
     elif args.db != "sqlite":
         parser_error = "--db postgres needs --year (the default run uses a fresh SQLite file)"
         raise SystemExit(parser_error)

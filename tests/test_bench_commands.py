@@ -36,6 +36,13 @@ def test_commands_on_a_tiny_year_store_leave_the_cached_store_as_it_was(db, tmp_
         assert result["updates_per_s"] > 0 and result["ratio"] > 0
         assert 0 < result["p50_ms"] <= result["p99_ms"]
         assert result["peak_rss_mb"] > 0
+        # /summary and /watch took the path readers' commands take on a live store (briefs
+        # of the last 7 days, with watch points), not their fallback or empty answers
+        answers = result["answers"]
+        assert answers["/summary"]["heading"].startswith("Summary")
+        assert answers["/watch"]["heading"].startswith("What to watch")
+        for command in ("/summary", "/watch"):
+            assert 0 < answers[command]["recent"] == answers[command]["briefs"], command
         # the year store's own chats answered (/subscribe llm added rows), in a copy only
         assert asyncio.run(yearstore.counts(url)) == before
     finally:
