@@ -47,13 +47,8 @@ Run from the repository root::
     .venv/bin/python bench/plan.py --chats 1000000 --filters 0.2 --weights 0.2  # issue 16
     .venv/bin/python bench/plan.py --year --db sqlite --no-burst --no-trace     # issue 19
 
-The store is built with bulk SQL on the migrated schema: chats and subscriptions go in
-through the driver directly (``executemany`` of plain tuples on SQLite, ``COPY`` on
-PostgreSQL), which keeps SQLAlchemy's per-row parameter processing out of a build of
-millions of rows (each chat's ``tag_ids`` set as ``store.add_subscription`` keeps it;
-PostgreSQL is then vacuumed, as its autovacuum would have); the briefs go through
-``store.upsert_briefs``, as ingestion stores them (then their ``ingested_at`` is moved
-to the night before the measured day, so they are "new" whatever day this runs). The
+The store is built as ``bench/scenario.py`` says (bulk SQL on the migrated schema, the
+briefs through ``store.upsert_briefs``; every build the same for a seed). The
 ``build s`` column says how long building took: here about 5 s for 100k chats and 50-80
 s for a million (with 4.5 million subscriptions), most of it generating the rows in
 Python. SQLite uses a temporary file; PostgreSQL a fresh database

@@ -252,12 +252,5 @@ async def chat_figures(*, session: AsyncSession, since: datetime) -> ChatFigures
     return ChatFigures(active, inactive, paused, new)
 
 
-async def chat_language(*, session: AsyncSession, chat_id: int) -> tuple[bool, str | None]:
-    """(whether the chat is known, the language it chose or first came with)."""
-    query = select(col(Chat.id), col(Chat.language)).where(col(Chat.id) == chat_id)
-    row = (await session.exec(query)).first()
-    return (False, None) if row is None else (True, row[1])
-
-
 async def set_chat_language(*, session: AsyncSession, chat_id: int, language: str) -> None:
     await session.exec(sa.update(Chat).where(col(Chat.id) == chat_id).values(language=language))
