@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -40,6 +41,32 @@ def test_every_payload_reads_back_as_written_with_its_version(payload):
     raw = payload.encode()
     assert '"v":1' in raw
     assert decode(raw) == payload
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        DigestPayload((3, 1, 2), date(2026, 11, 27), 4),
+        DigestPayload((5,)),
+        DigestPayload((), None, 0),
+        DigestPayload((3, 1), date(2026, 11, 27), 2, "hi", compact=True, feedback=True),
+        DigestPayload((4,), language='x"\\ह'),
+    ],
+)
+def test_a_digest_is_written_as_compact_json_with_its_fields_in_order(payload):
+    data: dict[str, object] = {"v": 1, "digest": list(payload.brief_ids)}
+    if payload.day is not None:
+        data["day"] = payload.day.isoformat()
+    if payload.more:
+        data["more"] = payload.more
+    if payload.language is not None:
+        data["lang"] = payload.language
+    if payload.compact:
+        data["compact"] = 1
+    if payload.feedback:
+        data["fb"] = 1
+    assert payload.encode() == json.dumps(data, separators=(",", ":"))
+    assert decode(payload.encode()) == payload
 
 
 @pytest.mark.parametrize(

@@ -346,14 +346,14 @@ async def test_save_plan_queues_each_key_once_and_moves_the_schedules(sessions):
     async with session_scope(sessions) as session:
         for chat_id in (1, 2):
             await store.get_or_create_chat(session=session, chat_id=chat_id)
-    first = [store.DigestRow("digest:1:x:0", 1, 0, '{"digest":[1]}')]
+    first = [("digest:1:x:0", 1, 0, '{"digest":[1]}')]
     moves = [
-        store.ScheduleMove(1, tomorrow, 7, 7, 0, now),
-        store.ScheduleMove(2, tomorrow, 3, 7, 2, None),  # no digest: last_digest_at kept
+        (1, tomorrow, 7, 7, 0, now),
+        (2, tomorrow, 3, 7, 2, None),  # no digest: last_digest_at kept
     ]
     async with session_scope(sessions) as session:
         await store.save_plan(session=session, rows=first, moves=moves, now=now)
-    again = [*first, store.DigestRow("digest:1:x:1", 1, 1, '{"digest":[2]}')]
+    again = [*first, ("digest:1:x:1", 1, 1, '{"digest":[2]}')]
     async with session_scope(sessions) as session:
         await store.save_plan(session=session, rows=again, moves=[], now=now)
 
@@ -380,7 +380,7 @@ async def test_schedules_saved_by_the_plan_compare_as_the_orm_stores_them(sessio
         session.add(Chat(id=1, next_digest_at=at))  # through the ORM
         await store.get_or_create_chat(session=session, chat_id=2)
     async with session_scope(sessions) as session:
-        move = store.ScheduleMove(2, at, 0, 0, 0, None)
+        move = (2, at, 0, 0, 0, None)
         await store.save_plan(session=session, rows=[], moves=[move], now=at)
 
     async with sessions() as session:

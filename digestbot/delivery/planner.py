@@ -151,6 +151,12 @@ class _Window:
     # style): the payload of each message. Kept across ticks with the window: chats due at
     # different minutes often get the same.
     planned: dict[DigestKey, list[str]] = field(default_factory=dict)
+    # What select() gave chats with no filters, weights or alerts, by (tag ids, minimum
+    # score, start, size): chats due at the same minute and following the same tags
+    # (a day's most common case) share it
+    picked: dict[tuple[tuple[int, ...], int, int, int], tuple[tuple[int, ...], int]] = field(
+        default_factory=dict
+    )
     _after: dict[int, int] = field(default_factory=dict)
     _score: dict[int, int] = field(default_factory=dict)
     _headers: dict[tuple[date, str | None], render.Block] = field(default_factory=dict)
@@ -244,12 +250,7 @@ class _Window:
         total = mask.bit_count()
         if weights:
             return self._weighted(mask, size, weights), total
-        chosen: list[int] = []
-        while mask and len(chosen) < size:
-            low = mask & -mask
-            chosen.append(low.bit_length() - 1)
-            mask ^= low
-        return tuple(chosen), total
+        return tuple(_positions(mask, size, total)), total
 
     def _weighted(self, mask: int, size: int, weights: dict[str, float]) -> tuple[int, ...]:
         """The ``size`` best of ``mask`` by score plus weights (as ``shaping.rank``: the
@@ -372,13 +373,25 @@ def _head(items: int, scores: list[int], lift: float | None) -> tuple[float, int
     return key, position, items ^ low
 
 
-def _positions(mask: int, limit: int | None = None) -> list[int]:
-    """The set bits of ``mask``, lowest first (at most ``limit`` of them)."""
+def _positions(mask: int, limit: int, total: int) -> list[int]:
+    """The lowest ``limit`` set bits of ``mask`` (which has ``total``), lowest first.
+
+    Taking them off the whole mask cost three operations on a 5,000-bit int per item,
+    the most of a year-store day's assembly (bench/RESULTS.md, issue 19). They are taken
+    off a low part of it instead, one likely to hold enough of them as the bits lie
+    evenly (twice the span they would need), or the whole mask when it holds too few."""
+    length = mask.bit_length()
+    if total > limit and length > 64:
+        span = max(64, 1 << ((2 * limit * length // total).bit_length()))
+        if span < length:
+            part = mask & ((1 << span) - 1)
+            if part.bit_count() >= limit:
+                mask = part
     out: list[int] = []
-    while mask and (limit is None or len(out) < limit):
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
+    while mask and len(out) < limit:
+        bit = mask & -mask
+        out.append(bit.bit_length() - 1)
+        mask ^= bit
     return out
 
 
@@ -576,6 +589,7 @@ class _Assembly:
         seen, schedules, days, due_days = self.seen, self.schedules, self.days, self.due_days
         languages = self.languages
         planned = window.planned  # shared with the other chats getting the same digest
+        picked = window.picked
         report.due += len(chats)
         moves: list[store.ScheduleMove] = []
         rows: list[store.DigestRow] = []
@@ -597,20 +611,36 @@ class _Assembly:
                 owed = todays_due(now=now, **_rule(chat))
                 if owed is None:
                     report.stale += 1  # its cursor stays (a /digest may be moving it)
-                    moves.append(store.ScheduleMove(chat.id, next_at, None, None, None, None))
+                    moves.append((chat.id, next_at, None, None, None, None))
                     continue
                 due_key = owed.strftime("%Y%m%dT%H%MZ")
             start = chat.window_end_id if chat.window_shown else chat.last_brief_id
             start = max(start, window.floor)
             filters, weights = self.filters.get(chat.id), self.weights.get(chat.id)
-            keep = window.passing(filters) if filters else -1
-            keep &= ~window.without(chat.alerted_ids)  # sent as alerts already
-            chosen, total = window.select(
-                chat.tag_ids, chat.min_score, start, chat.digest_size, keep=keep, weights=weights
-            )
+            if filters or weights or chat.alerted_ids:
+                keep = window.passing(filters) if filters else -1
+                keep &= ~window.without(chat.alerted_ids)  # sent as alerts already
+                chosen, total = window.select(
+                    chat.tag_ids,
+                    chat.min_score,
+                    start,
+                    chat.digest_size,
+                    keep=keep,
+                    weights=weights,
+                )
+            else:
+                # most chats: those with the same tags, minimum and start get the same
+                # pick, which is kept with the window like the digests planned from it
+                pick = (chat.tag_ids, chat.min_score, start, chat.digest_size)
+                found = picked.get(pick)
+                if found is None:
+                    if len(picked) >= PLANNED:
+                        picked.clear()
+                    found = picked[pick] = window.select(*pick)
+                chosen, total = found
             if not chosen:
                 report.empty += 1
-                moves.append(store.ScheduleMove(chat.id, next_at, end, end, 0, None))
+                moves.append((chat.id, next_at, end, end, 0, None))
                 continue
             more = total - len(chosen)
             if chat.language not in languages:
@@ -626,14 +656,14 @@ class _Assembly:
                     planned.clear()
                 payloads = planned[key] = window.payloads(chosen, more, today, style)
             if more:  # "+N more: /digest" pages through the rest of this window
-                moves.append(store.ScheduleMove(chat.id, next_at, start, end, len(chosen), now))
+                moves.append((chat.id, next_at, start, end, len(chosen), now))
             else:
-                moves.append(store.ScheduleMove(chat.id, next_at, end, end, 0, now))
+                moves.append((chat.id, next_at, end, end, 0, now))
             # the due moment, not the day: a digest re-timed later the same day is a new
             # digest, while planning the same one twice is not
             prefix = f"digest:{due_key}:{chat.id}:"
             for part, payload in enumerate(payloads):
-                rows.append(store.DigestRow(f"{prefix}{part}", chat.id, part, payload))
+                rows.append((f"{prefix}{part}", chat.id, part, payload))
             report.queued += 1
             report.messages += len(payloads)
         return rows, moves

@@ -22,6 +22,7 @@ from digestbot.store.models import (
     Tag,
     TagWeight,
     utcnow,
+    waiting,
 )
 from digestbot.store.sql import dialect_insert, dialect_name
 from digestbot.store.tags import ensure_tags
@@ -124,7 +125,12 @@ async def delete_chat(*, session: AsyncSession, chat_id: int) -> bool:
     await delete_shaping(session=session, chat_id=chat_id)
     await delete_chat_values(session=session, chat_id=chat_id)  # its last search, say
     # a row the sender holds (sending) goes too: marking it sent then changes nothing
-    await session.exec(sa.delete(Outbox).where(col(Outbox.chat_id) == chat_id))
+    for done in (False, True):  # each through its index by chat (see models.waiting)
+        await session.exec(
+            sa.delete(Outbox).where(
+                col(Outbox.chat_id) == chat_id, waiting(col(Outbox.status), done=done)
+            )
+        )
     result = await session.exec(sa.delete(Chat).where(col(Chat.id) == chat_id))
     return bool(result.rowcount)
 
@@ -197,6 +203,7 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
             sa.update(Outbox)
             .where(
                 col(Outbox.chat_id) == old_id,
+                waiting(col(Outbox.status)),
                 col(Outbox.kind).in_(["digest", "alert"]),  # it has its own of both
                 col(Outbox.status).in_([OutboxStatus.PENDING]),
             )
@@ -225,9 +232,12 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
         copy = dialect_insert(session, table).from_select(["chat_id", *columns], rows)
         await session.exec(copy.on_conflict_do_nothing())
     await delete_chat_values(session=session, chat_id=old_id)  # its last search, say
-    await session.exec(
-        sa.update(Outbox).where(col(Outbox.chat_id) == old_id).values(chat_id=new_id)
-    )
+    for done in (False, True):  # each through its index by chat (see models.waiting)
+        await session.exec(
+            sa.update(Outbox)
+            .where(col(Outbox.chat_id) == old_id, waiting(col(Outbox.status), done=done))
+            .values(chat_id=new_id)
+        )
     await session.exec(sa.delete(Chat).where(col(Chat.id) == old_id))
     return known
 

@@ -132,6 +132,22 @@ class OutboxStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# A row still to send, and one that is not, as the indexes by chat (see Outbox) are
+# partial: a query that reads one must carry the same condition, written the same way
+# (literal values: a partial index serves a statement only if its condition follows
+# from the statement's own, whatever is bound to it), see :func:`waiting`.
+WAITING_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+WAITING = "status IN ('pending', 'sending')"
+DONE = "status NOT IN ('pending', 'sending')"
+
+
+def waiting(status: Any, *, done: bool = False) -> Any:
+    """The condition of ix_outbox_chat_waiting (``done``: ix_outbox_chat_done) on an
+    outbox table's (or alias's) ``status`` column, with literal values."""
+    values: list[Any] = [sa.literal_column(f"'{s.value}'") for s in WAITING_STATUSES]
+    return status.not_in(values) if done else status.in_(values)
+
+
 class BroadcastStatus(StrEnum):
     DRAFT = "draft"
     SENDING = "sending"
@@ -337,8 +353,13 @@ class Outbox(SQLModel, table=True):
     __tablename__ = "outbox"
     # The sender claims "pending rows of one kind, oldest first": this index serves that
     # in order, however many rows wait or were sent before.
-    # ix_outbox_chat_status: "does this chat have an earlier row still to send?", asked
-    # for every row claimed, must not depend on the planner's row estimates.
+    # ix_outbox_chat_waiting: "does this chat have an earlier row still to send?", asked
+    # for every row claimed, must not depend on the planner's row estimates. It holds
+    # the rows still to send alone (the queue, not weeks of history): every digest
+    # planned adds an entry at its chat's place, and in an index of every row that place
+    # was a page of its own to write, for most rows (most of the writes of a year
+    # store's day: bench/RESULTS.md, issue 19). ix_outbox_chat_done holds the rest, for
+    # what reads all of a chat's rows (/forget; a group becoming a supergroup).
     __table_args__ = (
         sa.Index("ix_outbox_claim", "status", "kind", "id"),
         # only where set: every digest row would otherwise add a NULL entry to each
@@ -349,7 +370,10 @@ class Outbox(SQLModel, table=True):
                 ("sent_at", "sent_at IS NOT NULL"),
             )
         ),
-        sa.Index("ix_outbox_chat_status", "chat_id", "status"),
+        *(
+            sa.Index(name, "chat_id", sqlite_where=sa.text(w), postgresql_where=sa.text(w))
+            for name, w in (("ix_outbox_chat_waiting", WAITING), ("ix_outbox_chat_done", DONE))
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from digestbot.store.models import Outbox, OutboxKind, OutboxStatus
+from digestbot.store.models import Outbox, OutboxKind, OutboxStatus, waiting
 from digestbot.store.sql import dialect_insert
 
 
@@ -61,6 +61,7 @@ async def claim_due(
         sa.select(earlier.c.id)
         .where(
             earlier.c.chat_id == _OUTBOX.c.chat_id,
+            waiting(earlier.c.status),  # read from ix_outbox_chat_waiting
             sa.or_(
                 earlier.c.status == OutboxStatus.SENDING,
                 sa.and_(
@@ -172,7 +173,7 @@ async def cancel_chat_rows(*, session: AsyncSession, chat_id: int, reason: str) 
         sa.update(Outbox)
         .where(
             col(Outbox.chat_id) == chat_id,
-            col(Outbox.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+            waiting(col(Outbox.status)),
         )
         .values(status=OutboxStatus.CANCELLED, last_error=reason)
     )
