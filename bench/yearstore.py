@@ -14,8 +14,8 @@ minutes, then kept:
 
 * SQLite: a file under the cache directory (``--cache-dir``, ``$DIGESTBOT_BENCH_CACHE``,
   else ``~/.cache/digestbot-bench``), named for its parameters and schema revision;
-* PostgreSQL: a database ``digestbot_year_c<chats>_b<briefs>_o<outbox>_s<seed>`` on the
-  server of ``--pg-url`` (``$DIGESTBOT_TEST_POSTGRES_URL``, default the test server).
+* PostgreSQL: a database ``digestbot_year_c<chats>_b<briefs>_o<outbox>_s<seed>_<revision>_v<build>``
+  on the server of ``--pg-url`` (``$DIGESTBOT_TEST_POSTGRES_URL``, default the test server).
 
 Each holds a marker row (``kv`` key ``bench_yearstore``) with its parameters, the schema
 revision and this builder's version: a store whose marker differs (a new migration, a
@@ -374,7 +374,9 @@ async def _postgres_marker(admin_url: str, name: str) -> str | None:
 
 
 def postgres_name(size: Size) -> str:
-    return f"digestbot_year_{size.label}"
+    # named for the schema revision and build too, as the SQLite file is: a branch with a
+    # new migration then builds its own rather than replacing the one main's runs use
+    return f"digestbot_year_{size.label}_{db.head_revision()}_v{BUILD_VERSION}"
 
 
 async def postgres_store(size: Size, *, admin_url: str, rebuild: bool) -> tuple[str, bool]:
