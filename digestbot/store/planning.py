@@ -140,19 +140,22 @@ async def due_chats(
     )
     conn = await session.connection()
     rows = (await conn.execute(stmt)).all()
-    moment = _moments(session)
-    ids = _ids_reader()
     style = len(_STYLE)
+    at, tags, alerts, shaped = -4 - style, -3 - style, -2 - style, -1 - style
+    # each distinct value converted once: a batch's chats share a few due moments and a
+    # few hundred sets of tags, and most have no alerts (one empty tuple, shared)
+    moments = _moments(session, {r[at] for r in rows})
+    ids = {text: _ids(text) for text in {r[tags] for r in rows} | {r[alerts] for r in rows}}
     make = tuple.__new__  # as DueChat._make, without its call in Python
     return [
         make(
             DueChat,
             (
-                *r[: -4 - style],
-                moment(r[-4 - style]),
-                ids(r[-3 - style]),
-                ids(r[-2 - style]),
-                bool(r[-1 - style]),
+                *r[:at],
+                moments[r[at]],
+                ids[r[tags]],
+                ids[r[alerts]],
+                bool(r[shaped]),
                 *r[-style:],
             ),
         )
@@ -165,35 +168,16 @@ def _ids(text: str) -> tuple[int, ...]:
     return tuple(map(int, text.split(","))) if text else ()
 
 
-def _ids_reader() -> Callable[[str], tuple[int, ...]]:
-    """:func:`_ids`, each distinct text read once: a batch's chats follow a few hundred
-    distinct sets of tags, and most have no alerts (one tuple, shared, for each)."""
-    seen: dict[str, tuple[int, ...]] = {}
-
-    def read(text: str) -> tuple[int, ...]:
-        found = seen.get(text)
-        if found is None:
-            found = seen[text] = _ids(text)
-        return found
-
-    return read
-
-
-def _moments(session: AsyncSession) -> Callable[[Any], datetime]:
-    """The driver's value of a UTC column as ``UTCDateTime`` reads it, each distinct one
-    converted once."""
+def _moments(session: AsyncSession, values: set[Any]) -> dict[Any, datetime]:
+    """The driver's values of a UTC column as ``UTCDateTime`` reads them, by value."""
     dialect = session.get_bind().dialect
     read = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
-    seen: dict[Any, datetime] = {}
-
-    def convert(value: Any) -> datetime:
-        if value not in seen:
-            moment = read(value) if read is not None else value
-            assert isinstance(moment, datetime)  # due, so set
-            seen[value] = moment
-        return seen[value]
-
-    return convert
+    out: dict[Any, datetime] = {}
+    for value in values:
+        moment = read(value) if read is not None else value
+        assert isinstance(moment, datetime)  # due, so set
+        out[value] = moment
+    return out
 
 
 async def unscheduled_chats(*, session: AsyncSession, limit: int) -> Sequence[Any]:
