@@ -178,3 +178,36 @@ async def test_forget_also_deletes_saved_briefs_shares_and_channel_choices(bot):
 
     assert await rows_naming(bot, CHAT) == []
     assert (await bot.services.chats.get(-1009988)).active  # the channel itself stays
+
+
+async def test_forget_deletes_the_chats_outbox_rows_in_every_status_and_no_one_elses(bot):
+    # the outbox is indexed by chat in two parts (rows still to send, the rest): /forget
+    # must reach both, and a chat's rows only
+    chat = bot.server.private_chat(CHAT)
+    await bot.say(chat, "/start")
+    now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    async with db.session_scope(bot.services.sessions) as session:
+        await store.enqueue(
+            session=session,
+            rows=[
+                {
+                    "key": f"digest:{owner}:{status}",
+                    "chat_id": owner,
+                    "kind": OutboxKind.DIGEST,
+                    "payload": "[]",
+                    "status": status,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for owner in (CHAT, CHAT + 1)
+                for status in OutboxStatus
+            ],
+        )
+    await bot.say(chat, "/forget")
+    question = bot.server.messages(chat)[-1]
+    await bot.press(
+        chat, question.message_id, question.button("Yes, delete everything").callback_data
+    )
+
+    assert await rows_naming(bot, CHAT) == []
+    assert await left(bot) == [f"digest:{CHAT + 1}:{status}" for status in OutboxStatus]
