@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
@@ -717,3 +718,53 @@ async def test_unreadable_payloads_fail_their_rows_alone_with_the_reason(bot):
         assert rows[chat_id].status == OutboxStatus.FAILED
         assert (rows[chat_id].last_error or "").startswith(reason)
         assert not digests_in(bot, chat_id)
+
+
+async def test_a_digest_takes_the_best_of_a_large_window_however_its_tags_lie_in_it(bot):
+    # 415 briefs: each chat's digest is its tags' 10 best in rank order (score, then
+    # the newest), whether they lead the window (llm), come after most of it
+    # (robotics), or lie beyond every llm brief (chips)
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    start = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
+
+    def at(minute: int) -> datetime:
+        return start + timedelta(minutes=minute)
+
+    briefs = [
+        make_brief(title=f"Robotics {n:03}", tags=("robotics",), score=9, published_at=at(n))
+        for n in range(10)
+    ]  # older than every llm brief of their score: ranked after them
+    briefs += [
+        make_brief(title=f"Weak robotics {n:03}", tags=("robotics",), score=2, published_at=at(n))
+        for n in range(5)
+    ]
+    briefs += [
+        make_brief(title=f"Chips {n:03}", tags=("chips",), score=3, published_at=at(20 + n))
+        for n in range(60)
+    ]
+    briefs += [
+        make_brief(title=f"Model {n:03}", tags=("llm",), score=9, published_at=at(100 + n))
+        for n in range(330)
+    ]
+    briefs += [
+        make_brief(title=f"Top model {n:03}", tags=("llm",), score=10, published_at=at(500 + n))
+        for n in range(10)
+    ]
+    await bot.add_briefs(briefs)
+    llm = await user(bot, 1, tags=("llm",))
+    robotics = await user(bot, 2, tags=("robotics",))
+    chips = await user(bot, 3, tags=("chips",))
+    await bot.services.planner.plan()  # scheduled for 08:00
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, 30, tzinfo=UTC))
+    await bot.services.planner.plan()
+    await bot.deliver()
+
+    def titles(chat, prefix: str) -> list[str]:
+        (digest,) = digests_in(bot, chat)
+        return re.findall(rf"{prefix} \d{{3}}", digest)
+
+    assert titles(llm, "Top model") == [f"Top model {n:03}" for n in range(9, -1, -1)]
+    assert titles(llm, "Model") == []  # every llm brief of score 9 is below those
+    assert titles(robotics, "Robotics") == [f"Robotics {n:03}" for n in range(9, -1, -1)]
+    assert titles(robotics, "Weak robotics") == []
+    assert titles(chips, "Chips") == [f"Chips {n:03}" for n in range(59, 49, -1)]
