@@ -59,12 +59,16 @@ def _column(name: str) -> Any:
     return _TIMES.label("digest_time") if name == "digest_time" else _CHATS.c[name]
 
 
-async def _chat_rows(
-    session: AsyncSession, *where: Any, order: Any = _CHATS.c.id, limit: int
-) -> Sequence[Any]:
-    conn = await session.connection()
-    stmt = sa.select(*(_column(name) for name in _SCHEDULE_COLUMNS)).where(*where)
-    return (await conn.execute(stmt.order_by(order).limit(limit))).all()
+# The planner's statements run every tick (1,440 a day, most with little to do), so each
+# is built once, with parameters: building a select and keying it for SQLAlchemy's
+# compiled cache cost more than running it on a quiet tick.
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
+_UNSCHEDULED = (
+    sa.select(*(_column(name) for name in _SCHEDULE_COLUMNS))
+    .where(_CHATS.c.next_digest_at.is_(None))
+    .order_by(_CHATS.c.id)
+    .limit(_LIMIT)
+)
 
 
 class DueChat(NamedTuple):
@@ -91,6 +95,43 @@ class DueChat(NamedTuple):
     type: str = ChatType.PRIVATE
 
 
+def _due(*, since: bool) -> Any:
+    """The due chats' statement (see :func:`due_chats`), reading from ``:since`` on or
+    from the start."""
+    # The due moment comes as the driver gives it (no per-row type processing); the
+    # few distinct moments of a tick are converted once, in due_chats.
+    raw = sa.types.NullType()
+    due = _CHATS.c.next_digest_at
+    return (
+        sa.select(
+            *(
+                sa.type_coerce(_CHATS.c[name], raw) if name == "next_digest_at" else _column(name)
+                for name in _SCHEDULE_COLUMNS
+                if name not in _NOT_DUE
+            ),
+            _CHATS.c.tag_ids,
+            _CHATS.c.alerted_ids,
+            sa.or_(
+                sa.exists().where(_FILTERS.c.chat_id == _CHATS.c.id),
+                sa.exists().where(_WEIGHTS.c.chat_id == _CHATS.c.id),
+            ),
+            *_STYLE,
+        )
+        .where(
+            due <= sa.bindparam("now", type_=due.type),
+            due > sa.bindparam("since", type_=due.type) if since else sa.true(),
+            _CHATS.c.active != sa.false(),
+            ~_CHATS.c.paused,
+            _CHATS.c.frequency != "off",
+        )
+        .order_by(due)
+        .limit(_LIMIT)
+    )
+
+
+_DUE, _DUE_SINCE = _due(since=False), _due(since=True)
+
+
 async def due_chats(
     *, session: AsyncSession, now: datetime, since: datetime | None = None, limit: int
 ) -> list[DueChat]:
@@ -110,36 +151,9 @@ async def due_chats(
     probes in the same query), so the planner reads those only for the chats that have
     some, rather than looking up every due chat (most have none).
     """
-    # The due moment comes as the driver gives it (no per-row type processing); the
-    # few distinct moments of a tick are converted once, below.
-    raw = sa.types.NullType()
-    stmt = (
-        sa.select(
-            *(
-                sa.type_coerce(_CHATS.c[name], raw) if name == "next_digest_at" else _column(name)
-                for name in _SCHEDULE_COLUMNS
-                if name not in _NOT_DUE
-            ),
-            _CHATS.c.tag_ids,
-            _CHATS.c.alerted_ids,
-            sa.or_(
-                sa.exists().where(_FILTERS.c.chat_id == _CHATS.c.id),
-                sa.exists().where(_WEIGHTS.c.chat_id == _CHATS.c.id),
-            ),
-            *_STYLE,
-        )
-        .where(
-            _CHATS.c.next_digest_at <= now,
-            _CHATS.c.next_digest_at > since if since is not None else sa.true(),
-            _CHATS.c.active != sa.false(),
-            ~_CHATS.c.paused,
-            _CHATS.c.frequency != "off",
-        )
-        .order_by(_CHATS.c.next_digest_at)
-        .limit(limit)
-    )
+    stmt = _DUE_SINCE if since is not None else _DUE
     conn = await session.connection()
-    rows = (await conn.execute(stmt)).all()
+    rows = (await conn.execute(stmt, {"now": now, "since": since, "limit": limit})).all()
     style = len(_STYLE)
     at, tags, alerts, shaped = -4 - style, -3 - style, -2 - style, -1 - style
     # each distinct value converted once: a batch's chats share a few due moments and a
@@ -182,7 +196,8 @@ def _moments(session: AsyncSession, values: set[Any]) -> dict[Any, datetime]:
 
 async def unscheduled_chats(*, session: AsyncSession, limit: int) -> Sequence[Any]:
     """Chats whose schedule was cleared (new, or settings changed)."""
-    return await _chat_rows(session, _CHATS.c.next_digest_at.is_(None), limit=limit)
+    conn = await session.connection()
+    return (await conn.execute(_UNSCHEDULED, {"limit": limit})).all()
 
 
 async def update_chats(*, session: AsyncSession, updates: Sequence[dict[str, Any]]) -> None:
@@ -214,9 +229,8 @@ async def brief_head(*, session: AsyncSession) -> tuple[int, str | None]:
     """The newest brief's id and the briefs' revision (see upsert_briefs): while both
     stay the same no brief came or changed. Two index probes, for the planner's ticks
     between two briefs leaving its window (see :func:`brief_window`)."""
-    newest = sa.select(sa.func.max(Brief.id)).scalar_subquery().correlate(None)
     conn = await session.connection()
-    row = (await conn.execute(sa.select(newest, _revision()))).one()
+    row = (await conn.execute(_HEAD)).one()
     return row[0] or 0, row[1]
 
 
@@ -225,6 +239,11 @@ def _revision() -> Any:
     return (
         sa.select(kv.c.value).where(kv.c.key == BRIEFS_REVISION).scalar_subquery().correlate(None)
     )
+
+
+_HEAD = sa.select(
+    sa.select(sa.func.max(Brief.id)).scalar_subquery().correlate(None), _revision()
+)  # built once: see _UNSCHEDULED
 
 
 async def brief_window(*, session: AsyncSession, since: datetime) -> BriefWindow:
