@@ -203,7 +203,7 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
             sa.update(Outbox)
             .where(
                 col(Outbox.chat_id) == old_id,
-                waiting(col(Outbox.status)),
+                waiting(col(Outbox.status)),  # read through ix_outbox_chat_waiting
                 col(Outbox.kind).in_(["digest", "alert"]),  # it has its own of both
                 col(Outbox.status).in_([OutboxStatus.PENDING]),
             )

@@ -137,8 +137,9 @@ class OutboxStatus(StrEnum):
 # (literal values: a partial index serves a statement only if its condition follows
 # from the statement's own, whatever is bound to it), see :func:`waiting`.
 WAITING_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING)
-WAITING = "status IN ('pending', 'sending')"
-DONE = "status NOT IN ('pending', 'sending')"
+_WAITING_LIST = ", ".join(f"'{s.value}'" for s in WAITING_STATUSES)
+WAITING = f"status IN ({_WAITING_LIST})"
+DONE = f"status NOT IN ({_WAITING_LIST})"
 
 
 def waiting(status: Any, *, done: bool = False) -> Any:
