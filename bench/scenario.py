@@ -29,6 +29,7 @@ from digestbot.briefs.parse import BriefData
 from digestbot.delivery.schedule import next_due
 from digestbot.store import db
 from digestbot.store.models import Brief, Chat
+from digestbot.store.planning import SQLITE_PLACE_ALL
 
 DAY = datetime(2026, 11, 27, tzinfo=UTC)  # the measured day (a Friday, no DST change)
 BURST_DUE = DAY.replace(hour=8)  # the burst: every chat due at 08:00
@@ -299,6 +300,8 @@ async def build_store(
                     await _bulk_insert(conn, "chat_filters", FILTER_COLUMNS, filter_rows)
                 if weight_rows:
                     await _bulk_insert(conn, "tag_weights", WEIGHT_COLUMNS, weight_rows)
+            if conn.dialect.name == "sqlite":  # rows where the bot keeps them (store.place_chats)
+                await conn.exec_driver_sql(SQLITE_PLACE_ALL)
         if engine.dialect.name == "postgresql":
             # what a production server's autovacuum keeps: statistics, and the visibility
             # map (index-only scans)

@@ -65,6 +65,7 @@ from bench.scenario import (  # noqa: E402
 )
 from digestbot import store  # noqa: E402
 from digestbot.store import db  # noqa: E402
+from digestbot.store.planning import SQLITE_PLACE_ALL  # noqa: E402
 
 BUILD_VERSION = 3  # bump when the generated data changes: cached stores are rebuilt
 MARKER = "bench_yearstore"
@@ -278,6 +279,8 @@ async def fill(url: str, size: Size, *, progress: bool = True) -> None:
                     sub_rows.extend((chat_id, tag_ids[i], values["created_at"]) for i in tags)
                 await _bulk_insert(conn, "chats", CHAT_COLUMNS, chat_rows)
                 await _bulk_insert(conn, "subscriptions", SUB_COLUMNS, sub_rows)
+            if conn.dialect.name == "sqlite":  # rows where the bot keeps them (store.place_chats)
+                await conn.exec_driver_sql(SQLITE_PLACE_ALL)
             say(f"{size.outbox:,} outbox rows...")
             for first in range(0, size.outbox, CHUNK):
                 out = [

@@ -521,6 +521,7 @@ class DigestPlanner:
                 session=session,
                 updates=[{"b_id": c.id, "next_digest_at": schedule_of(c, now)} for c in chats],
             )
+            await store.place_chats(session=session, chat_ids=[c.id for c in chats])
             report.scheduled += len(chats)
             if len(chats) < BATCH:
                 return
@@ -555,10 +556,13 @@ class DigestPlanner:
         try:
             for start in range(0, len(chats), chunk):
                 rows, moves = assembly.assemble(chats[start : start + chunk])
+                placed, assembly.placed = assembly.placed, []
                 if pending is not None:
                     await pending
                 pending = asyncio.ensure_future(
-                    store.save_plan(session=session, rows=rows, moves=moves, now=assembly.now)
+                    store.save_plan(
+                        session=session, rows=rows, moves=moves, now=assembly.now, placed=placed
+                    )
                 )
                 await asyncio.sleep(0)  # let it send its statements before assembling on
         finally:
@@ -585,6 +589,9 @@ class _Assembly:
         self.filters: dict[int, tuple[store.FilterKey, ...]] = {}  # this batch's, by chat
         self.weights: dict[int, dict[str, float]] = {}
         self.languages: dict[str | None, str | None] = {}  # by stored code (see payload_language)
+        # the chats whose next digest falls at another minute of the day than this one
+        # (two digest times, a daylight-saving change): see store.place_chats
+        self.placed: list[int] = []
 
     def assemble(
         self, chats: Sequence[store.DueChat]
@@ -598,11 +605,15 @@ class _Assembly:
         report.due += len(chats)
         moves: list[store.ScheduleMove] = []
         rows: list[store.DigestRow] = []
+        placed = self.placed
         for chat in chats:
             rule = (chat.digest_time, chat.timezone, chat.frequency, chat.weekly_day)
             next_at = schedules.get(rule)
             if next_at is None:
                 next_at = schedules[rule] = next_schedule(chat, now)
+            due = chat.next_digest_at
+            if next_at.minute != due.minute or next_at.hour != due.hour:
+                placed.append(chat.id)
             today = days.get(chat.timezone)
             if today is None:
                 today = days[chat.timezone] = local_day(now, chat.timezone)
