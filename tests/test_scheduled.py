@@ -768,3 +768,33 @@ async def test_a_digest_takes_the_best_of_a_large_window_however_its_tags_lie_in
     assert titles(robotics, "Robotics") == [f"Robotics {n:03}" for n in range(9, -1, -1)]
     assert titles(robotics, "Weak robotics") == []
     assert titles(chips, "Chips") == [f"Chips {n:03}" for n in range(59, 49, -1)]
+
+
+async def test_a_chat_with_two_digest_times_gets_both_and_its_row_follows_the_next(bot):
+    # on SQLite the planner keeps a chat's row with those due at the same minute of the
+    # day (store.place_chats): one with two times moves between them
+    await bot.add_briefs([make_brief(title="Morning news", tags=("llm",))])
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    chat = await user(bot, 5, at="08:00 18:00")
+
+    async def minute() -> int | None:
+        async with bot.services.sessions() as session:
+            conn = await session.connection()
+            if conn.dialect.name != "sqlite":
+                return None  # PostgreSQL keeps no order of rows
+            rows = await conn.exec_driver_sql("SELECT rowid FROM chats WHERE id = 5")
+            return int(rows.scalar_one()) >> store.PLACE_BITS
+
+    await bot.services.planner.plan()  # scheduled for 08:00
+    assert await minute() in (8 * 60, None)
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, 30, tzinfo=UTC))
+    await bot.services.planner.plan()
+    assert await minute() in (18 * 60, None)
+    await bot.add_briefs([make_brief(title="Evening news", tags=("llm",))])
+    bot.clock.set(datetime(2026, 11, 27, 18, 0, 30, tzinfo=UTC))
+    await bot.services.planner.plan()
+    assert await minute() in (8 * 60, None)
+    await bot.deliver()
+
+    morning, evening = digests_in(bot, chat)
+    assert "Morning news" in morning and "Evening news" in evening

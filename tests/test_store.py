@@ -418,3 +418,32 @@ async def test_a_chats_tag_ids_follow_its_subscriptions_through_every_change(ses
     async with session_scope(sessions) as session:
         await store.remove_all_subscriptions(session=session, chat_id=2)
     assert await tag_ids_of(2) == ""
+
+
+async def test_chats_rows_lie_by_their_digest_minute_on_sqlite_and_read_the_same(sessions):
+    # on SQLite a chat's row is placed with those due at the same minute of the day (a
+    # tick's schedule moves then share pages); nothing a query returns may change
+    at = {1: (8, 0), 2: (8, 0), 3: (17, 45), -1001234567890: (8, 0)}
+    async with session_scope(sessions) as session:
+        for chat_id, (hour, minute) in at.items():
+            when = datetime(2026, 11, 28, hour, minute, tzinfo=UTC)
+            session.add(Chat(id=chat_id, next_digest_at=when))
+    async with session_scope(sessions) as session:
+        await store.place_chats(session=session, chat_ids=list(at))
+    async with session_scope(sessions) as session:  # chat 2 now at 21:10
+        chat = await session.get(Chat, 2)
+        assert chat is not None
+        chat.next_digest_at = datetime(2026, 11, 28, 21, 10, tzinfo=UTC)
+    async with session_scope(sessions) as session:
+        await store.place_chats(session=session, chat_ids=[2])
+
+    async with sessions() as session:
+        chats = {c.id: c for c in (await session.exec(select(Chat))).all()}
+        conn = await session.connection()
+        if conn.dialect.name == "sqlite":
+            rows = await conn.exec_driver_sql("SELECT id, rowid FROM chats")
+            minutes = {chat_id: rowid >> store.PLACE_BITS for chat_id, rowid in rows}
+            assert minutes == {1: 480, 2: 21 * 60 + 10, 3: 17 * 60 + 45, -1001234567890: 480}
+    assert set(chats) == set(at)
+    assert chats[2].next_digest_at == datetime(2026, 11, 28, 21, 10, tzinfo=UTC)
+    assert chats[-1001234567890].next_digest_at == datetime(2026, 11, 28, 8, 0, tzinfo=UTC)

@@ -123,6 +123,7 @@ from digestbot.store.outbox import (
     sent_since,
 )
 from digestbot.store.planning import (
+    PLACE_BITS,
     BriefWindow,
     DigestRow,
     DueChat,
@@ -146,6 +147,7 @@ from digestbot.store.tags import (
 )
 
 __all__ = [
+    "PLACE_BITS",
     "PRUNE_BATCH",
     "Accepted",
     "AlertChat",
