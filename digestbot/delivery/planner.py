@@ -23,6 +23,9 @@ Assembly stays cheap at scale (a day of a million chats, see bench/plan.py):
   ``_since``) with their tags (``chats.tag_ids``) in one query, and writes rows and
   schedules in one statement each per chunk, the database writing one chunk while the
   next is assembled.
+* on SQLite a chat's row lies with those of the chats due at the same minute of the day
+  (``store.place_chats``, kept when a chat's minute changes), so a tick's schedule
+  moves write a few pages rather than one per chat.
 """
 
 from __future__ import annotations
