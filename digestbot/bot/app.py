@@ -45,6 +45,7 @@ from digestbot.bot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.bot.handlers.inline import INLINE_BURST, INLINE_REFILL, InlineSearch
 from digestbot.bot.metrics import CONTENT_TYPE, Metrics
 from digestbot.bot.processing import PerChatUpdateProcessor
+from digestbot.bot.request import BoundedRequest
 from digestbot.bot.stats import StatsService
 from digestbot.bot.webhook import WebhookServer
 from digestbot.briefs import fetcher
@@ -311,6 +312,9 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
+        # a few replies in flight at a time, not one connection per handler (see
+        # bot/request.py); REPLY_CONNECTIONS a time still outpace the shared budget
+        .request(BoundedRequest(REPLY_CONNECTIONS))
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
         .defaults(
             Defaults(
@@ -348,6 +352,10 @@ def build_application(
 # --- webhook mode: the HTTP server, /healthz, /metrics --------------------------------------
 
 WEBHOOK_SECRET_KEY = "webhook_secret"
+# The bot's requests in flight at once (replies, button answers; the sender has its own
+# Bot): 16 at ~300 ms a round trip to Telegram still send over 50 a second, above
+# SEND_RATE's highest 30 a second that Telegram allows.
+REPLY_CONNECTIONS = 16
 HEALTH_TIMEOUT = 3.0  # seconds; a database slower than this counts as down
 
 

@@ -146,19 +146,30 @@ def parse_tag_ids(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part]
 
 
-async def reader(*, session: AsyncSession, chat_id: int) -> Reader | None:
-    """The chat, the tags it follows and whether it shapes its digests; None when there
-    is no such chat. One round trip where the chat, its tags, its filters and its
-    weights took four (each ~1 ms on a busy SQLite; bench/RESULTS.md, issue 19)."""
+def _reader_statement() -> Any:
+    chat_id: sa.BindParameter[Any] = sa.bindparam("chat_id")
     shaped = sa.or_(
         sa.exists().where(col(ChatFilter.chat_id) == chat_id),
         sa.exists().where(col(TagWeight.chat_id) == chat_id),
     )
     newest = sa.select(sa.func.max(Brief.id)).scalar_subquery()
-    stmt = select(Chat, shaped.label("shaped"), newest.label("newest")).where(
+    return select(Chat, shaped.label("shaped"), newest.label("newest")).where(
         col(Chat.id) == chat_id
     )
-    row = (await session.exec(stmt)).first()
+
+
+# Built once: every update reads it (the language middleware), and building the select
+# and its cache key each time cost more CPU than the rest of the read (bench/RESULTS.md,
+# 8 Dec 2026).
+_READER = _reader_statement()
+
+
+async def reader(*, session: AsyncSession, chat_id: int) -> Reader | None:
+    """The chat, the tags it follows and whether it shapes its digests; None when there
+    is no such chat. One round trip where the chat, its tags, its filters and its
+    weights took four (each ~1 ms on a busy SQLite; bench/RESULTS.md, issue 19)."""
+    stmt = _READER
+    row = (await session.exec(stmt, params={"chat_id": chat_id})).first()
     if row is None:
         return None
     chat, has_shaping, newest_id = row
