@@ -371,9 +371,10 @@ def freeze_heap_now() -> None:
 
 WEBHOOK_SECRET_KEY = "webhook_secret"
 # The bot's requests in flight at once (replies, button answers; the sender has its own
-# Bot): 16 at ~300 ms a round trip to Telegram still send over 50 a second, above
-# SEND_RATE's highest 30 a second that Telegram allows.
-REPLY_CONNECTIONS = 16
+# Bot, with 4): 8 at ~150 ms a round trip to Telegram still send over 50 a second, above
+# the 30 a second Telegram allows a bot. 16 left httpcore's pool walks at a quarter of a
+# reply's CPU, 8 at a sixth (bench/RESULTS.md, 8 Dec 2026).
+REPLY_CONNECTIONS = 8
 HEALTH_TIMEOUT = 3.0  # seconds; a database slower than this counts as down
 
 
