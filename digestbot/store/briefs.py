@@ -398,12 +398,12 @@ async def _tag_ids(
 
 # find_items' and count_items' statements, built once for each shape of filter (which
 # filters are given, which order) and run with the filters' values as parameters.
-# Building a select and its cache key for every call cost as much of the bot's CPU as
-# running it (a cProfile of bench/commands.py; bench/RESULTS.md, 8 Dec 2026).
+# Building a select and its cache key for every call cost the bot about as much CPU as
+# executing it (a py-spy profile of bench/commands.py; bench/RESULTS.md, 8 Dec 2026).
 _SHAPES: dict[tuple[object, ...], Any] = {}  # Any: sqlmodel types exec() for its own selects
 
 # What an Item is made of, read as plain rows: ORM Brief objects (identity map, state,
-# instrumented attributes) cost more than the rest of the read for a page of briefs.
+# instrumented attributes) cost CPU for every row, only to be copied into Items.
 _ITEM_COLUMNS = tuple(
     Brief.__table__.c[name]  # type: ignore[attr-defined]
     for name in (
