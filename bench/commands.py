@@ -270,7 +270,12 @@ async def real_bot(
         log_level="WARNING",
     )
     app = build_application(
-        settings, token=server.token, seed=users is not None, background=False, clock=clock
+        settings,
+        token=server.token,
+        seed=users is not None,
+        background=False,
+        clock=clock,
+        freeze_heap=True,  # as `digestbot run`
     )
     await app.initialize()
     assert app.post_init is not None

@@ -145,7 +145,7 @@ def run(ctx: click.Context, samples: bool) -> None:
     except ConfigError as exc:
         _fail(str(exc))
     _run(lambda: _prepare_store(settings, samples=samples))
-    app = build_application(settings)
+    app = build_application(settings, freeze_heap=True)
     logging.getLogger("telegram.ext").addFilter(_NoBootstrapTraceback())
     try:
         if settings.webhook_url:

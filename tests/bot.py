@@ -167,6 +167,7 @@ async def running_bot(
     seed: bool = False,
     admin_ids: Sequence[int] = (),
     before_start: Callable[[FakeBotAPI], None] | None = None,
+    freeze_heap: bool = False,
     **env: str,
 ) -> AsyncIterator[Bot]:
     """Start the fake server and the real Application polling it; stop both after."""
@@ -198,6 +199,7 @@ async def running_bot(
             background=False,
             monotonic=clock.monotonic,
             sleep=clock.sleep,
+            freeze_heap=freeze_heap,
         )
         await app.initialize()
         assert app.post_init is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from digestbot.fakeapi import FakeBotAPI, Fault
 from tests.bot import running_bot
 from tests.factories import make_brief
@@ -44,6 +46,18 @@ async def test_a_failing_menu_call_is_logged_and_the_bot_runs_on(database_url, c
         chat = bot.server.private_chat(42)
         assert (await bot.texts(chat, "/help"))[0].startswith("<b>What I can do</b>")
     assert "could not set the command menu" in caplog.text
+
+
+async def test_a_bot_started_with_its_heap_frozen_keeps_it_out_of_the_collector_and_answers(
+    database_url,
+):
+    try:
+        async with running_bot(database_url, freeze_heap=True) as bot:
+            assert gc.get_freeze_count() > 0  # what `digestbot run` does once started
+            chat = bot.server.private_chat(42)
+            assert (await bot.texts(chat, "/help"))[0].startswith("<b>What I can do</b>")
+    finally:
+        gc.unfreeze()  # the other tests' bots are collected as usual
 
 
 async def test_help_lists_every_command_one_line_each(bot):

@@ -46,7 +46,7 @@ RANKS: dict[str, dict[str, int]] = {
         "parts": 1, "planner": 1, "sender": 1, "alerts": 1, "broadcasts": 2,
     },
     "bot": {
-        "processing": 0, "webhook": 0, "metrics": 0, "stats": 0,
+        "processing": 0, "request": 0, "webhook": 0, "metrics": 0, "stats": 0,
         "context": 1, "keyboards": 1, "status": 1,
         "jobs": 2,  # below handlers: a scheduled job never reaches into a handler module
         "handlers": 3, "commands": 4, "app": 5,

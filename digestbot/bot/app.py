@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import time
@@ -45,6 +46,7 @@ from digestbot.bot.handlers.guards import ErrorReporter, FloodGuard
 from digestbot.bot.handlers.inline import INLINE_BURST, INLINE_REFILL, InlineSearch
 from digestbot.bot.metrics import CONTENT_TYPE, Metrics
 from digestbot.bot.processing import PerChatUpdateProcessor
+from digestbot.bot.request import BoundedRequest
 from digestbot.bot.stats import StatsService
 from digestbot.bot.webhook import WebhookServer
 from digestbot.briefs import fetcher
@@ -244,12 +246,15 @@ def build_application(
     background: bool = True,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    freeze_heap: bool = False,
 ) -> BotApp:
     """The bot, wired: handlers registered, resources opened on start and closed on stop.
 
     ``background`` runs the scheduled jobs and the outbox sender; tests that drive
     them by hand turn it off. ``clock``, ``monotonic`` and ``sleep`` are time, for
-    tests to replace.
+    tests to replace. ``freeze_heap``: once started, what the process holds is kept
+    out of the garbage collector's passes (see :func:`freeze_heap`); for a process that
+    runs one bot (``digestbot run``), not for tests that build hundreds.
     """
     token = token or settings_.token()
     i18n.configure(settings_.default_language)
@@ -297,6 +302,8 @@ def build_application(
         await set_menu(app, settings_.admin_ids)
         if background:
             election_task.append(asyncio.create_task(leadership.run(stop_election)))
+        if freeze_heap:
+            freeze_heap_now()
 
     async def post_shutdown(app: BotApp) -> None:
         stop_election.set()
@@ -311,6 +318,9 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
+        # a few replies in flight at a time, not one connection per handler (see
+        # bot/request.py); REPLY_CONNECTIONS a time still outpace the shared budget
+        .request(BoundedRequest(REPLY_CONNECTIONS))
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
         .defaults(
             Defaults(
@@ -347,7 +357,24 @@ def build_application(
 
 # --- webhook mode: the HTTP server, /healthz, /metrics --------------------------------------
 
+
+def freeze_heap_now() -> None:
+    """Keep every object alive now out of the garbage collector's full passes.
+
+    Modules, services, caches and compiled statements live as long as the bot, and a
+    full pass walked them all: ~150,000 objects, 60-94 ms with every update in flight
+    paused, the tail of the bot's p99 at 100 updates a second (bench/RESULTS.md, 8 Dec
+    2026). Frozen objects are never freed, so garbage is collected first."""
+    gc.collect()
+    gc.freeze()
+
+
 WEBHOOK_SECRET_KEY = "webhook_secret"
+# The bot's requests in flight at once (replies, button answers; the sender has its own
+# Bot, with 4): 8 at ~150 ms a round trip to Telegram still send over 50 a second, above
+# the 30 a second Telegram allows a bot. 16 left httpcore's pool walks at a quarter of a
+# reply's CPU, 8 at a sixth (bench/RESULTS.md, 8 Dec 2026).
+REPLY_CONNECTIONS = 8
 HEALTH_TIMEOUT = 3.0  # seconds; a database slower than this counts as down
 
 

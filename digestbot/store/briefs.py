@@ -396,35 +396,135 @@ async def _tag_ids(
     return [i for i in rows if i is not None]
 
 
+# find_items' and count_items' statements, built once for each shape of filter (which
+# filters are given, which order) and run with the filters' values as parameters.
+# Building a select and its cache key for every call cost the bot about as much CPU as
+# executing it (a py-spy profile of bench/commands.py; bench/RESULTS.md, 8 Dec 2026).
+_SHAPES: dict[tuple[object, ...], Any] = {}  # Any: sqlmodel types exec() for its own selects
+
+# What an Item is made of, read as plain rows: ORM Brief objects (identity map, state,
+# instrumented attributes) cost CPU for every row, only to be copied into Items.
+_ITEM_COLUMNS = tuple(
+    Brief.__table__.c[name]  # type: ignore[attr-defined]
+    for name in (
+        "id",
+        "source_id",
+        "title",
+        "score",
+        "category",
+        "published_at",
+        "summary",
+        "what_happened",
+        "technical_details",
+        "why_it_matters",
+        "what_to_watch",
+        "url",
+        "tag_text",
+    )
+)
+_ORDERS = {
+    "best": (col(Brief.score).desc(), col(Brief.published_at).desc(), col(Brief.id).desc()),
+    "latest": (col(Brief.published_at).desc(), col(Brief.id).desc()),
+}
+
+
+def _row_item(
+    brief_id: int,
+    source_id: str | None,
+    title: str,
+    score: int,
+    category: str,
+    published_at: datetime,
+    summary: str | None,
+    what_happened: str | None,
+    technical_details: str | None,
+    why_it_matters: str | None,
+    what_to_watch: str | None,
+    url: str | None,
+    tag_text: str,
+) -> Item:
+    """An Item from a row of ``_ITEM_COLUMNS``, by position: a row's attributes by name
+    cost a lookup each, as much as the rest of turning a page of rows into Items."""
+    return Item(
+        brief_id,
+        BriefData(
+            title=title,
+            score=score,
+            category=category,
+            published_at=published_at,
+            tags=tuple(tag_text.split()),
+            summary=summary,
+            what_happened=what_happened,
+            technical_details=technical_details,
+            why_it_matters=why_it_matters,
+            what_to_watch=what_to_watch,
+            url=url,
+            id=source_id,
+        ),
+    )
+
+
 def _filtered(
-    stmt: Any,
+    stmt: sa.Select[Any],
     *,
-    tag_ids: list[int] | None,
-    min_score: int,
-    after_id: int | None,
-    upto_id: int | None,
-    published_after: datetime | None = None,
-) -> Any:
-    if published_after is not None:
-        stmt = stmt.where(col(Brief.published_at) >= published_after)
-    if tag_ids is not None:
-        if not tag_ids:  # no such tag: nothing, without reading a brief
-            return stmt.where(sa.false())
+    tag_ids: bool,
+    min_score: bool,
+    after_id: bool,
+    upto_id: bool,
+    published_after: bool,
+) -> sa.Select[Any]:
+    """``stmt`` with the filters that are given, each on a parameter of its name."""
+    if published_after:
+        stmt = stmt.where(col(Brief.published_at) >= sa.bindparam("published_after"))
+    if tag_ids:
         # Per brief, "has one of these tags?" (EXISTS), not "id IN (every brief on the
         # tags)": SQLite then walks the ordering's index and stops at the limit, where
         # the IN list made it gather and sort every brief of a popular tag (a year of
         # briefs: /summary 545 ms → 0.04 ms; PostgreSQL plans both alike).
         stmt = stmt.where(
             sa.exists().where(
-                col(BriefTag.brief_id) == col(Brief.id), col(BriefTag.tag_id).in_(tag_ids)
+                col(BriefTag.brief_id) == col(Brief.id),
+                col(BriefTag.tag_id).in_(sa.bindparam("tag_ids", expanding=True)),
             )
         )
     if min_score:
-        stmt = stmt.where(col(Brief.score) >= min_score)
-    if after_id is not None:
-        stmt = stmt.where(col(Brief.id) > after_id)
-    if upto_id is not None:
-        stmt = stmt.where(col(Brief.id) <= upto_id)
+        stmt = stmt.where(col(Brief.score) >= sa.bindparam("min_score"))
+    if after_id:
+        stmt = stmt.where(col(Brief.id) > sa.bindparam("after_id"))
+    if upto_id:
+        stmt = stmt.where(col(Brief.id) <= sa.bindparam("upto_id"))
+    return stmt
+
+
+def _window(
+    tag_ids: list[int] | None,
+    min_score: int,
+    after_id: int | None,
+    upto_id: int | None,
+    published_after: datetime | None,
+) -> tuple[tuple[bool, ...], dict[str, Any]]:
+    """The filters' shape (which are given) and their values as parameters."""
+    values: dict[str, Any] = {}
+    for name, value, given in (
+        ("tag_ids", tag_ids, tag_ids is not None),
+        ("min_score", min_score, bool(min_score)),
+        ("after_id", after_id, after_id is not None),
+        ("upto_id", upto_id, upto_id is not None),
+        ("published_after", published_after, published_after is not None),
+    ):
+        if given:
+            values[name] = value
+    shape = tuple(name in values for name in _FILTERS)
+    return shape, values
+
+
+_FILTERS = ("tag_ids", "min_score", "after_id", "upto_id", "published_after")
+
+
+def _statement(key: tuple[object, ...], shape: tuple[bool, ...], build: Any) -> Any:
+    stmt = _SHAPES.get(key)
+    if stmt is None:
+        stmt = _SHAPES[key] = _filtered(build(), **dict(zip(_FILTERS, shape, strict=True)))
     return stmt
 
 
@@ -446,21 +546,23 @@ async def find_items(
 
     ``order`` is ``best`` (score, then newest) or ``latest`` (newest published first).
     """
-    ordering = (
-        (col(Brief.score).desc(), col(Brief.published_at).desc(), col(Brief.id).desc())
-        if order == "best"
-        else (col(Brief.published_at).desc(), col(Brief.id).desc())
+    ids = await _tag_ids(session, tags, tag_ids)
+    if ids is not None and not ids:  # no such tag: nothing, without reading a brief
+        return []
+    shape, values = _window(ids, min_score, after_id, upto_id, published_after)
+    ordering = _ORDERS["best" if order == "best" else "latest"]
+    stmt = _statement(
+        ("find", order == "best", *shape),
+        shape,
+        lambda: (
+            sa.select(*_ITEM_COLUMNS)
+            .order_by(*ordering)
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .offset(sa.bindparam("offset", type_=sa.Integer))
+        ),
     )
-    stmt = _filtered(
-        select(Brief),
-        tag_ids=await _tag_ids(session, tags, tag_ids),
-        min_score=min_score,
-        after_id=after_id,
-        upto_id=upto_id,
-        published_after=published_after,
-    )
-    rows = list(await session.exec(stmt.order_by(*ordering).offset(offset).limit(limit)))
-    return await _items(session, rows)
+    rows = await session.exec(stmt, params={**values, "limit": limit, "offset": offset})
+    return [_row_item(*row) for row in rows]
 
 
 async def count_items(
@@ -472,12 +574,12 @@ async def count_items(
     after_id: int | None = None,
     upto_id: int | None = None,
 ) -> int:
-    stmt = _filtered(
-        select(sa.func.count()).select_from(Brief),
-        tag_ids=await _tag_ids(session, tags, tag_ids),
-        min_score=min_score,
-        after_id=after_id,
-        upto_id=upto_id,
+    ids = await _tag_ids(session, tags, tag_ids)
+    if ids is not None and not ids:  # no such tag: nothing, without counting
+        return 0
+    shape, values = _window(ids, min_score, after_id, upto_id, None)
+    stmt = _statement(
+        ("count", *shape), shape, lambda: sa.select(sa.func.count()).select_from(Brief)
     )
-    count: int = (await session.exec(stmt)).one()
+    count: int = (await session.exec(stmt, params=values)).one()[0]
     return count

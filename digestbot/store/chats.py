@@ -59,22 +59,36 @@ def _tag_ids_sql(dialect: str) -> str:
     return f"COALESCE(({each}), '')"
 
 
+_REFRESH = {
+    dialect: sa.text(f"UPDATE chats SET tag_ids = {_tag_ids_sql(dialect)} WHERE chats.id = :id")
+    for dialect in ("postgresql", "sqlite")
+}
+
+
 async def _lock_chats(session: AsyncSession, *chat_ids: int) -> None:
     """Hold these chats' rows until commit, so two changes to one chat's subscriptions
     (two replicas, two taps) go one after the other and the second copies the first's
     into ``tag_ids`` too (PostgreSQL; SQLite has one writer at a time anyway)."""
-    stmt = sa.select(_CHATS.c.id).where(_CHATS.c.id.in_(sorted(chat_ids))).with_for_update()
-    await (await session.connection()).execute(stmt)
+    await (await session.connection()).execute(_LOCK, {"ids": sorted(chat_ids)})
+
+
+# built once (every /subscribe runs it); the ids are a parameter
+_LOCK = (
+    sa.select(_CHATS.c.id)
+    .where(_CHATS.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .with_for_update()
+)
 
 
 async def _refresh_tag_ids(session: AsyncSession, *chat_ids: int) -> None:
     """Copy these chats' subscriptions into ``chats.tag_ids`` (see models.Chat)."""
-    stmt = sa.text(
-        f"UPDATE chats SET tag_ids = {_tag_ids_sql(dialect_name(session))} WHERE chats.id = :id"
-    )
+    stmt = _REFRESH[dialect_name(session)]
     conn = await session.connection()
     for chat_id in chat_ids:
         await conn.execute(stmt, {"id": chat_id})
+
+
+_SUBSCRIBE: dict[str, Any] = {}
 
 
 async def add_subscription(
@@ -85,10 +99,22 @@ async def add_subscription(
     if tag_id is None:
         tag_id = (await ensure_tags(session=session, slugs=[tag]))[tag]
     await _lock_chats(session, chat_id)
-    stmt = dialect_insert(session, Subscription).values(
-        chat_id=chat_id, tag_id=tag_id, created_at=utcnow()
+    dialect = dialect_name(session)
+    stmt = _SUBSCRIBE.get(dialect)
+    if stmt is None:  # built once per database kind: every /subscribe runs it
+        stmt = _SUBSCRIBE[dialect] = (
+            dialect_insert(session, Subscription)
+            .values(
+                chat_id=sa.bindparam("chat_id"),
+                tag_id=sa.bindparam("tag_id"),
+                created_at=sa.bindparam("created_at"),
+            )
+            .on_conflict_do_nothing()
+        )
+    # on the connection: with parameters, the session would take it for an ORM bulk insert
+    result = await (await session.connection()).execute(
+        stmt, {"chat_id": chat_id, "tag_id": tag_id, "created_at": utcnow()}
     )
-    result = await session.exec(stmt.on_conflict_do_nothing())
     if result.rowcount:
         await _refresh_tag_ids(session, chat_id)
     return bool(result.rowcount)
@@ -152,19 +178,30 @@ def parse_tag_ids(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part]
 
 
-async def reader(*, session: AsyncSession, chat_id: int) -> Reader | None:
-    """The chat, the tags it follows and whether it shapes its digests; None when there
-    is no such chat. One round trip where the chat, its tags, its filters and its
-    weights took four (each ~1 ms on a busy SQLite; bench/RESULTS.md, issue 19)."""
+def _reader_statement() -> Any:
+    chat_id: sa.BindParameter[Any] = sa.bindparam("chat_id")
     shaped = sa.or_(
         sa.exists().where(col(ChatFilter.chat_id) == chat_id),
         sa.exists().where(col(TagWeight.chat_id) == chat_id),
     )
     newest = sa.select(sa.func.max(Brief.id)).scalar_subquery()
-    stmt = select(Chat, shaped.label("shaped"), newest.label("newest")).where(
+    return select(Chat, shaped.label("shaped"), newest.label("newest")).where(
         col(Chat.id) == chat_id
     )
-    row = (await session.exec(stmt)).first()
+
+
+# Built once: every update reads it (the language middleware), and building the select
+# and its cache key each time cost more CPU than the rest of the read (bench/RESULTS.md,
+# 8 Dec 2026).
+_READER = _reader_statement()
+
+
+async def reader(*, session: AsyncSession, chat_id: int) -> Reader | None:
+    """The chat, the tags it follows and whether it shapes its digests; None when there
+    is no such chat. One round trip where the chat, its tags, its filters and its
+    weights took four (each ~1 ms on a busy SQLite; bench/RESULTS.md, issue 19)."""
+    stmt = _READER
+    row = (await session.exec(stmt, params={"chat_id": chat_id})).first()
     if row is None:
         return None
     chat, has_shaping, newest_id = row

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -53,11 +54,17 @@ async def tags_with_briefs(*, session: AsyncSession, slugs: Iterable[str]) -> di
     every brief's tags."""
     wanted = sorted(set(slugs))
     found: dict[str, int] = {}
-    has_briefs = sa.exists().where(col(BriefTag.tag_id) == col(Tag.id))
     for chunk in chunks(wanted):
-        stmt = select(Tag.slug, Tag.id).where(col(Tag.slug).in_(chunk), has_briefs)
-        found.update((slug, tag_id) for slug, tag_id in await session.exec(stmt) if tag_id)
+        rows = await session.exec(_WITH_BRIEFS, params={"slugs": list(chunk)})
+        found.update((slug, tag_id) for slug, tag_id in rows if tag_id)
     return found
+
+
+# built once, run with the slugs as a parameter (every /subscribe reads it)
+_WITH_BRIEFS: Any = select(Tag.slug, Tag.id).where(
+    col(Tag.slug).in_(sa.bindparam("slugs", expanding=True)),
+    sa.exists().where(col(BriefTag.tag_id) == col(Tag.id)),
+)
 
 
 async def tag_ids(*, session: AsyncSession, slugs: Sequence[str]) -> dict[str, int]:
