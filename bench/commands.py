@@ -91,6 +91,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")  # as the digestbot command sets 
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import logging
 import resource
@@ -294,6 +295,7 @@ async def real_bot(
         await app.shutdown()
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
+        gc.unfreeze()  # the next round's bot starts from a heap as `digestbot run`'s would
 
 
 async def register_users(app: BotApp, users: range) -> None:

@@ -75,7 +75,7 @@ How it measures, and why:
 * ``digests`` is the number of distinct digests the planner assembled
   (``PlanReport.distinct``: distinct within each batch of up to 5,000 chats, summed over
   the day's ticks), so ``digests / chats`` is how much sharing saves. (Assembled
-  digests are also reused from tick to tick, up to ``planner.PLANNED`` of them.)
+  digests are also reused from tick to tick, up to ``window.PLANNED`` of them.)
 * Under a profiler (``python -m cProfile -s cumtime bench/plan.py ...``) or with
   ``--in-process``, the planner runs in this process instead, without tracemalloc, so
   the profile shows it (mixed with building the store); ``--profile FILE`` profiles the

@@ -23,7 +23,7 @@ a. baseline: ``Bot(token, base_url=...)`` awaiting ``send_message`` N times,
    before the clock starts, from the briefs as the store gives them back (a scratch
    database seeded like (b)'s): the bytes the Sender renders and sends.
 b. sender: a migrated SQLite temp database holding the ten briefs and N outbox rows as
-   the planner writes them (``planner._Window.payloads``): key
+   the planner writes them (``window.Window.payloads``): key
    ``digest:20261127T0700Z:CHAT:0``, kind "digest", part 0, JSON payload
    ``{"digest":[ids, best first],"day":"2026-11-27"}`` naming the briefs (one part, no
    "more"), one per chat over N distinct chats so per-chat pacing never holds a row back,

@@ -43,7 +43,7 @@ RANKS: dict[str, dict[str, int]] = {
     "readers": {"chats": 0, "shaping": 0, "saved": 0, "filters": 1, "channels": 1, "digests": 2},
     "delivery": {
         "schedule": 0, "leader": 0, "failures": 0, "payload": 0, "pacing": 0, "feedback": 0,
-        "parts": 1, "planner": 1, "sender": 1, "alerts": 1, "broadcasts": 2,
+        "window": 0, "parts": 1, "planner": 1, "sender": 1, "alerts": 1, "broadcasts": 2,
     },
     "bot": {
         "processing": 0, "request": 0, "webhook": 0, "metrics": 0, "stats": 0,

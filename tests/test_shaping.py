@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from digestbot import store
-from digestbot.delivery.planner import _Window
+from digestbot.delivery.window import Window
 from digestbot.readers.shaping import (
     HALF_LIFE,
     WEIGHT_BOUND,
@@ -91,7 +91,7 @@ def test_the_planners_weighted_choice_is_the_readers_ranking():
         ),
         key=lambda i: -i.brief.score,
     )
-    window = _Window(items, 0, 200, {t: n for n, t in enumerate(tags)})
+    window = Window(items, 0, 200, {t: n for n, t in enumerate(tags)})
     for _ in range(200):
         followed = rng.sample(range(8), rng.randint(1, 4))
         weights = {t: rng.uniform(-3, 3) for t in rng.sample(tags, rng.randint(1, 4))}

@@ -253,7 +253,7 @@ def build_application(
     ``background`` runs the scheduled jobs and the outbox sender; tests that drive
     them by hand turn it off. ``clock``, ``monotonic`` and ``sleep`` are time, for
     tests to replace. ``freeze_heap``: once started, what the process holds is kept
-    out of the garbage collector's passes (see :func:`freeze_heap`); for a process that
+    out of the garbage collector's passes (see :func:`freeze_heap_now`); for a process that
     runs one bot (``digestbot run``), not for tests that build hundreds.
     """
     token = token or settings_.token()
@@ -355,7 +355,7 @@ def build_application(
     return app
 
 
-# --- webhook mode: the HTTP server, /healthz, /metrics --------------------------------------
+# --- the process: its heap and its Bot API connections -------------------------------------
 
 
 def freeze_heap_now() -> None:
@@ -369,12 +369,16 @@ def freeze_heap_now() -> None:
     gc.freeze()
 
 
-WEBHOOK_SECRET_KEY = "webhook_secret"
 # The bot's requests in flight at once (replies, button answers; the sender has its own
 # Bot, with 4): 8 at ~150 ms a round trip to Telegram still send over 50 a second, above
 # the 30 a second Telegram allows a bot. 16 left httpcore's pool walks at a quarter of a
 # reply's CPU, 8 at a sixth (bench/RESULTS.md, 8 Dec 2026).
 REPLY_CONNECTIONS = 8
+
+
+# --- webhook mode: the HTTP server, /healthz, /metrics --------------------------------------
+
+WEBHOOK_SECRET_KEY = "webhook_secret"
 HEALTH_TIMEOUT = 3.0  # seconds; a database slower than this counts as down
 
 

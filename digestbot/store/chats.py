@@ -151,7 +151,9 @@ async def delete_chat(*, session: AsyncSession, chat_id: int) -> bool:
     await delete_shaping(session=session, chat_id=chat_id)
     await delete_chat_values(session=session, chat_id=chat_id)  # its last search, say
     # a row the sender holds (sending) goes too: marking it sent then changes nothing
-    for done in (False, True):  # each through its index by chat (see models.waiting)
+    # each through its index by chat (see models.waiting), the rows still to send first:
+    # a row only ever moves from those to the others, so none is missed between the two
+    for done in (False, True):
         await session.exec(
             sa.delete(Outbox).where(
                 col(Outbox.chat_id) == chat_id, waiting(col(Outbox.status), done=done)
@@ -269,7 +271,9 @@ async def move_chat(*, session: AsyncSession, old_id: int, new_id: int) -> bool:
         copy = dialect_insert(session, table).from_select(["chat_id", *columns], rows)
         await session.exec(copy.on_conflict_do_nothing())
     await delete_chat_values(session=session, chat_id=old_id)  # its last search, say
-    for done in (False, True):  # each through its index by chat (see models.waiting)
+    # each through its index by chat (see models.waiting), the rows still to send first:
+    # a row only ever moves from those to the others, so none is missed between the two
+    for done in (False, True):
         await session.exec(
             sa.update(Outbox)
             .where(col(Outbox.chat_id) == old_id, waiting(col(Outbox.status), done=done))

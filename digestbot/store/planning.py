@@ -335,8 +335,8 @@ WHERE id = ?"""
 # UTC minute make a tick's moves share pages (a million chats' day: 76 s against 55 s,
 # bench/RESULTS.md, issue 19). A table with no INTEGER PRIMARY KEY (chats.id is a
 # BIGINT) may give a row any rowid: a chat's is its minute of the day above PLACE_BITS
-# bits of its id. OR IGNORE: were two ids the same in those bits (none are, as Telegram
-# gives them), the second keeps its place, which costs speed, never a row.
+# bits of its id. OR IGNORE: were two ids the same in those bits (none are today:
+# Telegram's ids use fewer), the second keeps its place, which costs speed, never a row.
 PLACE_BITS = 44
 _MINUTE = (
     "(CAST(strftime('%H', next_digest_at) AS INTEGER) * 60"
